@@ -1,0 +1,155 @@
+"""The IR: one networkx graph per block (and per `repeat` body).
+
+Nodes are operations; an edge `u -> v` with attributes `out` and `port` says that output
+`out` of `u` is argument `port` of `v`. Every node keeps the span it came from, so every
+diagnostic, diagram label and generated line points back at the `.arch` source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import networkx as nx
+
+from . import ast
+from .errors import Span
+from .sizes import Size
+from .static import Value
+from .types import TensorType
+
+Ref = tuple[int, int]  # (node id, output index)
+
+
+@dataclass
+class Node:
+    """One operation. `kind` is "input", "op", "call" or "repeat"."""
+
+    id: int
+    kind: str
+    span: Span
+    op: str = ""  # registry name (kind "op") or callee block name (kind "call")
+    attrs: dict[str, Any] = field(default_factory=dict)
+    name: str = "t"  # the variable a person would call its result
+    stmt: int = 0  # index of the `.arch` statement it belongs to
+    types: list[TensorType] = field(default_factory=list)  # filled by the shape pass
+
+
+class Graph:
+    """A dataflow region: a block body or a `repeat` body."""
+
+    def __init__(self) -> None:
+        self.g = nx.MultiDiGraph()
+        self.inputs: list[int] = []  # input node ids, in signature order
+        self.outputs: list[Ref] = []
+        self._next = 0
+
+    def add(self, kind: str, span: Span, args: list[Ref] = (), **fields: Any) -> Node:
+        node = Node(self._next, kind, span, **fields)
+        self._next += 1
+        self.g.add_node(node.id, node=node)
+        for port, (src, out) in enumerate(args):
+            self.g.add_edge(src, node.id, out=out, port=port)
+        return node
+
+    def node(self, nid: int) -> Node:
+        return self.g.nodes[nid]["node"]
+
+    def args(self, nid: int) -> list[Ref]:
+        edges = sorted(self.g.in_edges(nid, data=True), key=lambda e: e[2]["port"])
+        return [(u, d["out"]) for u, _, d in edges]
+
+    def type_of(self, ref: Ref) -> TensorType:
+        return self.node(ref[0]).types[ref[1]]
+
+    def consumers(self, nid: int) -> list[tuple[int, int, int]]:
+        """(consumer id, output index used, port) for every use of `nid`'s outputs."""
+        return [(v, d["out"], d["port"]) for _, v, d in self.g.out_edges(nid, data=True)]
+
+    def uses(self, ref: Ref) -> int:
+        n = sum(1 for _, out, _ in self.consumers(ref[0]) if out == ref[1])
+        return n + self.outputs.count(ref)
+
+    def order(self) -> Iterator[Node]:
+        """Nodes in a deterministic topological order (source order among ties)."""
+        for nid in nx.lexicographical_topological_sort(self.g):
+            yield self.node(nid)
+
+    def replace_uses(self, old: Ref, new: Ref) -> None:
+        for _, v, key, d in list(self.g.out_edges(old[0], keys=True, data=True)):
+            if d["out"] == old[1]:
+                self.g.remove_edge(old[0], v, key)
+                self.g.add_edge(new[0], v, out=new[1], port=d["port"])
+        self.outputs = [new if r == old else r for r in self.outputs]
+
+    def remove_dead(self) -> None:
+        live = {u for u, _ in self.outputs} | set(self.inputs)
+        for nid in list(nx.topological_sort(self.g.reverse(copy=False))):
+            if nid not in live and self.g.out_degree(nid) == 0:
+                self.g.remove_node(nid)
+
+
+@dataclass
+class ParamInfo:
+    """A static parameter of a block (`D`, `H = 8`, `causal = false`)."""
+
+    name: str
+    default: Value | None
+    kind: str  # "size" | "bool" | "float"
+    span: Span
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """`lhs % modulus == 0` (kind "divides") or `lhs == rhs` (kind "equal") on sizes."""
+
+    kind: str
+    lhs: Size
+    rhs: Size
+    span: Span
+    origin: str = ""  # why: "K = D / H", "residual add", ...
+
+    def holds(self, env: dict[str, int]) -> bool:
+        a, b = self.lhs.evaluate(env), self.rhs.evaluate(env)
+        if self.kind == "divides":
+            return b != 0 and a.denominator == 1 and b.denominator == 1 and int(a) % int(b) == 0
+        return a == b
+
+    def render(self, symbol=str) -> str:
+        op = "%" if self.kind == "divides" else "=="
+        text = f"{_wrap(self.lhs.render(symbol))} {op} {_wrap(self.rhs.render(symbol))}"
+        return text + (" == 0" if self.kind == "divides" else "")
+
+    def symbols(self) -> set[str]:
+        return self.lhs.symbols() | self.rhs.symbols()
+
+    def subs(self, mapping: dict[str, Size], span: Span) -> Precondition:
+        return Precondition(self.kind, self.lhs.subs(mapping), self.rhs.subs(mapping), span,
+                            self.origin)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def _wrap(text: str) -> str:
+    return f"({text})" if " " in text else text
+
+
+@dataclass
+class BlockIR:
+    """A block after elaboration: its signature, static parameters and body graph."""
+
+    ast: ast.Block
+    params: dict[str, ParamInfo]
+    inputs: list[tuple[str, TensorType]]  # declared input types (no broadcast axes yet)
+    output_names: list[tuple[str, ...]]  # declared output axis names
+    body: Graph
+    free: list[str]  # sizes read from input shapes (`T`, `Y`)
+    examples: dict[str, Size]  # example sizes of free axes (`Y = 224`)
+    preconditions: list[Precondition] = field(default_factory=list)
+    outputs: list[TensorType] = field(default_factory=list)  # inferred by the shape pass
+    file: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.ast.name

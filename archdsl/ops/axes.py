@@ -1,0 +1,250 @@
+"""Operations that only move, relabel, split, join, pad or roll axes."""
+
+from __future__ import annotations
+
+from ..errors import ArchError, ShapeError
+from ..types import Axis
+from .base import Op, flat, fresh_axes, need_axes, prod, register, without
+
+
+def _single(clauses, op, example, span):
+    pairs = []
+    for c in clauses:
+        if not c.rhs or c.over:
+            raise ArchError(f"`{op}` takes clauses `A -> B`", c.span, code="E204",
+                            help=f"for example `{example}`")
+        pairs.append((flat(c.lhs), flat(c.rhs)))
+    return pairs
+
+
+@register
+class Rename(Op):
+    name = "rename"
+    spec = "map"
+    summary = "give axes new names (no data moves): `rename[T -> S](k)`"
+    example = "k = rename[T -> S](k)"
+
+    def configure_map(self, clauses, span):
+        pairs = _single(clauses, self.name, self.example, span)
+        if any(len(a) != 1 or len(b) != 1 for a, b in pairs):
+            raise ArchError("`rename` maps one axis to one axis per clause", span, code="E204",
+                            help="to join axes use `merge`, to cut one use `split`")
+        return {"map": {a[0]: b[0] for a, b in pairs}}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        m = node.attrs["map"]
+        need_axes(x, tuple(m), node.span, self.name)
+        fresh_axes(x.replace(without(x, tuple(m))), tuple(m.values()), node.span, self.name)
+        return x.replace([Axis(m.get(a.name, a.name), a.size) for a in x.axes])
+
+    def emit(self, node, e):
+        return e.arg(0)
+
+    def label(self, node):
+        return "rename " + ", ".join(f"{a}→{b}" for a, b in node.attrs["map"].items())
+
+
+@register
+class Split(Op):
+    name = "split"
+    spec = "map"
+    summary = "cut an axis into several: `Y -> Wy My` (sizes by keyword or by parameter)"
+    example = "w = split[Y -> Wy My](x, My = 7)"
+
+    def configure_map(self, clauses, span):
+        pairs = _single(clauses, self.name, self.example, span)
+        if any(len(a) != 1 or len(b) < 2 for a, b in pairs):
+            raise ArchError("`split` cuts one axis into two or more per clause", span, code="E204",
+                            help=f"for example `{self.example}`")
+        return {"pairs": [(a[0], b) for a, b in pairs]}
+
+    def keywords(self, attrs):
+        return {n for _, parts in attrs["pairs"] for n in parts}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = list(x.axes)
+        for src, parts in node.attrs["pairs"]:
+            need_axes(x, (src,), node.span, self.name)
+            fresh_axes(x.replace(without(x, (src,))), parts, node.span, self.name)
+            known = {n: node.attrs["kw"][n] if n in node.attrs["kw"] else ctx.maybe_size(n) for n in parts}
+            unknown = [n for n, s in known.items() if s is None]
+            if len(unknown) > 1:
+                raise ShapeError(f"`split` needs the sizes of all but one of {' '.join(parts)}",
+                                 node.span, code="E307", help=f"pass them: `split[...](x, {unknown[1]} = ...)`")
+            total = x.size(src)
+            if unknown:
+                known[unknown[0]] = total / prod(s for s in known.values() if s is not None)
+                ctx.integral(known[unknown[0]], node.span, f"split of {src} into {' '.join(parts)}")
+            else:
+                ctx.equal(prod(known.values()), total, node.span, f"split of {src}")
+            i = [a.name for a in axes].index(src)
+            axes[i:i + 1] = [Axis(n, known[n]) for n in parts]
+        node.attrs["derived"] = {src: unknown for src, _ in node.attrs["pairs"]}
+        return x.replace(axes)
+
+    def emit(self, node, e):
+        x, t = e.arg(0), e.ins[0]
+        for src, parts in sorted(node.attrs["pairs"], key=lambda p: -t.dim(p[0])):
+            sizes = [e.size(e.out.size(n)) for n in parts]
+            x = f"{x}.unflatten({t.dim(src)}, ({', '.join(sizes)}))"
+        return x
+
+    def label(self, node):
+        return "split " + ", ".join(f"{a}→{' '.join(b)}" for a, b in node.attrs["pairs"])
+
+
+@register
+class Merge(Op):
+    name = "merge"
+    spec = "map"
+    summary = "join adjacent-in-meaning axes into one: `Wy My -> Y` (sizes multiply)"
+    example = "x = merge[Wy My -> Y](w)"
+
+    def configure_map(self, clauses, span):
+        pairs = _single(clauses, self.name, self.example, span)
+        if any(len(a) < 2 or len(b) != 1 for a, b in pairs):
+            raise ArchError("`merge` joins two or more axes into one per clause", span, code="E204",
+                            help=f"for example `{self.example}`")
+        return {"pairs": [(a, b[0]) for a, b in pairs]}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        names = [a.name for a in x.axes]
+        sizes = {a.name: a.size for a in x.axes}
+        for parts, dst in node.attrs["pairs"]:
+            need_axes(x, parts, node.span, self.name)
+            rest = [n for n in names if n not in parts]
+            fresh_axes(x.replace([Axis(n, sizes[n]) for n in rest]), (dst,), node.span, self.name)
+            i = names.index(parts[0])
+            names = [n for n in names[:i] if n not in parts] + [dst] + [n for n in names[i:] if n not in parts]
+            sizes[dst] = prod(sizes[p] for p in parts)
+        return x.replace([Axis(n, sizes[n]) for n in names])
+
+    def layout(self, node, t):
+        """The input order that makes each group adjacent, at its first member's place."""
+        order = [a.name for a in t.axes]
+        for parts, _ in node.attrs["pairs"]:
+            i = order.index(parts[0])
+            order = [n for n in order[:i] if n not in parts] + list(parts) + [n for n in order[i:] if n not in parts]
+        return order
+
+    def emit(self, node, e):
+        t = e.ins[0]
+        order = self.layout(node, t)
+        x = e.arg(0, order)
+        arranged = t.replace([t.axis(n) for n in order])
+        for parts, _ in sorted(node.attrs["pairs"], key=lambda p: -arranged.dim(p[0])):
+            first = arranged.dim(parts[0])
+            x = f"{x}.flatten({first}, {first + len(parts) - 1})"
+        return x
+
+    def label(self, node):
+        return "merge " + ", ".join(f"{' '.join(a)}→{b}" for a, b in node.attrs["pairs"])
+
+
+@register
+class Concat(Op):
+    name = "concat"
+    arity = None
+    spec = "map"
+    summary = "join tensors along an axis: `concat[C](a, b)`, or `concat[A, B -> C](a, b)`"
+    example = "h = concat[C1, C2 -> C](skip, up)"
+
+    def configure_map(self, clauses, span):
+        names = [flat(c.lhs) for c in clauses]
+        if any(len(n) != 1 or c.over for n, c in zip(names, clauses)) or any(c.rhs for c in clauses[:-1]):
+            raise ArchError("`concat` takes `C` or `A, B -> C`", span, code="E204",
+                            help=f"for example `{self.example}`")
+        last = clauses[-1].rhs
+        if last and len(flat(last)) != 1:
+            raise ArchError("`concat` produces one axis", span, code="E204")
+        return {"parts": [n[0] for n in names], "out": flat(last)[0] if last else names[0][0]}
+
+    def infer(self, node, ins, ctx):
+        parts, out = node.attrs["parts"], node.attrs["out"]
+        if len(parts) == 1:
+            parts = parts * len(ins)
+        if len(parts) != len(ins) or len(ins) < 2:
+            raise ArchError(f"`concat` names {len(parts)} axes for {len(ins)} tensors", node.span,
+                            code="E308")
+        node.attrs["axes_in"] = parts
+        first = ins[0]
+        need_axes(first, (parts[0],), node.span, self.name, "first operand")
+        rest0 = without(first, (parts[0],))
+        total = first.size(parts[0])
+        for t, p in zip(ins[1:], parts[1:]):
+            need_axes(t, (p,), node.span, self.name, "operand")
+            rest = {a.name: a.size for a in without(t, (p,))}
+            if set(rest) != {a.name for a in rest0}:
+                raise ShapeError(f"`concat` operands differ beyond the joined axis: {first} and {t}",
+                                 node.span, code="E309")
+            for a in rest0:
+                ctx.equal(a.size, rest[a.name], node.span, f"axis {a.name} of concat operands")
+            total = total + t.size(p)
+        i = first.names.index(parts[0])
+        axes = list(first.axes)
+        axes[i] = Axis(out, total)
+        return first.replace(axes, batch=any(t.batch for t in ins))
+
+    def emit(self, node, e):
+        parts = node.attrs["axes_in"]
+        order0 = [a.name for a in e.ins[0].axes]
+        args = []
+        for i, t in enumerate(e.ins):
+            order = [parts[i] if n == parts[0] else n for n in order0]
+            args.append(e.arg(i, order))
+        return f"torch.cat(({', '.join(args)}), dim={e.out.dim(node.attrs['out'])})"
+
+
+@register
+class Pad(Op):
+    name = "pad"
+    spec = "axes"
+    options = {"width": None, "mode": "constant", "value": 0.0}
+    enums = {"mode": ("constant", "circular", "reflect", "replicate")}
+    summary = "pad each named axis by `width` on both sides (`mode` = constant | circular | reflect | replicate)"
+    example = "h = pad[Y X](x, width = 1, mode = circular)"
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = node.attrs["axes"]
+        need_axes(x, axes, node.span, self.name)
+        w = node.attrs["kw"]["width"]
+        return x.replace([Axis(a.name, a.size + 2 * w) if a.name in axes else a for a in x.axes])
+
+    def emit(self, node, e):
+        axes, kw = node.attrs["axes"], node.attrs["kw"]
+        w = e.value(kw["width"])
+        if kw["mode"] == "constant":
+            t = e.ins[0]
+            by_dim = {t.dim(n): n for n in t.names}
+            pads = []  # F.pad lists (before, after) from the last dimension backwards
+            for d in range(t.rank - 1, min(t.dim(n) for n in axes) - 1, -1):
+                pads += [w, w] if by_dim[d] in axes else ["0", "0"]
+            value = "" if kw["value"] == 0 else f", value={e.value(kw['value'])}"
+            return f"F.pad({e.arg(0)}, ({', '.join(pads)}){value})"
+        x = e.arg(0, [a.name for a in without(e.ins[0], axes)] + list(axes))
+        pads = ", ".join([w, w] * len(axes))
+        return e.batched(f"F.pad({{}}, ({pads}), mode={kw['mode']!r})", x, e.ins[0], axes, 2)
+
+
+@register
+class Roll(Op):
+    name = "roll"
+    spec = "axes"
+    options = {"shift": None}
+    summary = "cyclic shift of the named axes by `shift` (torch.roll)"
+    example = "h = roll[Y X](x, shift = 3)"
+
+    def infer(self, node, ins, ctx):
+        need_axes(ins[0], node.attrs["axes"], node.span, self.name)
+        return ins[0]
+
+    def emit(self, node, e):
+        axes = node.attrs["axes"]
+        s = e.value(node.attrs["kw"]["shift"])
+        dims = ", ".join(str(e.ins[0].dim(n)) for n in axes)
+        shifts = ", ".join([s] * len(axes))
+        return f"torch.roll({e.arg(0)}, shifts=({shifts},), dims=({dims},))"

@@ -1,0 +1,122 @@
+"""The op registry: each operation is one class, in one module of `archdsl.ops`, holding its
+axis-spec parsing, shape rule, parameter shapes, FLOP formula, code emission and diagram
+label. Passes and the backend only ever talk to ops through this interface."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from .. import ast
+from ..errors import ArchError, ShapeError, Span
+from ..sizes import Size
+from ..types import Axis, TensorType
+
+if TYPE_CHECKING:
+    from ..ir import Node
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+class Op:
+    """Base class. Subclasses set the class attributes and override what they need."""
+
+    name: ClassVar[str]
+    learned: ClassVar[bool] = False  # owns parameters: drawn bold, capitalised
+    arity: ClassVar[int | None] = 1  # tensor arguments; None = one or more
+    options: ClassVar[dict[str, Any]] = {}  # keyword -> default (None: required)
+    enums: ClassVar[dict[str, tuple[str, ...]]] = {}  # keyword -> allowed words
+    spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
+    summary: ClassVar[str] = ""
+    example: ClassVar[str] = ""
+
+    # -- front end ------------------------------------------------------------------
+    def configure(self, clauses: tuple[ast.Clause, ...] | None, span: Span) -> dict[str, Any]:
+        """Parse the `[...]` axis spec into attributes."""
+        if self.spec == "none":
+            if clauses:
+                raise ArchError(f"`{self.name}` takes no axis spec", span, code="E204",
+                                help=f"write `{self.example}`")
+            return {}
+        if not clauses:
+            raise ArchError(f"`{self.name}` needs an axis spec", span, code="E204",
+                            help=f"for example `{self.example}`")
+        for c in clauses:
+            if isinstance(c, ast.Binding):
+                raise ArchError(f"`{self.name}` takes axes, not the binding `{c.name} = ...`",
+                                c.span, code="E204", help=f"for example `{self.example}`")
+        if self.spec == "axes":
+            if any(c.rhs or c.over for c in clauses):
+                raise ArchError(f"`{self.name}` takes a list of axes", span, code="E204",
+                                help=f"for example `{self.example}`")
+            axes = tuple(n for c in clauses for n in flat(c.lhs))
+            if len(set(axes)) != len(axes):
+                raise ArchError(f"`{self.name}` names an axis twice", span, code="E204")
+            return {"axes": axes}
+        return self.configure_map(clauses, span)
+
+    def configure_map(self, clauses: tuple[ast.AxisClause, ...], span: Span) -> dict[str, Any]:
+        raise NotImplementedError
+
+    # -- shapes ---------------------------------------------------------------------
+    def infer(self, node: Node, ins: list[TensorType], ctx) -> TensorType:
+        raise NotImplementedError
+
+    def parameters(self, node: Node, ins: list[TensorType], out: TensorType) -> dict[str, tuple[Size, ...]]:
+        """Shapes of the learned tensors, by their PyTorch names (`weight`, `bias`)."""
+        return {}
+
+    def flops(self, node: Node, ins: list[TensorType], out: TensorType) -> Size:
+        """Forward FLOPs for one example, counted as torch.utils.flop_counter does."""
+        return Size.of(0)
+
+    # -- backend --------------------------------------------------------------------
+    def emit(self, node: Node, e) -> str:
+        """A Python expression computing the output in `node.types[0]`'s layout."""
+        raise NotImplementedError
+
+    def label(self, node: Node) -> str:
+        axes = node.attrs.get("axes")
+        return f"{self.name} {' '.join(axes)}" if axes else self.name
+
+
+def flat(terms: tuple[ast.AxisTerm, ...]) -> tuple[str, ...]:
+    """Axis terms with groups flattened: `(My Mx) D` -> `My Mx D`."""
+    out: list[str] = []
+    for t in terms:
+        out.extend(t if isinstance(t, tuple) else (t,))
+    return tuple(out)
+
+
+def need_axes(t: TensorType, names: tuple[str, ...], span: Span, op: str, what: str = "input") -> None:
+    missing = [n for n in names if t.axis(n) is None]
+    if missing:
+        raise ShapeError(f"`{op}` acts on {', '.join(missing)}, but its {what} has axes {t}",
+                         span, code="E302",
+                         help="rename an axis with `rename[A -> B](x)`, or bind it at the call")
+
+
+def fresh_axes(t: TensorType, names: tuple[str, ...], span: Span, op: str) -> None:
+    clash = [n for n in names if t.axis(n) is not None]
+    if clash:
+        raise ShapeError(f"`{op}` would create axis {', '.join(clash)}, which its input already has ({t})",
+                         span, code="E303", help="choose another axis name")
+
+
+def without(t: TensorType, names: tuple[str, ...]) -> list[Axis]:
+    return [a for a in t.axes if a.name not in names]
+
+
+def prod(sizes) -> Size:
+    total = Size.of(1)
+    for s in sizes:
+        total = total * s
+    return total
+
+
+def numel(t: TensorType) -> Size:
+    return prod(a.size for a in t.axes)

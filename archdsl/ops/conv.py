@@ -1,0 +1,238 @@
+"""Operations over spatial axes: Conv, ConvTranspose, pooling, upsampling, pixel shuffle."""
+
+from __future__ import annotations
+
+from ..errors import ArchError
+from ..sizes import Size
+from ..types import Axis
+from .base import Op, flat, fresh_axes, need_axes, prod, register, without
+
+_MODES = ("zeros", "circular", "reflect", "replicate")
+
+
+def _conv_out(size: Size, k: Size, s: Size, p: Size, d: Size) -> Size:
+    """PyTorch's convolution output size: floor((n + 2p - d (k - 1) - 1) / s) + 1."""
+    return (size + 2 * p - d * (k - 1) - 1).floordiv(s) + 1
+
+
+class _Spatial(Op):
+    """Shared spec parsing: `C -> F over Y X` (channel map over 1-3 spatial axes)."""
+
+    spec = "map"
+
+    def configure_map(self, clauses, span):
+        c = clauses[0]
+        if (len(clauses) != 1 or not c.rhs or not c.over or len(flat(c.lhs)) != 1
+                or len(flat(c.rhs)) != 1 or not 1 <= len(flat(c.over)) <= 3):
+            raise ArchError(f"`{self.name}` takes `C -> F over Y X` (1 to 3 spatial axes)", span,
+                            code="E204", help=f"for example `{self.example}`")
+        return {"cin": flat(c.lhs)[0], "cout": flat(c.rhs)[0], "over": flat(c.over)}
+
+    def _check(self, node, x, ctx):
+        cin, cout, over = node.attrs["cin"], node.attrs["cout"], node.attrs["over"]
+        need_axes(x, (cin, *over), node.span, self.name)
+        if cout != cin:
+            fresh_axes(x, (cout,), node.span, self.name)
+        f = x.size(cin) if cout == cin else ctx.axis_size(cout, node.span)
+        for what, size in (("input channels", x.size(cin)), ("output channels", f)):
+            ctx.static(size, node.span, f"the {what} of {self.name}")
+        g = node.attrs["kw"]["groups"]
+        ctx.integral(x.size(cin) / g, node.span, f"{self.name}: input channels divisible by groups")
+        ctx.integral(f / g, node.span, f"{self.name}: output channels divisible by groups")
+        return f
+
+    def _layout(self, node, x):
+        cin, over = node.attrs["cin"], node.attrs["over"]
+        return [a.name for a in without(x, (cin, *over))] + [cin, *over]
+
+    def label(self, node):
+        kw = node.attrs["kw"]
+        extra = "".join(f", {k[0]}={kw[k]}" for k in ("stride", "padding") if str(kw[k]) not in ("1", "0"))
+        return (f"{self.name} {node.attrs['cin']}→{node.attrs['cout']} over "
+                f"{' '.join(node.attrs['over'])}, k={kw['kernel']}{extra}")
+
+
+@register
+class Conv(_Spatial):
+    name = "Conv"
+    learned = True
+    options = {"kernel": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
+               "bias": True, "mode": "zeros"}
+    enums = {"mode": _MODES}
+    summary = "convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, groups)"
+    example = "h = Conv[C -> F over Y X](img, kernel = 3, padding = 1)"
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        f = self._check(node, x, ctx)
+        kw = node.attrs["kw"]
+        out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
+               for n in node.attrs["over"]}
+        rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
+        return x.replace(rest + [Axis(node.attrs["cout"], f)] + [Axis(n, out[n]) for n in node.attrs["over"]])
+
+    def parameters(self, node, ins, out):
+        x, kw = ins[0], node.attrs["kw"]
+        f = out.size(node.attrs["cout"])
+        w = (f, x.size(node.attrs["cin"]) / kw["groups"]) + (kw["kernel"],) * len(node.attrs["over"])
+        return {"weight": w, "bias": (f,)} if kw["bias"] else {"weight": w}
+
+    def flops(self, node, ins, out):
+        w = self.parameters(node, ins, out)["weight"]  # every output element: one dot of prod(w[1:])
+        return 2 * prod(w) * prod(a.size for a in without(out, (node.attrs["cout"],)))
+
+    def emit(self, node, e):
+        kw, n = node.attrs["kw"], len(node.attrs["over"])
+        x = e.arg(0, self._layout(node, e.ins[0]))
+        cin, cout = e.ins[0].size(node.attrs["cin"]), e.out.size(node.attrs["cout"])
+        args = [e.isize(cin), e.isize(cout), f"kernel_size={e.ivalue(kw['kernel'])}"]
+        for k, default in (("stride", 1), ("padding", 0), ("dilation", 1), ("groups", 1)):
+            if kw[k] != default:
+                args.append(f"{k}={e.ivalue(kw[k])}")
+        if not kw["bias"]:
+            args.append("bias=False")
+        if kw["mode"] != "zeros":
+            args.append(f"padding_mode={kw['mode']!r}")
+        mod = e.submodule("conv", f"nn.Conv{n}d({', '.join(args)})")
+        return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
+
+
+@register
+class ConvTranspose(_Spatial):
+    name = "ConvTranspose"
+    learned = True
+    options = {"kernel": None, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1,
+               "groups": 1, "bias": True}
+    summary = "transposed convolution (learned upsampling) over 1-3 spatial axes"
+    example = "u = ConvTranspose[C -> F over Y X](h, kernel = 2, stride = 2)"
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        f = self._check(node, x, ctx)
+        kw = node.attrs["kw"]
+        out = {n: (x.size(n) - 1) * kw["stride"] - 2 * kw["padding"] + kw["dilation"] * (kw["kernel"] - 1)
+               + kw["output_padding"] + 1 for n in node.attrs["over"]}
+        rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
+        return x.replace(rest + [Axis(node.attrs["cout"], f)] + [Axis(n, out[n]) for n in node.attrs["over"]])
+
+    def parameters(self, node, ins, out):
+        kw = node.attrs["kw"]
+        c, f = ins[0].size(node.attrs["cin"]), out.size(node.attrs["cout"])
+        w = (c, f / kw["groups"]) + (kw["kernel"],) * len(node.attrs["over"])
+        return {"weight": w, "bias": (f,)} if kw["bias"] else {"weight": w}
+
+    def flops(self, node, ins, out):
+        w = self.parameters(node, ins, out)["weight"]  # counted per input element
+        return 2 * prod(w) * prod(a.size for a in without(ins[0], (node.attrs["cin"],)))
+
+    def emit(self, node, e):
+        kw, n = node.attrs["kw"], len(node.attrs["over"])
+        x = e.arg(0, self._layout(node, e.ins[0]))
+        cin, cout = e.ins[0].size(node.attrs["cin"]), e.out.size(node.attrs["cout"])
+        args = [e.isize(cin), e.isize(cout), f"kernel_size={e.ivalue(kw['kernel'])}"]
+        for k, default in (("stride", 1), ("padding", 0), ("output_padding", 0), ("dilation", 1),
+                           ("groups", 1)):
+            if kw[k] != default:
+                args.append(f"{k}={e.ivalue(kw[k])}")
+        if not kw["bias"]:
+            args.append("bias=False")
+        mod = e.submodule("up", f"nn.ConvTranspose{n}d({', '.join(args)})")
+        return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
+
+
+class _Pool(Op):
+    spec = "axes"
+    options = {"kernel": None, "stride": None, "padding": 0}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = node.attrs["axes"]
+        need_axes(x, axes, node.span, self.name)
+        if not 1 <= len(axes) <= 3:
+            raise ArchError(f"`{self.name}` pools over 1 to 3 axes", node.span, code="E204")
+        kw = node.attrs["kw"]
+        stride = kw["stride"] if kw["stride"] is not None else kw["kernel"]
+        node.attrs["stride"] = stride
+        return x.replace([Axis(a.name, _conv_out(a.size, kw["kernel"], stride, kw["padding"], 1))
+                          if a.name in axes else a for a in x.axes])
+
+    def emit(self, node, e):
+        axes, kw = node.attrs["axes"], node.attrs["kw"]
+        order = [a.name for a in without(e.ins[0], axes)] + list(axes)
+        x = e.arg(0, order)
+        args = [e.value(kw["kernel"]), e.value(node.attrs["stride"])]
+        if kw["padding"] != 0:
+            args.append(e.value(kw["padding"]))
+        fn = f"F.{self.fn}{len(axes)}d({{}}, {', '.join(args)})"
+        return e.batched(fn, x, e.ins[0], axes, 1)
+
+    def label(self, node):
+        return f"{self.name} {' '.join(node.attrs['axes'])}, k={node.attrs['kw']['kernel']}"
+
+
+@register
+class MaxPool(_Pool):
+    name = "maxpool"
+    fn = "max_pool"
+    summary = "max pooling over 1-3 axes (`stride` defaults to `kernel`)"
+    example = "h = maxpool[Y X](h, kernel = 3, stride = 2, padding = 1)"
+
+
+@register
+class AvgPool(_Pool):
+    name = "avgpool"
+    fn = "avg_pool"
+    summary = "average pooling over 1-3 axes (`stride` defaults to `kernel`)"
+    example = "h = avgpool[Y X](h, kernel = 2)"
+
+
+@register
+class Upsample(Op):
+    name = "upsample"
+    spec = "axes"
+    options = {"scale": 2, "mode": "nearest"}
+    enums = {"mode": ("nearest", "bilinear", "bicubic", "linear", "trilinear")}
+    summary = "resize spatial axes by an integer `scale` (`mode` = nearest | bilinear | ...)"
+    example = "u = upsample[Y X](h, scale = 2, mode = nearest)"
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        need_axes(x, node.attrs["axes"], node.span, self.name)
+        s = node.attrs["kw"]["scale"]
+        return x.replace([Axis(a.name, a.size * s) if a.name in node.attrs["axes"] else a for a in x.axes])
+
+    def emit(self, node, e):
+        axes, kw = node.attrs["axes"], node.attrs["kw"]
+        x = e.arg(0, [a.name for a in without(e.ins[0], axes)] + list(axes))
+        fn = f"F.interpolate({{}}, scale_factor={e.value(kw['scale'])}, mode={kw['mode']!r})"
+        return e.batched(fn, x, e.ins[0], axes, 2)
+
+
+@register
+class PixelShuffle(Op):
+    name = "pixel_shuffle"
+    spec = "map"
+    options = {"factor": None}
+    summary = "sub-pixel upscaling: channels C = F r r -> F, spatial Y X -> Y r, X r"
+    example = "y = pixel_shuffle[C -> F over Y X](h, factor = 3)"
+
+    configure_map = _Spatial.configure_map
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        cin, cout, over = node.attrs["cin"], node.attrs["cout"], node.attrs["over"]
+        if len(over) != 2:
+            raise ArchError("`pixel_shuffle` works over exactly two spatial axes", node.span, code="E204")
+        need_axes(x, (cin, *over), node.span, self.name)
+        r = node.attrs["kw"]["factor"]
+        f = x.size(cin) / (r * r)
+        ctx.integral(f, node.span, "pixel_shuffle: channels divisible by factor ** 2")
+        rest = without(x, (cin, *over))
+        return x.replace(rest + [Axis(cout, f)] + [Axis(n, x.size(n) * r) for n in over])
+
+    def emit(self, node, e):
+        x = e.arg(0, _Spatial._layout(self, node, e.ins[0]))
+        return f"F.pixel_shuffle({x}, {e.value(node.attrs['kw']['factor'])})"
+
+    def label(self, node):
+        return f"pixel_shuffle {node.attrs['cin']}→{node.attrs['cout']} over {' '.join(node.attrs['over'])}"

@@ -1,0 +1,90 @@
+"""Contractions: `dot` over named axes (einsum), and the fused attention kernel that the
+fusion pass puts in place of `dot -> scale -> mask -> softmax -> dot`."""
+
+from __future__ import annotations
+
+from ..errors import ArchError, ShapeError
+from ..types import Axis, TensorType
+from .base import Op, need_axes, prod, register, without
+
+
+@register
+class Dot(Op):
+    name = "dot"
+    arity = 2
+    spec = "axes"
+    summary = "multiply and sum over the named axes; shared other axes are batched, the rest kept"
+    example = "s = dot[K](q, k)"
+
+    def infer(self, node, ins, ctx):
+        a, b = ins
+        k = node.attrs["axes"]
+        need_axes(a, k, node.span, self.name, "first operand")
+        need_axes(b, k, node.span, self.name, "second operand")
+        for ax in a.axes:
+            other = b.axis(ax.name)
+            if other is not None:
+                ctx.equal(ax.size, other.size, node.span, f"axis {ax.name} of both dot operands")
+        axes = without(a, k) + [x for x in without(b, k) if a.axis(x.name) is None]
+        return TensorType(tuple(axes), a.batch or b.batch)
+
+    def flops(self, node, ins, out):
+        return 2 * prod(a.size for a in out.axes) * prod(ins[0].size(n) for n in node.attrs["axes"])
+
+    def emit(self, node, e):
+        letters = e.letters([*e.ins[0].names, *e.ins[1].names])
+
+        def sub(t: TensorType) -> str:
+            return ("..." if t.batch else "") + "".join(letters[n] for n in t.names)
+
+        eq = f"{sub(e.ins[0])},{sub(e.ins[1])}->{sub(e.out)}"
+        return f"torch.einsum({eq!r}, {e.arg(0)}, {e.arg(1)})"
+
+
+@register
+class Attention(Op):
+    """Scaled dot-product attention as one kernel; only the fusion pass creates it."""
+
+    name = "attention"
+    arity = 3
+    summary = "fused softmax(q k / scale) v (F.scaled_dot_product_attention); made by the fusion pass"
+    example = "(made by `archc compile` from dot -> scale -> softmax -> dot)"
+
+    def infer(self, node, ins, ctx):
+        q, k, v = ins
+        t, s, f = node.attrs["t"], node.attrs["s"], node.attrs["k"]
+        batch = [a for a in q.axes if a.name not in (t, f)]
+        vf = [a for a in v.axes if a.name != s and q.axis(a.name) is None]
+        if len(vf) != 1:
+            raise ArchError("attention values need exactly one feature axis", node.span, code="E501")
+        need_axes(k, (s, f), node.span, self.name)
+        if {a.name for a in batch} != {a.name for a in k.axes} - {s, f}:
+            raise ShapeError("attention operands carry different batch axes", node.span, code="E310")
+        node.attrs["batch"] = tuple(a.name for a in batch)
+        return TensorType(tuple(batch + [q.axis(t), Axis(vf[0].name, vf[0].size)]),
+                          q.batch or k.batch or v.batch)
+
+    def flops(self, node, ins, out):
+        q, k, v = ins
+        scores = prod(a.size for a in q.axes if a.name != node.attrs["k"]) * k.size(node.attrs["s"])
+        return 2 * scores * q.size(node.attrs["k"]) + 2 * scores * out.axes[-1].size
+
+    def emit(self, node, e):
+        b = list(node.attrs["batch"])
+        t, s, f = node.attrs["t"], node.attrs["s"], node.attrs["k"]
+        vf = e.out.axes[-1].name
+        q = e.arg(0, b + [t, f])
+        k = e.arg(1, b + [s, f])
+        v = e.arg(2, b + [s, vf])
+        args = [q, k, v]
+        causal, scale = node.attrs.get("causal"), node.attrs.get("scale")
+        if causal is not None:
+            args.append(f"is_causal={e.value(causal)}")
+        if scale is not None:
+            args.append(f"scale={e.value(scale)}")
+        return f"F.scaled_dot_product_attention({', '.join(args)})"
+
+    def label(self, node):
+        return f"attention {node.attrs['t']}×{node.attrs['s']} over {node.attrs['k']} (fused SDPA)"
+
+

@@ -1,0 +1,170 @@
+"""Pure pointwise operations: arithmetic with broadcasting by name, activations, dropout,
+softmax along an axis and the causal mask."""
+
+from __future__ import annotations
+
+from ..errors import ArchError
+from ..types import TensorType
+from .base import Op, need_axes, register
+
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def align(a: TensorType, b: TensorType, span, ctx) -> TensorType:
+    """The result of a binary op: axes matched by name, missing ones broadcast.
+
+    Layout: the operand with more axes keeps its order; the other's extra axes follow."""
+    big, small = (b, a) if len(b.axes) > len(a.axes) else (a, b)
+    axes = list(big.axes)
+    for ax in small.axes:
+        other = big.axis(ax.name)
+        if other is None:
+            axes.append(ax)
+        else:
+            ctx.equal(other.size, ax.size, span, f"axis {ax.name} of both operands")
+    dtype = "float" if "float" in (a.dtype, b.dtype) else a.dtype
+    return TensorType(tuple(axes), a.batch or b.batch, dtype)
+
+
+@register
+class Binary(Op):
+    """`a + b`, `a - b`, `a * b`, `a / b`, each side a tensor or a static number."""
+
+    name = "binary"
+    arity = None
+    summary = "`+ - * /` of tensors (matched by axis name, missing axes broadcast) or with numbers"
+    example = "y = x + Param[D]() * 0.5"
+
+    def infer(self, node, ins, ctx):
+        if len(ins) == 1:
+            return ins[0]
+        return align(ins[0], ins[1], node.span, ctx)
+
+    def emit(self, node, e):
+        fn, scalar = node.attrs["fn"], node.attrs.get("scalar")
+        operands = [e.broadcast(i) for i in range(len(e.ins))]
+        if scalar is not None:
+            s = e.value(scalar)
+            if " " in s or s.startswith("-"):
+                s = f"({s})"
+            operands.insert(0 if node.attrs.get("scalar_left") else 1, s)
+        return f"{operands[0]} {fn} {_guard(operands[1], fn)}"
+
+    def label(self, node):
+        return node.attrs["fn"]
+
+
+def _guard(text: str, fn: str) -> str:
+    """Parenthesise a right operand that would otherwise bind looser than `fn`."""
+    if fn in "-/" and any(f" {op} " in text for op in "+-*/") and not text.startswith("("):
+        return f"({text})"
+    return text
+
+
+@register
+class Neg(Op):
+    name = "neg"
+    summary = "negation"
+    example = "y = -x"
+
+    def infer(self, node, ins, ctx):
+        return ins[0]
+
+    def emit(self, node, e):
+        return f"-{e.arg(0)}"
+
+    def label(self, node):
+        return "−"
+
+
+class _Unary(Op):
+    def infer(self, node, ins, ctx):
+        return ins[0]
+
+    def emit(self, node, e):
+        extra = "".join(f", {k}={e.value(v)}" for k, v in node.attrs["kw"].items()
+                        if v != self.options[k])
+        return f"{self.fn}({e.arg(0)}{extra})"
+
+
+def _unary(name: str, fn: str, summary: str, options=None, enums=None) -> None:
+    cls = type(name.capitalize(), (_Unary,), {
+        "name": name, "fn": fn, "summary": summary, "example": f"h = {name}(x)",
+        "options": options or {}, "enums": enums or {}, "__doc__": summary})
+    register(cls)
+
+
+_unary("relu", "F.relu", "rectified linear unit")
+_unary("gelu", "F.gelu", "Gaussian error linear unit (`approximate = tanh` for the tanh form)",
+       {"approximate": "none"}, {"approximate": ("none", "tanh")})
+_unary("silu", "F.silu", "sigmoid linear unit (swish)")
+_unary("sigmoid", "torch.sigmoid", "logistic sigmoid")
+_unary("tanh", "torch.tanh", "hyperbolic tangent")
+_unary("exp", "torch.exp", "exponential")
+
+
+@register
+class Dropout(Op):
+    name = "dropout"
+    options = {"p": 0.1}
+    summary = "dropout with probability `p` (identity in eval mode)"
+    example = "h = dropout(h, p = 0.1)"
+
+    def infer(self, node, ins, ctx):
+        p = node.attrs["kw"]["p"]
+        if isinstance(p, (int, float)) and not 0 <= float(p) < 1:
+            raise ArchError(f"dropout probability must be in [0, 1), not {p}", node.span, code="E306")
+        return ins[0]
+
+    def emit(self, node, e):
+        return f"F.dropout({e.arg(0)}, p={e.value(node.attrs['kw']['p'])}, training=self.training)"
+
+
+@register
+class Softmax(Op):
+    name = "softmax"
+    spec = "axes"
+    summary = "softmax along one axis, broadcast over the others"
+    example = "w = softmax[S](scores)"
+
+    def infer(self, node, ins, ctx):
+        if len(node.attrs["axes"]) != 1:
+            raise ArchError("`softmax` normalises along one axis", node.span, code="E204",
+                            help="merge the axes first: `merge[A B -> N](x)`")
+        need_axes(ins[0], node.attrs["axes"], node.span, self.name)
+        return ins[0]
+
+    def emit(self, node, e):
+        return f"{e.arg(0)}.softmax(dim={e.ins[0].dim(node.attrs['axes'][0])})"
+
+
+@register
+class CausalMask(Op):
+    name = "causal_mask"
+    spec = "axes"
+    options = {"enabled": True}
+    summary = "scores[T, S] set to -inf where S > T (query T attends to keys up to itself)"
+    example = "s = causal_mask[T, S](s)"
+
+    def infer(self, node, ins, ctx):
+        axes = node.attrs["axes"]
+        if len(axes) != 2:
+            raise ArchError("`causal_mask` takes the query and the key axis: `[T, S]`", node.span,
+                            code="E204")
+        need_axes(ins[0], axes, node.span, self.name)
+        x = ins[0]
+        rest = [a for a in x.axes if a.name not in axes]
+        return x.replace(rest + [x.axis(axes[0]), x.axis(axes[1])])
+
+    def emit(self, node, e):
+        t, s = node.attrs["axes"]
+        x = e.arg(0, [a.name for a in e.out.axes])
+        tt, ss = e.size(e.out.size(t)), e.size(e.out.size(s))
+        mask = f"torch.ones({tt}, {ss}, dtype=torch.bool, device={x}.device).triu(1)"
+        masked = f"{x}.masked_fill({mask}, float('-inf'))"
+        enabled = node.attrs["kw"]["enabled"]
+        if enabled is True:
+            return masked
+        return f"{masked} if {e.value(enabled)} else {x}"
+
+

@@ -1,0 +1,134 @@
+"""Learned maps on named axes: Linear, Embedding, Param."""
+
+from __future__ import annotations
+
+from ..errors import ArchError, ShapeError
+from ..types import Axis, TensorType
+from .base import Op, flat, fresh_axes, need_axes, numel, prod, register, without
+
+
+@register
+class Linear(Op):
+    name = "Linear"
+    learned = True
+    spec = "map"
+    options = {"bias": True}
+    summary = "affine map from the axes on the left to the axes on the right; broadcast over the rest"
+    example = "q = Linear[D -> H K](x)"
+
+    def configure_map(self, clauses, span):
+        if len(clauses) != 1 or not clauses[0].rhs or clauses[0].over:
+            raise ArchError("`Linear` takes one map `A B -> C D`", span, code="E204",
+                            help=f"for example `{self.example}`")
+        return {"inp": flat(clauses[0].lhs), "out": flat(clauses[0].rhs)}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        inp, out = node.attrs["inp"], node.attrs["out"]
+        need_axes(x, inp, node.span, self.name)
+        rest = without(x, inp)
+        fresh_axes(x.replace(rest), out, node.span, self.name)
+        for n in inp:
+            ctx.static(x.size(n), node.span, f"the size of {n}, an input axis of Linear")
+        new = [Axis(n, ctx.axis_size(n, node.span)) for n in out]
+        return x.replace(rest + new)
+
+    def _features(self, node, ins, out):
+        x = ins[0]
+        return prod(x.size(n) for n in node.attrs["inp"]), prod(out.size(n) for n in node.attrs["out"])
+
+    def parameters(self, node, ins, out):
+        fi, fo = self._features(node, ins, out)
+        shapes = {"weight": (fo, fi)}
+        if node.attrs["kw"]["bias"]:
+            shapes["bias"] = (fo,)
+        return shapes
+
+    def flops(self, node, ins, out):
+        fi, fo = self._features(node, ins, out)
+        return 2 * numel(ins[0]) * fo
+
+    def emit(self, node, e):
+        inp, out = node.attrs["inp"], node.attrs["out"]
+        rest = [a.name for a in without(e.ins[0], inp)]
+        x = e.arg(0, rest + list(inp))
+        if len(inp) > 1:
+            x = f"{x}.flatten(-{len(inp)})"
+        fi, fo = self._features(node, e.ins, e.out)
+        mod = e.submodule("proj", f"nn.Linear({e.isize(fi)}, {e.isize(fo)}, bias={e.ivalue(node.attrs['kw']['bias'])})")
+        y = f"{mod}({x})"
+        if len(out) > 1:
+            y = f"{y}.unflatten(-1, ({', '.join(e.size(e.out.size(n)) for n in out)}))"
+        return y
+
+    def label(self, node):
+        return f"Linear {' '.join(node.attrs['inp'])} → {' '.join(node.attrs['out'])}"
+
+
+@register
+class Embedding(Op):
+    name = "Embedding"
+    learned = True
+    spec = "map"
+    summary = "lookup table: integer indices over a vocabulary axis -> vectors along a new axis"
+    example = "h = Embedding[V -> D](tokens)"
+
+    def configure_map(self, clauses, span):
+        c = clauses[0]
+        if len(clauses) != 1 or not c.rhs or c.over or len(flat(c.lhs)) != 1 or len(flat(c.rhs)) != 1:
+            raise ArchError("`Embedding` takes `V -> D`: the vocabulary and the feature axis",
+                            span, code="E204", help=f"for example `{self.example}`")
+        return {"vocab": flat(c.lhs)[0], "out": flat(c.rhs)[0]}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        if x.dtype != "int":
+            raise ShapeError(f"`Embedding` looks up integer indices, but its input is {x.dtype}",
+                             node.span, code="E304", help="declare the input as `[T] int`")
+        fresh_axes(x, (node.attrs["out"],), node.span, self.name)
+        v = ctx.axis_size(node.attrs["vocab"], node.span)
+        d = ctx.axis_size(node.attrs["out"], node.span)
+        node.attrs["sizes"] = (v, d)
+        return x.replace(list(x.axes) + [Axis(node.attrs["out"], d)], dtype="float")
+
+    def parameters(self, node, ins, out):
+        return {"weight": node.attrs["sizes"]}
+
+    def emit(self, node, e):
+        v, d = node.attrs["sizes"]
+        mod = e.submodule("embed", f"nn.Embedding({e.isize(v)}, {e.isize(d)})")
+        return f"{mod}({e.arg(0)})"
+
+    def label(self, node):
+        return f"Embedding {node.attrs['vocab']} → {node.attrs['out']}"
+
+
+@register
+class Param(Op):
+    name = "Param"
+    learned = True
+    arity = 0
+    spec = "axes"
+    options = {"init": "normal", "std": 0.02}
+    enums = {"init": ("normal", "zeros", "ones")}
+    summary = "a learned tensor with the given axes (no batch axes); `init` = normal | zeros | ones"
+    example = "pos = Param[T, D](init = normal, std = 0.02)"
+
+    def infer(self, node, ins, ctx):
+        axes = [Axis(n, ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
+        for a in axes:
+            ctx.static(a.size, node.span, f"the size of {a.name} in a Param")
+        return TensorType(tuple(axes), batch=False)
+
+    def parameters(self, node, ins, out):
+        return {"": tuple(a.size for a in out.axes)}
+
+    def emit(self, node, e):
+        shape = ", ".join(e.isize(a.size) for a in e.out.axes)
+        kw = node.attrs["kw"]
+        init = {"zeros": f"torch.zeros({shape})", "ones": f"torch.ones({shape})",
+                "normal": f"torch.randn({shape}) * {e.ivalue(kw['std'])}"}[kw["init"]]
+        return e.parameter(f"nn.Parameter({init})")
+
+    def label(self, node):
+        return f"Param {' '.join(node.attrs['axes'])}"

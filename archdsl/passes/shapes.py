@@ -1,0 +1,214 @@
+"""The shape pass: propagate named-axis types with exact symbolic sizes through a block,
+prove what can be proven and turn the rest into named preconditions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..errors import ShapeError, Span
+from ..ir import BlockIR, Graph, Node, Precondition
+from ..ops import REGISTRY
+from ..sizes import Size
+from ..types import Axis, TensorType
+
+if TYPE_CHECKING:
+    from ..program import Program
+
+
+class ShapeContext:
+    """What an op's shape rule may ask: sizes of names, proofs, preconditions."""
+
+    def __init__(self, block: BlockIR):
+        self.block = block
+        self.preconditions: list[Precondition] = []
+
+    def maybe_size(self, name: str) -> Size | None:
+        p = self.block.params.get(name)
+        if (p is not None and p.kind == "size") or name in self.block.free:
+            return Size.of(name)
+        return None
+
+    def axis_size(self, name: str, span: Span) -> Size:
+        size = self.maybe_size(name)
+        if size is None:
+            raise ShapeError(f"axis `{name}` has no known size here", span, code="E312",
+                             help=f"declare it as a parameter: `block {self.block.name}[..., {name} = ...]`")
+        return size
+
+    def static(self, size: Size, span: Span, what: str) -> None:
+        late = size.symbols() - set(self.block.params)
+        if late:
+            raise ShapeError(f"{what} must be known when the module is built, but it is {size}, "
+                             f"which depends on {', '.join(sorted(late))} (read from the input)",
+                             span, code="E311", help="make it a block parameter")
+
+    def integral(self, size: Size, span: Span, origin: str) -> None:
+        if size.is_integral:
+            return
+        num, den = size.split_fraction()
+        self.require(Precondition("divides", num, den, span, origin))
+
+    def equal(self, a: Size, b: Size, span: Span, origin: str) -> None:
+        if a == b:
+            return
+        self.require(Precondition("equal", a, b, span, origin))
+
+    def require(self, pre: Precondition) -> None:
+        """Keep a precondition unless it is proven; refute it when it is a false constant."""
+        if pre.kind == "equal":
+            diff = pre.lhs - pre.rhs
+            if diff == 0:
+                return
+            if diff.is_const:
+                raise ShapeError(f"sizes differ in {pre.origin}: {pre.lhs} vs {pre.rhs}", pre.span,
+                                 code="E313")
+        else:
+            if (pre.lhs / pre.rhs).is_integral:
+                return
+            if pre.lhs.is_const and pre.rhs.is_const:
+                raise ShapeError(f"{pre.origin}: {pre.lhs} is not divisible by {pre.rhs}", pre.span,
+                                 code="E332")
+        if all(str(p) != str(pre) for p in self.preconditions):
+            self.preconditions.append(pre)
+
+
+def infer_block(block: BlockIR, program: Program) -> None:
+    """Fill in every node's types, the block's output types and its preconditions."""
+    ctx = ShapeContext(block)
+    infer_graph(block.body, ctx, program)
+    outs = []
+    for ref, names in zip(block.body.outputs, block.output_names):
+        t = block.body.type_of(ref)
+        if sorted(t.names) != sorted(names):
+            node = block.body.node(ref[0])
+            raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
+                             node.span, code="E314",
+                             help="rename, merge or reduce axes so the names match")
+        outs.append(t.replace([t.axis(n) for n in names]))
+    block.outputs = outs
+    block.preconditions = ctx.preconditions
+
+
+def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
+    for node in graph.order():
+        if node.kind == "input":
+            continue
+        ins = [graph.type_of(r) for r in graph.args(node.id)]
+        if node.kind == "op":
+            node.types = [REGISTRY[node.op].infer(node, ins, ctx)]
+        elif node.kind == "call":
+            node.types = infer_call(node, ins, ctx, program)
+        else:
+            node.types = infer_repeat(node, ins, ctx, program)
+
+
+def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    body: Graph = node.attrs["body"]
+    for nid, t in zip(body.inputs, ins):
+        body.node(nid).types = [t]
+    infer_graph(body, ctx, program)
+    outs = []
+    for name, ref in zip(node.attrs["carried"], body.outputs):
+        before = ins[node.attrs["inputs"].index(name)]
+        after = body.type_of(ref)
+        if sorted(before.names) != sorted(after.names):
+            raise ShapeError(f"`repeat` changes `{name}` from {before} to {after}; a repeated body must "
+                             "keep the type of what it carries", node.span, code="E317")
+        for a in before.axes:
+            ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
+        outs.append(before)
+    return outs
+
+
+def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    """Bind a block's signature to its arguments by name; everything unmatched broadcasts."""
+    callee = program.by_key(node.attrs["callee"])
+    axis_map: dict[str, str | tuple[str, ...]] = node.attrs["axes"]
+    mapping: dict[str, Size] = {k: v for k, v in node.attrs["sizes"].items()
+                                if callee.params[k].kind == "size"}
+    for k, v in mapping.items():
+        if not isinstance(v, Size):
+            raise ShapeError(f"`{k}` of `{callee.name}` is a size", node.span, code="E329")
+    inferred: dict[str, Size] = {}
+    bcast: list[Axis] | None = None
+    layouts = []
+    for (pname, ptype), arg in zip(callee.inputs, ins):
+        used: set[str] = set()
+        layout = []
+        for a in ptype.axes:
+            target = axis_map.get(a.name, a.name)
+            group = target if isinstance(target, tuple) else (target,)
+            missing = [n for n in group if arg.axis(n) is None]
+            if missing:
+                bound = f" (bound to {' '.join(group)})" if a.name in axis_map else ""
+                raise ShapeError(f"`{callee.name}` expects axis {a.name}{bound} in `{pname}`, but the "
+                                 f"argument has {arg}", node.span, code="E315",
+                                 help=f"bind it: `{callee.name}[{a.name} = <axis>](...)`")
+            size = arg.size(group[0])
+            for n in group[1:]:
+                size = size * arg.size(n)
+            used.update(group)
+            layout.append(group)
+            sym = a.size.as_symbol()
+            if sym is not None and sym not in mapping:
+                mapping[sym] = size
+                if sym in callee.params:
+                    inferred[sym] = size
+            else:
+                ctx.equal(a.size.subs(mapping), size, node.span, f"axis {a.name} of `{callee.name}`")
+        rest = [a for a in arg.axes if a.name not in used]
+        if bcast is None or (not bcast and rest):
+            bcast = rest
+        elif [a.name for a in rest] and [a.name for a in rest] != [a.name for a in bcast]:
+            raise ShapeError(f"the arguments of `{callee.name}` broadcast over different axes: "
+                             f"{', '.join(a.name for a in bcast)} vs {', '.join(a.name for a in rest)}",
+                             node.span, code="E316")
+        layouts.append(layout)
+    bcast = bcast or []
+    for p in callee.params.values():
+        if p.kind != "size" or p.name in mapping:
+            continue
+        if p.default is None:
+            raise ShapeError(f"cannot infer parameter `{p.name}` of `{callee.name}` from its arguments",
+                             node.span, code="E333", help=f"bind it: `{callee.name}[{p.name} = ...](...)`")
+        mapping[p.name] = p.default.subs(mapping)
+        ctx.integral(mapping[p.name], node.span, f"{p.name} = {p.default} in `{callee.name}`")
+    for k, v in inferred.items():
+        ctx.static(v, node.span, f"parameter `{k}` of `{callee.name}`")
+    for pre in callee.preconditions:
+        ctx.require(pre.subs(mapping, node.span))
+    back = {a: b for a, b in axis_map.items()}
+    outs = []
+    for ot in callee.outputs:
+        axes = list(bcast)
+        for a in ot.axes:
+            target = back.get(a.name, a.name)
+            size = a.size.subs(mapping)
+            if isinstance(target, tuple):
+                parts = [_find(ins, n) for n in target]
+                ctx.equal(size, _prod(p.size for p in parts), node.span, f"group {' '.join(target)}")
+                axes.extend(parts)
+            else:
+                axes.append(Axis(target, size))
+        names = [a.name for a in axes]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ShapeError(f"the output of `{callee.name}` would have axis {', '.join(sorted(dup))} twice "
+                             "(once broadcast)", node.span, code="E316", help="rename the broadcast axis first")
+        outs.append(TensorType(tuple(axes), any(t.batch for t in ins), ot.dtype))
+    node.attrs.update(mapping=mapping, inferred=inferred, bcast=[a.name for a in bcast], layouts=layouts)
+    return outs
+
+
+def _find(ins: list[TensorType], name: str) -> Axis:
+    for t in ins:
+        if t.axis(name) is not None:
+            return t.axis(name)
+    raise AssertionError(name)
+
+
+def _prod(sizes) -> Size:
+    total = Size.of(1)
+    for s in sizes:
+        total = total * s
+    return total
