@@ -127,6 +127,7 @@ class _ClassWriter:
         self.owner: dict[Ref, Ref] = {}
         self.source_lines = block.ast.source.splitlines()
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
+        self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
 
     # -- symbols ------------------------------------------------------------------------
     def fsym(self, name: str) -> str:
@@ -195,10 +196,11 @@ class _ClassWriter:
                 msg = f"{b.name} requires {num} % {den} == 0 for the default {p.name} = {p.default}"
                 self.init.append(f"        raise ValueError({msg!r})")
             self.init.append(f"    {n} = {static.render(p.default, self.isym)}")
-        for p in b.params.values():
-            if p.kind == "size":
-                self.init.append(f"if {ident(p.name)} < 0:")
-                self.init.append(f"    raise ValueError({f'{b.name}: {p.name} must be >= 0'!r} + f', got {{{ident(p.name)}}}')")
+        sizes = [ident(p.name) for p in b.params.values() if p.kind == "size"]
+        if sizes:
+            self.init.append(f"if min({', '.join(sizes)}{', 0' if len(sizes) == 1 else ''}) < 0:")
+            got = ", ".join(f"{n}={{{n}}}" for n in sizes)
+            self.init.append(f"    raise ValueError(f{f'{b.name}: sizes must be >= 0, got {got}'!r})")
         for p in b.params.values():
             self.init.append(f"self.{self.param_attr[p.name]} = {ident(p.name)}")
         for pre in b.preconditions:
@@ -206,8 +208,8 @@ class _ClassWriter:
                 self._check(self.init, pre, self.isym)
 
     def _check(self, lines: list[str], pre, symbol: Callable[[str], str]) -> None:
-        lhs, rhs = pre.lhs.render(symbol), pre.rhs.render(symbol)
-        cond = f"({lhs}) % ({rhs}) != 0" if pre.kind == "divides" else f"{lhs} != {rhs}"
+        cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
+            pre.render(symbol).replace(" == ", " != ")
         lines.append(f"if {cond}:")
         msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
         lines.append(f"    raise ValueError({msg!r})")
@@ -245,8 +247,7 @@ class _ClassWriter:
         self.namer_input_names = [f"{n}: torch.Tensor" for n in names]
 
     # -- statements ------------------------------------------------------------------------
-    def _graph(self, g: Graph, indent: str) -> None:
-        last_stmt = None
+    def _graph(self, g: Graph, indent: str, last_stmt: int | None = None) -> None:
         for node in g.order():
             if node.kind == "input":
                 continue
@@ -277,6 +278,13 @@ class _ClassWriter:
             self.owner[ref] = owner
             self.namer.remaining[owner] += uses
             self.code[ref] = expr
+            return
+        target = self.loop_targets.get(ref)
+        if target is not None and self.namer.remaining[target[1]] == target[2] + 1:
+            name, self.owner[ref] = target[0], target[1]
+            self.namer.remaining[target[1]] += uses - 1
+            self.fwd.append(f"{indent}{name} = {expr}")
+            self.code[ref] = name
             return
         name = self.namer.take(want or node.name, ref, uses)
         self.fwd.append(f"{indent}{name} = {expr}")
@@ -355,7 +363,9 @@ class _ClassWriter:
             self.owner[ref] = (node.id, carried.index(name)) if name in var_of else self.owner[args[names.index(name)]]
             self.namer.remaining[self.owner[ref]] += body.uses(ref)
         header_at = len(self.fwd)
-        self._graph(body, indent + "    ")
+        self.loop_targets = {ref: (var_of[n], (node.id, i), g.uses((node.id, i)))
+                             for i, (n, ref) in enumerate(zip(carried, body.outputs))}
+        self._graph(body, indent + "    ", node.stmt)
         for name, ref in zip(carried, body.outputs):
             t = g.type_of(args[names.index(name)])
             self.namer.remaining[self.owner[ref]] -= 1

@@ -54,7 +54,7 @@ class Attention(Op):
         q, k, v = ins
         t, s, f = node.attrs["t"], node.attrs["s"], node.attrs["k"]
         batch = [a for a in q.axes if a.name not in (t, f)]
-        vf = [a for a in v.axes if a.name != s and q.axis(a.name) is None]
+        vf = [a for a in v.axes if a.name != s and a.name not in {b.name for b in batch}]
         if len(vf) != 1:
             raise ArchError("attention values need exactly one feature axis", node.span, code="E501")
         need_axes(k, (s, f), node.span, self.name)

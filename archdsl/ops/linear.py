@@ -55,7 +55,8 @@ class Linear(Op):
         if len(inp) > 1:
             x = f"{x}.flatten(-{len(inp)})"
         fi, fo = self._features(node, e.ins, e.out)
-        mod = e.submodule("proj", f"nn.Linear({e.isize(fi)}, {e.isize(fo)}, bias={e.ivalue(node.attrs['kw']['bias'])})")
+        bias = "" if node.attrs["kw"]["bias"] is True else f", bias={e.ivalue(node.attrs['kw']['bias'])}"
+        mod = e.submodule("proj", f"nn.Linear({e.isize(fi)}, {e.isize(fo)}{bias})")
         y = f"{mod}({x})"
         if len(out) > 1:
             y = f"{y}.unflatten(-1, ({', '.join(e.size(e.out.size(n)) for n in out)}))"

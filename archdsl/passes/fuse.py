@@ -75,7 +75,7 @@ def _attention(g: Graph, node: Node) -> Node | None:
         if set(tk.names) - {s, feat} != batch or tv.axis(s) is None:
             continue
         vfeat = [n for n in tv.names if n not in batch and n != s]
-        if len(vfeat) != 1 or vfeat[0] in tq.names:
+        if len(vfeat) != 1 or vfeat[0] == t:
             continue
         if isinstance(scale, Real) and scale.args[1] == Real("sqrt", (tq.size(feat),)):
             scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)

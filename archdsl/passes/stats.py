@@ -1,0 +1,100 @@
+"""Parameter and FLOP counts, symbolic over the IR, evaluated at concrete sizes.
+
+FLOPs are forward FLOPs for one example (broadcast axes of size 1), counted the way
+`torch.utils.flop_counter.FlopCounterMode` counts the unfused module: matmuls and
+convolutions at 2 per multiply-add, everything else free."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ShapeError
+from ..ir import BlockIR, Graph
+from ..ops import REGISTRY
+from ..sizes import Size
+from .. import static
+
+if TYPE_CHECKING:
+    from ..program import Program
+
+DEFAULT_FREE_SIZE = 32
+
+
+def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
+    """(parameters, flops) of a graph, as sizes over the block's symbols."""
+    params, flops = Size.of(0), Size.of(0)
+    for node in g.order():
+        if node.kind == "input":
+            continue
+        ins = [g.type_of(r) for r in g.args(node.id)]
+        if node.kind == "op":
+            op = REGISTRY[node.op]
+            for shape in op.parameters(node, ins, node.types[0]).values():
+                n = Size.of(1)
+                for s in shape:
+                    n = n * s
+                params = params + n
+            flops = flops + op.flops(node, ins, node.types[0])
+        elif node.kind == "call":
+            callee = program.by_key(node.attrs["callee"])
+            p, f = graph_costs(program, callee.body)
+            m = node.attrs["mapping"]
+            extra = Size.of(1)
+            for name in node.attrs["bcast"]:
+                extra = extra * next(t.size(name) for t in ins if t.axis(name))
+            params = params + p.subs(m)
+            flops = flops + f.subs(m) * extra
+        else:
+            p, f = graph_costs(program, node.attrs["body"])
+            params = params + p * node.attrs["count"]
+            flops = flops + f * node.attrs["count"]
+    return params, flops
+
+
+def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Concrete values of every parameter and free size; defaults filled, preconditions checked."""
+    unknown = set(given) - set(block.params) - set(block.free)
+    if unknown:
+        known = ", ".join(list(block.params) + block.free)
+        raise ShapeError(f"`{block.name}` has no size {', '.join(sorted(unknown))} (it has {known})",
+                         block.ast.name_span, code="E334")
+    env: dict[str, Any] = {}
+    for p in block.params.values():
+        if p.name in given:
+            env[p.name] = given[p.name]
+        elif p.default is None:
+            raise ShapeError(f"`{block.name}` needs a value for {p.name}", block.ast.name_span,
+                             code="E333", help=f"pass --size {p.name}=N")
+        else:
+            env[p.name] = static.evaluate(p.default, env)
+    for f in block.free:
+        ex = block.examples.get(f)
+        env[f] = given.get(f, int(ex.const) if ex is not None else DEFAULT_FREE_SIZE)
+    for name, value in env.items():
+        if isinstance(value, float) and name in block.params and block.params[name].kind == "size":
+            raise ShapeError(f"{name} = {value} is not a whole number", block.ast.name_span, code="E332")
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ShapeError(f"{name} = {value} is negative", block.ast.name_span, code="E335")
+    for pre in block.preconditions:
+        if not pre.holds(env):
+            raise ShapeError(f"`{block.name}` requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
+                             + f"; got {', '.join(f'{s} = {env[s]}' for s in sorted(pre.symbols()))}",
+                             pre.span, code="E336")
+    return env
+
+
+def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    env = resolve_sizes(block, given)
+    params, flops = graph_costs(program, block.body)
+
+    def shape(t) -> list[int]:
+        return [int(a.size.evaluate(env)) for a in t.axes]
+
+    return {
+        "block": block.name,
+        "params": int(params.evaluate(env)),
+        "flops": int(flops.evaluate(env)),
+        "inputs": {n: shape(t) for n, t in block.inputs},
+        "outputs": [shape(t) for t in block.outputs],
+        "sizes": {k: v for k, v in env.items() if not isinstance(v, (bool, float))},
+    }
