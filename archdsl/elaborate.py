@@ -147,6 +147,7 @@ class _Builder:
                 self.target = "out"
                 vals = [self.tensor(v, "a returned value") for v in s.values]
                 self.g.outputs = vals
+                self.g.return_span = s.span
             elif isinstance(s, ast.Repeat):
                 self.repeat(s)
 

@@ -42,6 +42,7 @@ class Graph:
         self.g = nx.MultiDiGraph()
         self.inputs: list[int] = []  # input node ids, in signature order
         self.outputs: list[Ref] = []
+        self.return_span: Span | None = None  # where a block body returns
         self._next = 0
 
     def add(self, kind: str, span: Span, args: list[Ref] = (), **fields: Any) -> Node:

@@ -238,7 +238,8 @@ class Size:
             return text
         op = "//" if integer else "/"
         den_text = _render_poly(den, symbol)
-        wrap = (lambda s: f"({s})" if (" " in s or "*" in s) else s)
+        def wrap(s):
+            return (f"({s})" if (" " in s or "*" in s) else s)
         return f"{wrap(text)} {op} {wrap(den_text)}"
 
     def __str__(self) -> str:

@@ -82,7 +82,7 @@ def infer_block(block: BlockIR, program: Program) -> None:
         if sorted(t.names) != sorted(names):
             node = block.body.node(ref[0])
             raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
-                             node.span, code="E314",
+                             block.body.return_span or node.span, code="E314",
                              help="rename, merge or reduce axes so the names match")
         outs.append(t.replace([t.axis(n) for n in names]))
     block.outputs = outs

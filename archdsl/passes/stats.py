@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import static
 from ..errors import ShapeError
 from ..ir import BlockIR, Graph
 from ..ops import REGISTRY
 from ..sizes import Size
-from .. import static
 
 if TYPE_CHECKING:
     from ..program import Program

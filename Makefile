@@ -1,0 +1,28 @@
+# Two commands: `make demo` (compile, draw, run an example) and `make test` (the suite).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXAMPLE ?= examples/transformer.arch
+BLOCK ?= EncoderLayer
+
+$(VENV)/.ready: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+.PHONY: setup demo test lint
+setup: $(VENV)/.ready
+
+demo: setup
+	mkdir -p out
+	$(VENV)/bin/archc check $(EXAMPLE)
+	$(VENV)/bin/archc compile $(EXAMPLE) -o out/transformer.py
+	$(PY) benchmarks/demo.py $(EXAMPLE) $(BLOCK) out
+
+test: setup
+	$(VENV)/bin/ruff check archdsl tests benchmarks
+	$(PY) -m pytest -q tests
+
+lint: setup
+	$(VENV)/bin/ruff check archdsl tests benchmarks

@@ -1,0 +1,87 @@
+"""Generated modules against PyTorch's own modules, published counts and FlopCounterMode."""
+
+import pytest
+from conftest import ROOT
+
+torch = pytest.importorskip("torch")
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
+
+import archdsl  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def transformer():
+    return archdsl.compile_file(ROOT / "examples/transformer.arch")
+
+
+def test_encoder_layer_matches_torch(transformer):
+    D, H = 32, 4
+    ours = transformer.module("EncoderLayer", D=D, H=H).eval()
+    ref = torch.nn.TransformerEncoderLayer(D, H, 4 * D, dropout=0.0, activation="gelu",
+                                           batch_first=True, norm_first=True).eval()
+    w, b = ref.self_attn.in_proj_weight, ref.self_attn.in_proj_bias
+    attn = ours.self_attention
+    with torch.no_grad():
+        for i, proj in enumerate([attn.q_proj, attn.k_proj, attn.v_proj]):
+            proj.weight.copy_(w[i * D:(i + 1) * D])
+            proj.bias.copy_(b[i * D:(i + 1) * D])
+        attn.out_proj.load_state_dict(ref.self_attn.out_proj.state_dict())
+        ours.x_norm.load_state_dict(ref.norm1.state_dict())
+        ours.out_norm.load_state_dict(ref.norm2.state_dict())
+        ours.mlp.out_proj.load_state_dict(ref.linear1.state_dict())
+        ours.mlp.out_proj2.load_state_dict(ref.linear2.state_dict())
+    x = torch.randn(3, 10, D)
+    torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("block, sizes", [
+    ("EncoderLayer", dict(D=32, H=4)), ("GPT", dict(V=50, T=12, D=32, L=2, H=4)),
+])
+def test_fused_equals_unfused(transformer, block, sizes):
+    fused = transformer.module(block, **sizes).eval()
+    plain = transformer.module(block, fuse=False, **sizes).eval()
+    plain.load_state_dict(fused.state_dict())
+    x = torch.randint(0, 50, (2, 12)) if block == "GPT" else torch.randn(2, 12, 32)
+    torch.testing.assert_close(fused(x), plain(x), atol=1e-5, rtol=1e-5)
+    assert "scaled_dot_product_attention" in transformer.source()
+    assert "scaled_dot_product_attention" not in transformer.source(fuse=False)
+
+
+@pytest.mark.parametrize("block, params", [("ResNet18", 11_689_512), ("ResNet50", 25_557_032)])
+def test_resnet_parameter_counts(block, params):
+    prog = archdsl.compile_file(ROOT / "examples/resnet.arch")
+    assert prog.stats(block)["params"] == params
+    model = prog.module(block)
+    assert sum(p.numel() for p in model.parameters()) == params
+
+
+CASES = [
+    ("transformer.arch", "EncoderLayer", dict(D=32, H=4, T=8)),
+    ("transformer.arch", "Encoder", dict(D=32, H=4, L=2, T=8)),
+    ("transformer.arch", "GPT", dict(V=50, T=8, D=32, L=2, H=4)),
+    ("resnet.arch", "ResNet18", dict(Y=64, X=64)),
+    ("mlp.arch", "MLPClassifier", {}),
+    ("axial.arch", "AxialLayer", dict(D=16, H=2, Y=6, X=5)),
+]
+
+
+@pytest.mark.parametrize("file, block, sizes", CASES, ids=[c[1] for c in CASES])
+def test_flops_and_shapes_match_torch(file, block, sizes):
+    prog = archdsl.compile_file(ROOT / "examples" / file)
+    stats = prog.stats(block, **sizes)
+    ir = prog.block(block)
+    static = {k: v for k, v in sizes.items() if k in ir.params}
+    model = prog.module(block, fuse=False, **static).eval()
+    name = ir.inputs[0][0]
+    shape = stats["inputs"][name]
+    x = torch.randint(0, 50, (1, *shape)) if ir.inputs[0][1].dtype == "int" else torch.randn(1, *shape)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        y = model(x)
+    assert counter.get_total_flops() == stats["flops"]
+    assert list(y.shape) == [1, *stats["outputs"][0]]
+    assert sum(p.numel() for p in model.parameters()) == stats["params"]
+
+
+def test_broken_precondition_is_refused(transformer):
+    with pytest.raises(ValueError, match="D % H == 0"):
+        transformer.module("EncoderLayer", D=30, H=4)
