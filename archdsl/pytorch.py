@@ -226,8 +226,7 @@ class _ClassWriter:
             names.append(name)
             n = len(t.axes)
             if first_batch:
-                self.fwd.append(f"batch = {name}.shape[:{-n if n else len(name) * 0}]" if n else
-                                f"batch = {name}.shape")
+                self.fwd.append(f"batch = {name}.shape[:-{n}]" if n else f"batch = {name}.shape")
                 first_batch = False
             for i, a in enumerate(t.axes):
                 if a.name not in b.params and a.name not in read:

@@ -75,16 +75,5 @@ def symbols(value: Value) -> set[str]:
     return set()
 
 
-def show(value: Value) -> str:
-    """The value as the user would write it in a spec."""
-    if isinstance(value, Size):
-        return str(value)
-    if isinstance(value, Real):
-        return value.render(str)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def _atomic(text: str) -> str:
     return f"({text})" if " " in text else text

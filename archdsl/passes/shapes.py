@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import ShapeError, Span
 from ..ir import BlockIR, Graph, Node, Precondition
 from ..ops import REGISTRY
+from ..ops.base import prod
 from ..sizes import Size
 from ..types import Axis, TensorType
 
@@ -144,9 +145,7 @@ def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Pr
                 raise ShapeError(f"`{callee.name}` expects axis {a.name}{bound} in `{pname}`, but the "
                                  f"argument has {arg}", node.span, code="E315",
                                  help=f"bind it: `{callee.name}[{a.name} = <axis>](...)`")
-            size = arg.size(group[0])
-            for n in group[1:]:
-                size = size * arg.size(n)
+            size = prod(arg.size(n) for n in group)
             used.update(group)
             layout.append(group)
             sym = a.size.as_symbol()
@@ -186,7 +185,7 @@ def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Pr
             size = a.size.subs(mapping)
             if isinstance(target, tuple):
                 parts = [_find(ins, n) for n in target]
-                ctx.equal(size, _prod(p.size for p in parts), node.span, f"group {' '.join(target)}")
+                ctx.equal(size, prod(p.size for p in parts), node.span, f"group {' '.join(target)}")
                 axes.extend(parts)
             else:
                 axes.append(Axis(target, size))
@@ -205,10 +204,3 @@ def _find(ins: list[TensorType], name: str) -> Axis:
         if t.axis(name) is not None:
             return t.axis(name)
     raise AssertionError(name)
-
-
-def _prod(sizes) -> Size:
-    total = Size.of(1)
-    for s in sizes:
-        total = total * s
-    return total
