@@ -5,12 +5,12 @@ Exit codes: 0 success, 1 a user error in the spec (a diagnostic is printed), 2 a
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from .commands import check as check_cmd
+from .commands import compile as compile_cmd
+from .commands import stats as stats_cmd
 from .errors import ArchError
 
 EPILOG = """examples:
@@ -20,71 +20,26 @@ EPILOG = """examples:
 """
 
 
+COMMANDS = (check_cmd, compile_cmd, stats_cmd)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="archc", description="Compile archdsl architectures to PyTorch.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
-    c = sub.add_parser("check", help="parse and shape-check files; print signatures and preconditions")
-    c.add_argument("files", nargs="+")
-    c = sub.add_parser("compile", help="write the generated PyTorch module")
-    c.add_argument("file")
-    c.add_argument("-o", "--output", help="output .py file (default: standard output)")
-    c.add_argument("--no-fuse", action="store_true", help="emit the literal, unfused operations")
-    c = sub.add_parser("stats", help="parameter and FLOP counts of a block at concrete sizes")
-    c.add_argument("file")
-    c.add_argument("--block", required=True)
-    c.add_argument("--size", action="append", default=[], metavar="AXIS=N")
-    c.add_argument("--json", action="store_true")
+    for cmd in COMMANDS:
+        cmd.configure(sub.add_parser(cmd.NAME, help=cmd.HELP))
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .program import compile_file
+    cmd = next(c for c in COMMANDS if c.NAME == args.command)
     try:
-        if args.command == "check":
-            for f in args.files:
-                _check(compile_file(f))
-        elif args.command == "compile":
-            src = compile_file(args.file).source(fuse=not args.no_fuse)
-            if args.output:
-                _write_atomic(Path(args.output), src)
-            else:
-                sys.stdout.write(src)
-        elif args.command == "stats":
-            sizes = _sizes(args.size)
-            if sizes is None:
-                return 2
-            result = compile_file(args.file).stats(args.block, **sizes)
-            if args.json:
-                print(json.dumps(result, sort_keys=True))
-            else:
-                for k, v in result.items():
-                    print(f"{k:>8}: {v}")
+        return cmd.run(args)
     except ArchError as err:
         print(render(err), file=sys.stderr)
         return 1
-    return 0
-
-
-def _sizes(pairs: list[str]) -> dict[str, int] | None:
-    out = {}
-    for pair in pairs:
-        name, _, value = pair.partition("=")
-        if not value.strip().lstrip("-").isdigit():
-            print(f"archc: error: --size takes AXIS=N, not {pair!r}", file=sys.stderr)
-            return None
-        out[name.strip()] = int(value)
-    return out
-
-
-def _check(program) -> None:
-    for b in program.check():
-        sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
-        outs = ", ".join(str(t) for t in b.outputs)
-        print(f"{b.name}({sig}) -> {outs}")
-        for pre in b.preconditions:
-            print(f"    requires {pre}  ({pre.origin})" if pre.origin else f"    requires {pre}")
 
 
 def render(err: ArchError) -> str:
@@ -102,12 +57,3 @@ def render(err: ArchError) -> str:
     if err.help:
         lines.append(f"  help: {err.help}")
     return "\n".join(lines)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a failure never leaves a partial file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
