@@ -52,41 +52,35 @@ def infer_symmetries(program: Program, block: BlockIR) -> list[Verdict]:
     shifted: list[str] = []
     for a in axes:
         v = _best(program, block, Action("perm", (a,)))
-        if v is None:
+        if not v:
             v = _best(program, block, Action("shift", (a,)))
-            if v is not None:
-                shifted.append(a)
-        if v is not None:
-            found.append(v)
+            shifted += [a] if v else []
+        found += v
     if len(shifted) > 1:
         joint = _best(program, block, Action("shift", tuple(shifted)))
-        if joint is not None:
-            found = [v for v in found if v.claim.action.axes[0] not in shifted] + [joint]
+        if joint:
+            found = [v for v in found if v.claim.action.axes[0] not in shifted] + joint
     for a in shifted:
-        v = _best(program, block, Action("flip", (a,)))
-        if v is not None:
-            found.append(v)
+        found += _best(program, block, Action("flip", (a,)))
     for pair in zip(shifted, shifted[1:]):
-        if all(block.inputs[0][1].axis(a) is not None for a in pair):
-            v = _best(program, block, Action("rot90", pair))
-            if v is not None:
-                found.append(v)
+        found += _best(program, block, Action("rot90", pair))
     return found
 
 
-def _best(program: Program, block: BlockIR, action: Action) -> Verdict | None:
-    """The inferred claim for one action: invariant if the axis disappears, else equivariant,
-    at the largest subgroup that holds; None when nothing holds."""
+def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
+    """The inferred claims for one action: invariant if the axis disappears, else equivariant,
+    at the largest subgroup that holds exactly and, when larger, the one that holds
+    approximately; empty when nothing holds."""
     gone = all(a not in names for a in action.axes for names in block.output_names)
     kept = all(a in names for a in action.axes for names in block.output_names)
     if not (gone or kept):
-        return None
+        return []
     kind = "invariant" if gone else "equivariant"
     v = judge(program, block, Contract(kind, action), declared=False)
-    if v.verdict in ("proven", "approximate"):
-        if v.subgroup and v.subgroup != v.contract:
-            return Verdict(**{**v.__dict__, "contract": v.subgroup})
-        return v
-    if v.subgroup and v.subgroup_verdict and "by" in v.subgroup:
-        return Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict})
-    return None
+    out = []
+    if v.subgroup and v.subgroup != v.contract and v.subgroup_verdict:
+        out.append(Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict,
+                              "reason": f"the largest subgroup that holds ({v.reason})"}))
+    if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
+        out.append(v)
+    return out

@@ -121,6 +121,10 @@ class RuleContext:
             return None
         return self.broken(f"{why}, which does not commute with {hit[0].describe()}", certain)
 
+    def moved(self, f: Factor, **changes) -> Factor:
+        """`f` with other axes, kind or scale (for ops that map factors themselves)."""
+        return replace(f, **changes)
+
     def then(self, state: State) -> None:
         """Chain rules inside one op: the next rule sees `state` as the first input."""
         self.states = [state, *self.states[1:]]

@@ -38,6 +38,7 @@ class Verdict:
     site: Span | None = None
     requires: tuple[str, ...] = ()
     declared: bool = True
+    conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
 
     def record(self) -> dict:
@@ -100,7 +101,9 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
-    requires = _requires(restricts)
+    conditions = _conditions(restricts)
+    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions)
+    base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
     sub_text = contract.text(_lcm([needed, wanted])) if restricts else None
@@ -117,19 +120,18 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                        site=restricts[0].site if restricts else None)
     hard = [n for n in violated if n.otherwise == "refuted"]
     first: Note = hard[0] if hard else violated[0]
-    held = f"; holds for {sub_text}" + (" up to boundary effects" if approx else "")
-    return Verdict(**base, verdict="refuted" if hard else "approximate", reason=first.reason + held,
+    return Verdict(**base, verdict="refuted" if hard else "approximate", reason=first.reason,
                    subgroup=sub_text, subgroup_verdict=sub_verdict, span=first.span, site=first.site,
                    requires=requires)
 
 
-def _requires(notes: list[Note]) -> tuple[str, ...]:
+def _conditions(notes: list[Note]) -> tuple[tuple[Size, Size], ...]:
     """Divisibility conditions, one per length (the strongest modulus)."""
     by_length: dict[Size, list[Size]] = {}
     for n in notes:
         for length, modulus in n.requires:
             by_length.setdefault(length, []).append(modulus)
-    return tuple(f"{length} % {_lcm(mods)} == 0" for length, mods in by_length.items())
+    return tuple((length, _lcm(mods)) for length, mods in by_length.items())
 
 
 def _proof(restricts: list[Note], needed: Size) -> str:
