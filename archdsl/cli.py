@@ -11,16 +11,19 @@ from pathlib import Path
 from .commands import check as check_cmd
 from .commands import compile as compile_cmd
 from .commands import stats as stats_cmd
+from .commands import verify as verify_cmd
 from .errors import ArchError
 
 EPILOG = """examples:
   archc check examples/transformer.arch
   archc compile examples/transformer.arch -o transformer.py
   archc stats examples/resnet.arch --block ResNet18 --json
+  archc check --symmetry examples/symmetry/cnn.arch
+  archc verify examples/symmetry/cnn.arch --trials 4
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, verify_cmd)
 
 
 def _parser() -> argparse.ArgumentParser:

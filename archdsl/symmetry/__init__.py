@@ -80,6 +80,7 @@ def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
     out = []
     if v.subgroup and v.subgroup != v.contract and v.subgroup_verdict:
         out.append(Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict,
+                              "claim": v.subgroup_claim,
                               "reason": f"the largest subgroup that holds ({v.reason})"}))
     if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
         out.append(v)

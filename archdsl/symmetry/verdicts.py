@@ -40,6 +40,7 @@ class Verdict:
     declared: bool = True
     conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
+    subgroup_claim: Contract | None = field(default=None, compare=False)
 
     def record(self) -> dict:
         """The JSON form: `archc check --symmetry --format json` prints one per contract."""
@@ -58,7 +59,8 @@ def judge(program: Program, block: BlockIR, contract: Contract, declared: bool =
     if v.verdict in ("refuted", "unproven") and v.subgroup is None:
         sub = _smaller(program, block, contract)
         if sub is not None:
-            v = Verdict(**{**v.__dict__, "subgroup": sub[0], "subgroup_verdict": sub[1]})
+            v = Verdict(**{**v.__dict__, "subgroup": sub.contract, "subgroup_verdict": sub.verdict,
+                           "subgroup_claim": sub.claim})
     return v
 
 
@@ -106,7 +108,10 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
-    sub_text = contract.text(_lcm([needed, wanted])) if restricts else None
+    sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
+                                               _lcm([needed, wanted]))) if restricts else None
+    sub_text = sub_claim.text() if sub_claim else None
+    base["subgroup_claim"] = sub_claim
     sub_verdict = ("approximate" if approx else "proven") if restricts else None
     violated = [n for n in restricts if not (wanted / n.multiple).is_integral]
     if not violated:
@@ -161,9 +166,10 @@ def _smaller(program: Program, block: BlockIR, contract: Contract):
             if contract.kind == "equivariant" or not _kept(block, sub.action):
                 v = _verdict(block, sub, _outcome(program, block, sub), True)
                 if v.verdict in ("proven", "approximate"):
-                    return v.contract, v.verdict
+                    return v
                 if v.subgroup and v.subgroup_verdict:
-                    return v.subgroup, v.subgroup_verdict
+                    return Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict,
+                                      "claim": v.subgroup_claim})
     return None
 
 
