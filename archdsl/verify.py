@@ -57,10 +57,17 @@ def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, 
                  seed: int = 0) -> list[Check]:
     """Check every contract and inferred symmetry of block `name` numerically."""
     block = program.block(name)
-    env = resolve_sizes(block, sizes or {})
     claims = check_contracts(program, block)
     seen = {v.contract for v in claims}
     claims += [v for v in infer_symmetries(program, block) if v.contract not in seen]
+    return verify_claims(program, name, claims, trials, sizes, seed)
+
+
+def verify_claims(program: Program, name: str, claims: list[Verdict], trials: int = 4,
+                  sizes: dict[str, int] | None = None, seed: int = 0) -> list[Check]:
+    """Check the given verdicts of block `name` (their `claim`) numerically."""
+    block = program.block(name)
+    env = resolve_sizes(block, sizes or {})
     static = {ident(k): v for k, v in env.items() if k in block.params}
     model = None
     checks = []
