@@ -256,6 +256,8 @@ class Pad(Op):
         axes = node.attrs["axes"]
         need_axes(x, axes, node.span, self.name)
         w = node.attrs["kw"]["width"]
+        if node.attrs["kw"]["mode"] != "constant":  # layout as emitted: the padded axes last
+            return x.replace(without(x, axes) + [Axis(n, x.size(n) + 2 * w) for n in axes])
         return x.replace([Axis(a.name, a.size + 2 * w) if a.name in axes else a for a in x.axes])
 
     def emit(self, node, e):

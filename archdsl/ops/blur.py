@@ -32,9 +32,8 @@ class BlurPool(Op):
         if not (isinstance(k, Size) and k.is_const and k.const % 2 == 1 and 1 <= k.const <= 9):
             raise ArchError("`kernel` of `blurpool` is an odd number from 1 to 9", node.span, code="E204")
         need_axes(x, axes, node.span, self.name)
-        s = kw["stride"]
-        return x.replace([Axis(a.name, (a.size + s - 1).floordiv(s)) if a.name in axes else a
-                          for a in x.axes])
+        s = kw["stride"]  # layout as emitted: the pooled axes last
+        return x.replace(without(x, axes) + [Axis(n, (x.size(n) + s - 1).floordiv(s)) for n in axes])
 
     def symmetry(self, node, rule):
         kw = node.attrs["kw"]

@@ -183,9 +183,9 @@ class _Pool(Op):
             raise ArchError(f"`{self.name}` pools over 1 to 3 axes", node.span, code="E204")
         kw = node.attrs["kw"]
         stride = kw["stride"] if kw["stride"] is not None else kw["kernel"]
-        node.attrs["stride"] = stride
-        return x.replace([Axis(a.name, _conv_out(a.size, kw["kernel"], stride, kw["padding"], 1))
-                          if a.name in axes else a for a in x.axes])
+        node.attrs["stride"] = stride  # layout as emitted: the pooled axes last
+        return x.replace(without(x, axes) + [Axis(n, _conv_out(x.size(n), kw["kernel"], stride, kw["padding"], 1))
+                                             for n in axes])
 
     def emit(self, node, e):
         axes, kw = node.attrs["axes"], node.attrs["kw"]
@@ -236,8 +236,8 @@ class Upsample(Op):
     def infer(self, node, ins, ctx):
         (x,) = ins
         need_axes(x, node.attrs["axes"], node.span, self.name)
-        s = node.attrs["kw"]["scale"]
-        return x.replace([Axis(a.name, a.size * s) if a.name in node.attrs["axes"] else a for a in x.axes])
+        s, axes = node.attrs["kw"]["scale"], node.attrs["axes"]  # layout as emitted: resized axes last
+        return x.replace(without(x, axes) + [Axis(n, x.size(n) * s) for n in axes])
 
     def emit(self, node, e):
         axes, kw = node.attrs["axes"], node.attrs["kw"]
