@@ -67,7 +67,7 @@ STEPS = [
     "Conv[D -> D over Y X]({h}, kernel = 3, padding = 1, mode = circular)",
     "Conv[D -> D over Y X]({h}, kernel = 3, padding = 1)",
     "Conv[D -> D over Y]({h}, kernel = 1)",
-    "roll[Y]({h}, shift = 1)", "flip[Y]({h})", "flip[X]({h})", "rot90[Y X]({h})",
+    "roll[Y]({h}, shift = 1)", "roll[Y]({h}, shift = 2)", "flip[Y]({h})", "flip[X]({h})", "rot90[Y X]({h})",
     "maxpool[Y X]({h}, kernel = 3, stride = 1, padding = 1)",
     "blurpool[Y X]({h}, stride = 1, mode = circular)",
     "merge[A B -> Y](relu(split[Y -> A B]({h}, B = 2)))",

@@ -279,7 +279,7 @@ class RuleContext:
                 and {a for g in hit for a in g.axes} == set(parts):
             return self.state(others + [replace(hit[0], axes=(dst,))])
         gens = tuple(sorted({x for g in hit for x in g.gen}))
-        opaque = Factor(gens, "perm", (dst,), origin=("merge", parts, tuple(hit)))
+        opaque = Factor(gens, "perm", (dst,), origin=("merge", parts, tuple(sizes), tuple(hit)))
         return self.state(others + [opaque])
 
     def conjugate(self, axes, how: str, i: int = 0) -> State:
@@ -292,7 +292,15 @@ class RuleContext:
         rest = [g for g in s.factors if g not in hit]
         span_axes = tuple(sorted({a for g in hit for a in g.axes} | set(axes)))
         gens = tuple(sorted({x for g in hit for x in g.gen}))
-        return self.state(rest + [Factor(gens, "perm", span_axes, origin=(how, tuple(hit)))])
+        return self.state(rest + [Factor(gens, "perm", span_axes, origin=(how, self._identity(), tuple(hit)))])
+
+    def _identity(self) -> tuple:
+        """What makes two applications of this op the same permutation: the op, its options."""
+        kw = self.node.attrs.get("kw", {})
+        options = tuple(sorted((k, str(self.size(v)) if self.size(v) is not None else str(v))
+                               for k, v in kw.items()))
+        return (self.node.op, str(self.node.attrs.get("axes")), options,
+                tuple(str(t.size(a).subs(self.env)) for t in self.ins for a in t.names))
 
 
 def _names_in(v: Any) -> list[str]:
