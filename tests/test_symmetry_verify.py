@@ -11,6 +11,7 @@ from conftest import ROOT
 torch = pytest.importorskip("torch")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from test_symmetry import RULE_CASES, rule_block  # noqa: E402
 
 import archdsl  # noqa: E402
 from archdsl.symmetry import Action, Contract  # noqa: E402
@@ -73,6 +74,10 @@ STEPS = [
     "merge[A B -> Y](relu(split[Y -> A B]({h}, B = 2)))",
     "ATTN", "DOWN", "UP",
 ]
+DOWN = ["Conv[D -> D over Y X]({h}, kernel = 2, stride = 2)",
+        "Conv[D -> D over Y X]({h}, kernel = 3, stride = 2, padding = 1, mode = circular)",
+        "blurpool[Y X]({h}, stride = 2, mode = circular)", "maxpool[Y X]({h}, kernel = 2)"]
+UP = "upsample[Y X]({h}, scale = 2)"
 ACTIONS = [("perm", ("T",)), ("perm", ("Y",)), ("perm", ("D",)), ("shift", ("Y",)), ("shift", ("Y", "X")),
            ("flip", ("Y",)), ("flip", ("X",)), ("rot90", ("Y", "X"))]
 ENDS = ["{h}", "mean[T]({h})", "sum[Y X]({h})", "max[T Y X]({h})", "mean[Y]({h})"]
@@ -92,15 +97,11 @@ def random_block(draw):
         elif step == "DOWN":
             if lvl == 2:
                 continue
-            expr, lvl = draw(st.sampled_from([
-                "Conv[D -> D over Y X]({h}, kernel = 2, stride = 2)",
-                "Conv[D -> D over Y X]({h}, kernel = 3, stride = 2, padding = 1, mode = circular)",
-                "blurpool[Y X]({h}, stride = 2, mode = circular)",
-                "maxpool[Y X]({h}, kernel = 2)"])).format(h=h), lvl + 1
+            expr, lvl = draw(st.sampled_from(DOWN)).format(h=h), lvl + 1
         elif step == "UP":
             if lvl == 0:
                 continue
-            expr, lvl = f"upsample[Y X]({h}, scale = 2)", lvl - 1
+            expr, lvl = UP.format(h=h), lvl - 1
         else:
             same = [n for n in names if level[n] == lvl]
             expr = step.format(h=h, v=draw(st.sampled_from(same)))
@@ -116,15 +117,12 @@ def random_block(draw):
             f"    return {end.format(h=h)}\n}}\n"), out
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.nested_given])
-@given(random_block())
-def test_soundness_fuzz(case):
-    src, out = case
+def _check_proven(src: str, out: list[str]) -> int:
+    """Numerically check every claim over ACTIONS that the analysis proves; returns how many."""
     try:
         prog = archdsl.compile_source(src, "fuzz.arch")
     except archdsl.ArchError:
-        return  # an ill-typed composition (sizes that do not line up) is not a claim
+        return 0  # an ill-typed composition (sizes that do not line up) is not a claim
     block = prog.block("Fuzz")
     claims = []
     for group, axes in ACTIONS:
@@ -140,3 +138,26 @@ def test_soundness_fuzz(case):
     for check in verify_claims(prog, "Fuzz", claims, trials=2):
         assert check.skipped or check.error < PROVEN_TOL, (src, check.verdict.contract, check.error,
                                                            check.element)
+    return len(claims)
+
+
+@pytest.mark.parametrize("step", [s for s in STEPS if s not in ("DOWN", "UP")] + DOWN + [UP])
+def test_every_rule_alone_is_sound(step):
+    body = ("    k = rename[T -> S](x)\n    h = dot[S](softmax[S](dot[D](x, k)), k)" if step == "ATTN"
+            else f"    h = {step.format(h='x', v='x')}")
+    src = f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [T, Y, X, D] {{\n{body}\n    return h\n}}\n"
+    _check_proven(src, ["T", "Y", "X", "D"])
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.nested_given])
+@given(random_block())
+def test_soundness_fuzz(case):
+    _check_proven(*case)
+
+
+@pytest.mark.parametrize("body, contract, verdict", RULE_CASES)
+def test_single_rules_numerically(body, contract, verdict):
+    checks = assert_symmetries(archdsl.compile_source(rule_block(body, contract)), "B", trials=3)
+    (c,) = [c for c in checks if c.verdict.declared]
+    assert c.verdict.verdict == verdict and c.error is not None

@@ -77,9 +77,11 @@ class Analysis:
             ins.append(inner)
             outside.append(State(tuple(f for f in state.factors if set(f.axes) <= bcast)))
         # the callee acts independently at every broadcast position: one shared motion there
-        shared = _align_outside(outside, [g.type_of(r) for r in g.args(node.id)], bcast, node, where)
-        if isinstance(shared, Break):
-            return [State(notes=merge_notes(args), broken=shared)] * len(node.types)
+        shared = RuleContext(node, [g.type_of(r) for r in g.args(node.id)], node.types[0], outside,
+                             [g.node(r[0]) for r in g.args(node.id)], env, values, where,
+                             self.counter).align()
+        if shared.broken:
+            return [replace(shared, notes=merge_notes(args))] * len(node.types)
         outs = self.block(callee, ins, inner_env, inner_values, where)
         back = {k: v for k, v in node.attrs["axes"].items()}
         result = []
@@ -164,20 +166,6 @@ def _values(callee: BlockIR, bound: dict, outer: dict) -> dict[str, Any]:
         if isinstance(v, bool):
             out[name] = v
     return out
-
-
-def _align_outside(states: list[State], types, bcast: set[str], node, where) -> State | Break:
-    """Broadcast factors of all arguments must agree wherever an argument has the axis."""
-    for i, si in enumerate(states):
-        for j, tj in enumerate(types):
-            if i == j:
-                continue
-            for f in si.factors:
-                if any(tj.axis(a) is not None for a in f.axes) and f not in states[j].factors:
-                    return Break(node.span, f"the arguments of `{node.op}` move differently along "
-                                 f"{', '.join(f.axes)} (broadcast)", True, where)
-    factors = {f for s in states for f in s.factors}
-    return State(tuple(sorted(factors, key=str)), merge_notes(states))
 
 
 def _show(s: State) -> str:

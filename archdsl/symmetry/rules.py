@@ -18,8 +18,6 @@ from .state import ONE, Break, Factor, Note, State, merge_notes
 if TYPE_CHECKING:
     from ..ir import Node
 
-PERMUTATION_KINDS = ("perm", "shift", "flip", "rot", "cyc")  # every factor permutes its axes
-
 
 class RuleContext:
     """One op application: its node, input types and states, and the sizes of the caller."""
@@ -141,7 +139,7 @@ class RuleContext:
                 new.append(replace(f, scale=f.scale * r))
                 if not exact:
                     notes.append(self.note("approx", f"{what} is shift-equivariant only up to "
-                                           "boundary effects", gen=f.gen))
+                                           "boundary effects"))
             elif f.kind in ("flip", "rot") and flips and set(f.axes) <= set(over):
                 new.append(f)
             else:
@@ -228,14 +226,14 @@ class RuleContext:
         if st != 1:
             needs = _requirement(f.base, scale)
             notes.append(self.note("restrict", f"the stride-{st} {what} keeps only shifts of "
-                                   f"{gen_axis} by multiples of {st}", gen=f.gen,
+                                   f"{gen_axis} by multiples of {st}",
                                    multiple=_multiple(st / f.scale), otherwise=aliasing,
                                    requires=needs))
         if not exact:
             why = ("zero padding" if mode == "zeros" and p != 0 else
                    f"padding {p} with kernel {k} does not keep the grid cyclic")
             notes.append(self.note("approx", f"the {what} is shift-equivariant only up to boundary "
-                                   f"effects ({why})", gen=f.gen))
+                                   f"effects ({why})"))
         return replace(f, scale=scale)
 
     # -- reshaping axes ---------------------------------------------------------------------------
@@ -253,7 +251,7 @@ class RuleContext:
             except SizeError:
                 return self.broken(f"split of {src}: the inner size is not a product of sizes", False)
             note = self.note("restrict", f"splitting {src} into {' '.join(parts)} keeps only shifts "
-                             f"by multiples of {inner}", gen=f.gen, multiple=_multiple(inner / f.scale),
+                             f"by multiples of {inner}", multiple=_multiple(inner / f.scale),
                              requires=_requirement(f.base, scale))
             return self.state(others + [replace(f, axes=(parts[0],), scale=scale)], [note])
         if f.kind == "flip" and len(f.axes) == 1:  # reversing y = w M + m reverses w and m

@@ -51,7 +51,6 @@ class Note:
     kind: str  # "restrict": exact only for multiples; "approx": boundary effects
     span: Span
     reason: str
-    gen: tuple[int, ...] = ()
     multiple: Size = ONE  # "restrict": the generator must be a multiple of this
     otherwise: str = "refuted"  # "restrict": what other elements get ("refuted" | "approximate")
     requires: tuple[tuple[Size, Size], ...] = ()  # (length, modulus): exact needs modulus | length

@@ -79,9 +79,9 @@ def _outcome(program: Program, block: BlockIR, contract: Contract) -> _Outcome:
         if s.broken:
             return _Outcome(states, None, False)
         want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
-        got = {(f.gen, f.kind, f.axes) for f in s.factors if f.kind != "shift" or f.scale == ONE}
-        odd = [f for f in s.factors if (f.gen, f.kind, f.axes) not in want or
-               (f.kind == "shift" and f.scale != ONE)]
+        plain = [f for f in s.factors if f.scale == ONE and not f.origin]  # exactly as the action moves
+        got = {(f.gen, f.kind, f.axes) for f in plain}
+        odd = [f for f in s.factors if f not in plain or (f.gen, f.kind, f.axes) not in want]
         if odd or want - got:
             f = odd[0] if odd else None
             why = (f"the output still moves by {f.describe()}" if f else
