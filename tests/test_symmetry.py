@@ -202,3 +202,27 @@ def test_single_rules(body, contract, verdict):
     prog = archdsl.compile_source(rule_block(body, contract))
     (v,) = check_contracts(prog, prog.block("B"))
     assert v.verdict == verdict, v.reason
+
+
+def test_fused_attention_keeps_the_verdict():
+    from dataclasses import replace
+
+    from archdsl.passes.fuse import fuse_block
+    from archdsl.symmetry.verdicts import judge
+    src = """block A[D = 4](x: [T, Y, D], y: [T, Y, D]) -> [T, Y, D] equivariant perm(T) equivariant perm(Y) {
+    k = rename[T -> S](x)
+    v = rename[T -> S](y)
+    return dot[S](softmax[S](dot[D](x, k) / 2.0), v)
+}
+block P[D = 4, Y = 3](x: [T, Y, D]) -> [T, Y, D] equivariant perm(T) equivariant perm(Y) {
+    k = rename[T -> S](x + Param[Y, D]())
+    return dot[S](softmax[S](dot[D](x, k)), k)
+}
+"""
+    prog = archdsl.compile_source(src)
+    for name, want in (("A", ["proven", "proven"]), ("P", ["proven", "refuted"])):
+        block = prog.block(name)
+        fused = replace(block, body=fuse_block(block, prog))
+        assert any(n.op == "attention" for n in fused.body.order())
+        got = [judge(prog, fused, c.claim).verdict for c in check_contracts(prog, block)]
+        assert got == [v.verdict for v in check_contracts(prog, block)] == want

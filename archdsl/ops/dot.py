@@ -69,6 +69,9 @@ class Attention(Op):
                 return rule.broken(f"attention mixes its feature axis {f}", certain=True)
         if [x for x in k.factors if s in x.axes] != [x for x in v.factors if s in x.axes]:
             return rule.broken(f"attention keys and values move differently along {s}")
+        for b in node.attrs["batch"]:
+            if not q.on(b) == k.on(b) == v.on(b):
+                return rule.broken(f"attention operands move differently along the batch axis {b}")
         if node.attrs.get("causal") not in (None, False):
             broken = rule.mix((node.attrs["t"],), "causal attention depends on token order")
             if broken:

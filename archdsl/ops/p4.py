@@ -76,7 +76,8 @@ class P4Conv(Op):
         if rot and (tuple(rot[0].axes) != tuple(a["over"]) or len(rot) != 1):
             return rule.broken(f"`P4Conv` turns {' '.join(a['over'])} the other way than "
                                f"{rot[0].describe()}", certain=False)
-        if cyc is not None and not (rot and cyc.kind == "cyc" and cyc.gen == rot[0].gen and cyc.scale == 1):
+        if cyc is not None and not (rot and cyc.kind == "cyc" and cyc.gen == rot[0].gen and cyc.scale == 1
+                                    and not cyc.origin):
             return rule.broken(f"`P4Conv` expects its rotation axis {a['rot']} to roll with the "
                                f"rotation, but it moves by {cyc.describe()}")
         if not a["lifting"] and rot and cyc is None:

@@ -152,7 +152,7 @@ class Orbit(_Orbit):
             return rule.broken(f"`orbit` over the {kind} group does not commute with {f.describe()}",
                                certain=False)
         turn = -1 if f.axes == tuple(over) else 1  # o'[g] = o[g + 1]: G rolls back by one
-        cyc = rule.moved(f, kind="cyc", axes=(g,), scale=Size.of(turn))
+        cyc = rule.moved(f, kind="cyc", axes=(g,), scale=Size.of(turn), origin=("orbit", tuple(over)))
         return rule.state([x for x in s.factors if x is not f] + [cyc])
 
     def emit(self, node, e):
@@ -189,10 +189,12 @@ class Unorbit(_Orbit):
         if cyc is None:
             return s
         kind = "rot" if node.attrs["kw"]["group"] == "rot90" else "flip"
-        if cyc.kind != "cyc" or len(cyc.axes) != 1:
-            return rule.broken(f"`unorbit` expects {g} to be an orbit axis", certain=False)
+        if cyc.kind != "cyc" or cyc.origin != ("orbit", tuple(over)):
+            return rule.broken(f"`unorbit` expects {g} to be made by `orbit` over {' '.join(over)}",
+                               certain=False)
         axes = tuple(over) if cyc.scale == -1 or kind == "flip" else tuple(reversed(over))
-        return rule.state(list(s.factors) + [rule.moved(cyc, kind=kind, axes=axes, scale=Size.of(1))])
+        return rule.state(list(s.factors) + [rule.moved(cyc, kind=kind, axes=axes, scale=Size.of(1),
+                                                        origin=())])
 
     def emit(self, node, e):
         t, g = e.ins[0], node.attrs["group_axis"]
