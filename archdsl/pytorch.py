@@ -126,6 +126,7 @@ class _ClassWriter:
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
+        self.suffix: dict[str, int] = {}
         self.param_attr = {p: attr(p) for p in block.params}
         self.size_local = {}
         reserved = set(self.param_attr.values())
@@ -400,11 +401,12 @@ class _ClassWriter:
 
     # -- helpers used by ops ------------------------------------------------------------------
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
-        name = attr(hint)
-        base, k = name, 1
+        name = base = attr(hint)
+        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
         while name in self.attrs or name in self.param_attr.values():
             k += 1
             name = f"{base}{k}"
+        self.suffix[base] = k
         self.attrs.add(name)
         if self.loop is not None:
             plural = name if name.endswith("s") else name + "s"
