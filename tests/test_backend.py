@@ -114,3 +114,24 @@ def test_torch_compile_fullgraph(transformer):
     x = torch.randn(2, 10, 32)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), layer(x), atol=1e-5, rtol=1e-5)
+
+
+WINDOWS = """
+from std.nn import SelfAttention
+block Win[D = 8, M = 4](x: [Y, X, D]) -> [Y, X, D] {
+    w = split[Y -> Wy My, X -> Wx Mx](x, My = M, Mx = M)
+    a = SelfAttention[T = (My Mx), H = 2](w)
+    return merge[Wy My -> Y, Wx Mx -> X](a)
+}
+"""
+
+
+def test_window_attention_by_group_binding_matches_hand_partition():
+    """Attention over each MxM window, broadcast over the windows, equals partitioning by hand."""
+    win = archdsl.compile_source(WINDOWS).module("Win", D=8, M=4).eval()
+    x = torch.randn(2, 8, 12, 8)
+    windows = x.reshape(2, 2, 4, 3, 4, 8).permute(0, 1, 3, 2, 4, 5).reshape(12, 16, 8)
+    expected = win.self_attention(windows).reshape(2, 2, 3, 4, 4, 8).permute(0, 1, 3, 2, 4, 5).reshape(2, 8, 12, 8)
+    torch.testing.assert_close(win(x), expected)
+    with pytest.raises(ValueError, match=r"Win requires Y % M == 0"):
+        win(torch.randn(2, 7, 12, 8))
