@@ -42,8 +42,8 @@ if TYPE_CHECKING:
     from .program import Program
 
 FORMATS = ("dot", "svg", "png", "pdf")
-INSTALL_HINT = ("install Graphviz (Debian/Ubuntu: apt-get install graphviz; macOS: brew install graphviz; "
-                "conda: conda install graphviz), or write a .dot file")
+INSTALL_HINT = ("install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
+                "or conda install graphviz")
 _GREY = "#666666"
 _SKIP = "#2b6cb0"
 _FUSED_FILL = "#fff1c2"
@@ -74,7 +74,7 @@ def render(graph: graphviz.Digraph, fmt: str) -> bytes:
         return graph.source.encode("utf-8")
     if shutil.which("dot") is None:
         raise ArchIOError(f"writing {fmt.upper()} needs Graphviz's `dot` program, which is not on PATH",
-                          code="E610", help=INSTALL_HINT)
+                          code="E610", help=f"{INSTALL_HINT}; .dot output works without it")
     proc = subprocess.run(["dot", f"-T{fmt}"], input=graph.source.encode("utf-8"), capture_output=True)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
@@ -268,8 +268,12 @@ class _Drawer:
         return str(int(value)) if value.denominator == 1 else str(float(value))
 
     def _block_title(self, block: BlockIR) -> str:
-        params = ", ".join(p.name if p.default is None else f"{p.name}={static.render(p.default, str)}"
-                           for p in block.params.values())
+        def shown(p) -> str:
+            if self.env is not None and p.kind == "size":
+                return f"{p.name}={self.env[p.name]}"
+            return p.name if p.default is None else f"{p.name}={static.render(p.default, str)}"
+
+        params = ", ".join(shown(p) for p in block.params.values())
         return f"{block.name}[{params}]" if params else block.name
 
     def _call_title(self, node: Node, callee: BlockIR) -> str:

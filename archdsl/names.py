@@ -49,8 +49,9 @@ def docstring(text: str) -> str:
 
 def dot_label(text: str) -> str:
     """Text for the inside of a Graphviz HTML-like label (`<...>`): markup characters
-    escaped, line breaks and control characters turned into spaces, so no spec text can
-    close the label, open a tag or break the DOT file."""
+    escaped, backslashes too (Graphviz's `\\N`-style escapes apply inside HTML labels), and
+    line breaks and control characters turned into spaces, so no spec text can close the
+    label, open a tag or break the DOT file."""
     text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+            .replace('"', "&quot;").replace("\\", "\\\\"))  # dot expands \N, \G, \l even in HTML labels; \\ is one \

@@ -7,6 +7,7 @@ written once every block of every file has compiled."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -58,7 +59,8 @@ def arch_files(paths: list[Path]) -> list[Path]:
 
 def build_site(paths: list[Path]) -> dict[str, str]:
     """Every page of the site, by its path inside the site directory."""
-    docs = _collect(arch_files(paths))
+    base = Path(os.path.commonpath([p.resolve().parent for p in paths])) if paths else Path.cwd()
+    docs = _collect(arch_files(paths), base)
     pages = {"style.css": (data_dir("sitegen") / "style.css").read_text(encoding="utf-8")}
     files: dict[str, list[dict[str, Any]]] = {}
     for doc in docs.values():
@@ -72,7 +74,7 @@ def build_site(paths: list[Path]) -> dict[str, str]:
 
 
 # -- which blocks, which pages ----------------------------------------------------------------
-def _collect(files: list[Path]) -> dict[tuple[str, str], _Doc]:
+def _collect(files: list[Path], base: Path) -> dict[tuple[str, str], _Doc]:
     """A page for every block of every file and for every block they call, by canonical id."""
     docs: dict[tuple[str, str], _Doc] = {}
     slugs: dict[str, str] = {}  # canonical file -> slug
@@ -84,7 +86,7 @@ def _collect(files: list[Path]) -> dict[tuple[str, str], _Doc]:
             cid = (_canonical(key[0]), key[1])
             if cid in docs:
                 continue
-            name = _display(key[0])
+            name = _display(key[0], base)
             slug = slugs.setdefault(cid[0], _unique(_slug(name), set(slugs.values())))
             doc = _Doc(program, key, name, f"{slug}/{key[1]}.html")
             docs[cid] = doc
@@ -100,12 +102,13 @@ def _canonical(file_key: str) -> str:
     return str(Path(file_key).resolve())
 
 
-def _display(file_key: str) -> str:
-    """`std.nn` for standard modules (also when named by path), else the path as given."""
+def _display(file_key: str, base: Path) -> str:
+    """`std.nn` for standard modules (also when named by path), else the path relative to
+    the directory that holds what the command named (`examples/transformer.arch`)."""
     real = Path(_canonical(file_key))
     if real.parent == data_dir("stdlib").resolve():
         return f"std.{real.stem}"
-    return file_key
+    return real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix()
 
 
 def _slug(name: str) -> str:
