@@ -63,9 +63,14 @@ def build_site(paths: list[Path]) -> dict[str, str]:
     docs = _collect(arch_files(paths), base)
     pages = {"style.css": (data_dir("sitegen") / "style.css").read_text(encoding="utf-8")}
     files: dict[str, list[dict[str, Any]]] = {}
+    callers: dict[tuple[str, str], list[_Doc]] = {}
     for doc in docs.values():
+        for callee in dict.fromkeys(doc.callees):
+            callers.setdefault(callee, []).append(doc)
+    for cid, doc in docs.items():
         block = doc.program.by_key(doc.key)
         page = _page(doc, block, docs)
+        page["callers"] = [(c.key[1], c.file, f"../{c.href}") for c in callers.get(cid, [])]
         pages[doc.href] = _env().get_template("block.html.j2").render(page=page, root="../")
         files.setdefault(doc.file, []).append(page)
     index = [{"file": f, "blocks": blocks} for f, blocks in files.items()]

@@ -152,6 +152,9 @@ def test_without_dot_svg_fails_with_a_hint_and_dot_still_works(tmp_path):
     r = _archc("diagram", "examples/transformer.arch", "--block", "EncoderLayer", "-o", str(tmp_path / "e.dot"),
                env=env)
     assert r.returncode == 0 and (tmp_path / "e.dot").read_text().startswith("digraph EncoderLayer {")
+    r = _archc("docs", "examples/mlp.arch", "-o", str(tmp_path / "site"), env=env)
+    assert r.returncode == 1 and "apt-get install graphviz" in r.stderr.decode()
+    assert not (tmp_path / "site").exists()
 
 
 def test_cli_usage_errors(tmp_path):

@@ -96,6 +96,8 @@ def test_block_page_contents(site):
     # calls link to the callee pages, in the list and in the diagram
     assert page.links.count("../std.nn/SelfAttention.html") >= 2
     assert "../std.nn/MLP.html" in page.links
+    callers = _Page(site["std.nn/MLP.html"]).links
+    assert "../examples.transformer/EncoderLayer.html" in callers and "../std.nn/SelfAttention.html" not in callers
 
 
 def test_blocks_without_defaults_say_why_there_are_no_counts(site):
