@@ -61,6 +61,15 @@ class _Scope:
     subst: dict[str, Size]  # this graph's size symbols -> sizes of the top-level block
 
 
+@dataclass(frozen=True)
+class _In:
+    """A wire into a node being drawn: its dot source, tensor type, and whether it skips."""
+
+    source: str
+    type: TensorType
+    skip: bool
+
+
 def diagram(program: Program, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None,
             fused: bool = False, link: Link | None = None) -> graphviz.Digraph:
     """The circuit diagram of `block`: calls expanded `depth` levels deep; `env` gives
@@ -126,20 +135,17 @@ class _Drawer:
         for node in g.order():
             if node.kind == "input":
                 continue
-            args = g.args(node.id)
+            wires = [_In(ends[r], g.type_of(r), (r[0], node.id) in skips) for r in g.args(node.id)]
             if node.kind == "call" and scope.level < self.depth:
-                outs = self._expanded_call(node, g, scope, [ends[r] for r in args])
-                ends.update({(node.id, i): o for i, o in enumerate(outs)})
-                continue
-            if node.kind == "repeat":
-                outs = self._repeat(node, g, scope, [ends[r] for r in args])
-                ends.update({(node.id, i): o for i, o in enumerate(outs)})
-                continue
-            box = self._op(node, g, scope) if node.kind == "op" else self._collapsed_call(node, g, scope)
-            for i in range(len(node.types)):
-                ends[(node.id, i)] = box
-            for ref in args:
-                self._wire(ends[ref], box, g.type_of(ref), scope.subst, (ref[0], node.id) in skips)
+                outs = self._expanded_call(node, scope, wires)
+            elif node.kind == "repeat":
+                outs = self._repeat(node, scope, wires)
+            else:
+                box = self._op(node, g, scope) if node.kind == "op" else self._collapsed_call(node, scope)
+                outs = [box] * len(node.types)
+                for w in wires:
+                    self._wire(w.source, box, w.type, scope.subst, w.skip)
+            ends.update({(node.id, i): o for i, o in enumerate(outs)})
         return [ends[r] for r in g.outputs]
 
     def _op(self, node: Node, g: Graph, scope: _Scope) -> str:
@@ -163,7 +169,7 @@ class _Drawer:
             attrs.update(style="rounded")
         return self._node(scope.dot, "<" + "<BR/>".join(lines) + ">", attrs)
 
-    def _collapsed_call(self, node: Node, g: Graph, scope: _Scope) -> str:
+    def _collapsed_call(self, node: Node, scope: _Scope) -> str:
         callee = self.program.by_key(node.attrs["callee"])
         learned = self._learned_block(callee)
         title = self._call_title(node, callee)
@@ -181,7 +187,7 @@ class _Drawer:
             attrs["href"] = href
         return self._node(scope.dot, "<" + "<BR/>".join(lines) + ">", attrs)
 
-    def _expanded_call(self, node: Node, g: Graph, scope: _Scope, sources: list[str]) -> list[str]:
+    def _expanded_call(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
         callee = self.program.by_key(node.attrs["callee"])
         mapping = node.attrs["mapping"]
         subst = {k: v.subs(scope.subst) for k, v in mapping.items()}
@@ -192,22 +198,25 @@ class _Drawer:
                 notes.insert(0, _small(f"per {' '.join(node.attrs['bcast'])}"))
             self._fence(c, self._call_title(node, callee), notes, self._learned_block(callee),
                         href=self._href(node.attrs["callee"]))
-            ports = {}
-            for nid, (name, _), src, ref in zip(body.inputs, callee.inputs, sources, g.args(node.id)):
-                ports[nid] = self._port(c, name)
-                self._wire(src, ports[nid], g.type_of(ref), scope.subst, skip=False)
+            ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
             return self._graph(body, _Scope(c, scope.level + 1, subst), ports)
 
-    def _repeat(self, node: Node, g: Graph, scope: _Scope, sources: list[str]) -> list[str]:
+    def _repeat(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
         body: Graph = node.attrs["body"]
         count = node.attrs["count"]
         with scope.dot.subgraph(name=self._cluster()) as c:
             self._fence(c, f"repeat ×{self._size(count, scope.subst)}", [], False, dashed=True)
-            ports = {}
-            for nid, name, src, ref in zip(body.inputs, node.attrs["inputs"], sources, g.args(node.id)):
-                ports[nid] = self._port(c, name)
-                self._wire(src, ports[nid], g.type_of(ref), scope.subst, skip=False)
+            ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
             return self._graph(body, _Scope(c, scope.level, scope.subst), ports)
+
+    def _ports(self, c: graphviz.Digraph, body: Graph, names: list[str], wires: list[_In],
+               scope: _Scope) -> dict[int, str]:
+        """One port node per input of a fenced body, wired from the caller's side."""
+        ports = {}
+        for nid, name, w in zip(body.inputs, names, wires):
+            ports[nid] = self._port(c, name)
+            self._wire(w.source, ports[nid], w.type, scope.subst, w.skip)
+        return ports
 
     # -- pieces -------------------------------------------------------------------------------
     def _node(self, container: graphviz.Digraph, label: str, attrs: dict[str, str]) -> str:
@@ -271,13 +280,13 @@ class _Drawer:
         def shown(p) -> str:
             if self.env is not None and p.kind == "size":
                 return f"{p.name}={self.env[p.name]}"
-            return p.name if p.default is None else f"{p.name}={static.render(p.default, str)}"
+            return p.name if p.default is None else f"{p.name}={static.show(p.default)}"
 
         params = ", ".join(shown(p) for p in block.params.values())
         return f"{block.name}[{params}]" if params else block.name
 
     def _call_title(self, node: Node, callee: BlockIR) -> str:
-        binds = [f"{k}={_value(v)}" for k, v in node.attrs["sizes"].items()]
+        binds = [f"{k}={static.show(v)}" for k, v in node.attrs["sizes"].items()]
         binds += [f"{k}={' '.join(v) if isinstance(v, tuple) else v}" for k, v in node.attrs["axes"].items()]
         return f"{callee.name}[{', '.join(binds)}]" if binds else callee.name
 
@@ -316,10 +325,6 @@ def _bound_axes(node: Node, callee: BlockIR) -> list[str]:
             if text not in out:
                 out.append(text)
     return out
-
-
-def _value(v) -> str:
-    return static.render(v, str) if not isinstance(v, str) else v
 
 
 def _bold(text: str) -> str:

@@ -159,7 +159,7 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
 
 
 def _signature(block: BlockIR) -> str:
-    params = ", ".join(p.name if p.default is None else f"{p.name} = {static.render(p.default, str)}"
+    params = ", ".join(p.name if p.default is None else f"{p.name} = {static.show(p.default)}"
                        for p in block.params.values())
     ins = ", ".join(f"{n}: {t}" for n, t in block.inputs)
     outs = ", ".join(str(t) for t in block.outputs)
@@ -179,7 +179,7 @@ def _at_defaults(program: Program, block: BlockIR) -> tuple[dict[str, Any] | Non
 def _axes(block: BlockIR, env: dict[str, Any] | None) -> list[dict[str, str]]:
     rows = []
     for p in block.params.values():
-        default = "" if p.default is None else static.render(p.default, str)
+        default = "" if p.default is None else static.show(p.default)
         kind = {"size": "size parameter", "bool": "flag", "float": "number"}[p.kind]
         rows.append({"name": p.name, "kind": kind, "declared": default, "value": _value(env, p.name)})
     for f in block.free:
@@ -192,8 +192,7 @@ def _axes(block: BlockIR, env: dict[str, Any] | None) -> list[dict[str, str]]:
 def _value(env: dict[str, Any] | None, name: str) -> str:
     if env is None or name not in env:
         return ""
-    v = env[name]
-    return str(v).lower() if isinstance(v, bool) else str(v)
+    return static.show(env[name])
 
 
 def _inline_svg(data: bytes) -> Markup:
