@@ -161,9 +161,13 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
 def _signature(block: BlockIR) -> str:
     params = ", ".join(p.name if p.default is None else f"{p.name} = {static.show(p.default)}"
                        for p in block.params.values())
-    ins = ", ".join(f"{n}: {t}" for n, t in block.inputs)
-    outs = ", ".join(str(t) for t in block.outputs)
+    ins = ", ".join(f"{n}: {_type(t)}" for n, t in block.inputs)
+    outs = ", ".join(_type(t) for t in block.outputs)
     return f"{block.name}[{params}]({ins}) -> {outs if len(block.outputs) == 1 else f'({outs})'}"
+
+
+def _type(t) -> str:
+    return str(t) if t.dtype == "float" else f"{t} {t.dtype}"
 
 
 def _at_defaults(program: Program, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:

@@ -23,7 +23,7 @@ from archdsl.ops import REGISTRY
 
 SVG = "{http://www.w3.org/2000/svg}"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
-BLOCKS = [(p, name) for p in EXAMPLES for name in archdsl.compile_file(p).block_names()]
+BLOCKS = [(p, name) for p in [*EXAMPLES, ROOT / "stdlib/nn.arch"] for name in archdsl.compile_file(p).block_names()]
 
 
 def _svg(prog, block, **kw) -> ET.Element:
