@@ -173,7 +173,7 @@ def _type(t) -> str:
 def _at_defaults(program: Program, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
     """Sizes, parameter and FLOP counts at the defaults, or why there are none."""
     try:
-        env = resolve_sizes(block, {})
+        env = resolve_sizes(program, block, {})
     except ArchError as err:
         return None, None, err.message
     params, flops = graph_costs(program, block.body)
