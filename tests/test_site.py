@@ -33,7 +33,7 @@ class _Page(HTMLParser):
         self.tags.append(tag)
         self._in_title = tag == "title"
         for k, v in attrs:
-            if k in ("href", "xlink:href") and tag == "a":
+            if k in ("href", "xlink:href", "src") and tag != "svg":
                 self.links.append(v)
 
     def handle_data(self, data):
@@ -77,8 +77,9 @@ def test_every_link_resolves_and_every_page_has_a_diagram(site):
             continue
         page = _Page(text)
         assert "script" not in page.tags
-        for link in page.links:
+        for link in page.links:  # every link and resource is a page of the site: nothing remote
             assert _resolve(name, link) in site, (name, link)
+        assert ("../style.css" if "/" in name else "style.css") in page.links
         if name != "index.html":
             svg = ET.fromstring(page.svg)  # the inline SVG is well-formed XML
             assert svg.tag.endswith("svg") and float(svg.get("width").rstrip("pt")) > 0
@@ -157,3 +158,13 @@ def test_readme_diagram_is_what_make_docs_regenerates():
         def texts(s):
             return [t.text for t in ET.fromstring(s[s.index("<svg"):]).iter("{http://www.w3.org/2000/svg}text")]
         assert texts(fresh) == texts(committed)
+
+
+def test_contract_rows_quote_the_contract_as_written():
+    from archdsl.contracts import contract_rows
+    prog = archdsl.compile_source(
+        "block Pool[C = 4](x: [C, Y, X]) -> [C, Y, X]  equivariant shift(Y, X) by 2 * 1  invariant perm(C) {\n"
+        "    return x\n}\n", "pool.arch")
+    block = prog.block("Pool")
+    assert contract_rows(prog, block) == [("equivariant shift(Y, X) by 2 * 1", "unchecked"),
+                                          ("invariant perm(C)", "unchecked")]
