@@ -157,6 +157,18 @@ def test_without_dot_svg_fails_with_a_hint_and_dot_still_works(tmp_path):
     assert not (tmp_path / "site").exists()
 
 
+@needs_dot
+def test_cli_writes_each_format(tmp_path):
+    magic = {"svg": b"<?xml", "png": b"\x89PNG", "pdf": b"%PDF", "dot": b"digraph MLPClassifier {"}
+    for fmt, head in magic.items():
+        out = tmp_path / f"m.{fmt}"
+        r = _archc("diagram", "examples/mlp.arch", "--block", "MLPClassifier", "-o", str(out))
+        assert r.returncode == 0, r.stderr
+        assert out.read_bytes().startswith(head)
+    r = _archc("diagram", "examples/mlp.arch", "--block", "MLPClassifier", "--depth", "0")
+    assert r.returncode == 0 and r.stdout.startswith(b"digraph MLPClassifier {")
+
+
 def test_cli_usage_errors(tmp_path):
     r = _archc("diagram", "examples/transformer.arch", "--block", "EncoderLayer", "-o", str(tmp_path / "e.jpg"))
     assert r.returncode == 2 and b".svg" in r.stderr
