@@ -22,6 +22,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import graphviz
@@ -31,7 +32,7 @@ from . import static
 from .contracts import contract_rows
 from .errors import ArchIOError
 from .ir import BlockIR, Graph, Node
-from .names import dot_label
+from .names import dot_label, dot_text
 from .ops import REGISTRY
 from .passes.fuse import fuse_block
 from .passes.stats import graph_costs
@@ -59,6 +60,7 @@ class _Scope:
     dot: graphviz.Digraph
     level: int
     subst: dict[str, Size]  # this graph's size symbols -> sizes of the top-level block
+    block: BlockIR  # whose source the graph's nodes come from (for tooltips)
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class _Drawer:
                 ports[nid] = self._terminal(src, name)
         with g.subgraph(name="cluster_top") as top:
             self._fence(top, self._block_title(block), self._contracts(block), self._learned_block(block))
-            outs = self._graph(body, _Scope(top, 0, {}), ports)
+            outs = self._graph(body, _Scope(top, 0, {}, block), ports)
         with g.subgraph(name="outputs", graph_attr={"rank": "sink"}) as sink:
             for i, (src_id, t) in enumerate(zip(outs, block.outputs)):
                 out = self._terminal(sink, "out" if len(outs) == 1 else f"out{i + 1}")
@@ -152,7 +154,7 @@ class _Drawer:
         op = REGISTRY[node.op]
         label = op.label(node)
         ins = [g.type_of(r) for r in g.args(node.id)]
-        attrs = {"class": f"op {node.op}"}
+        attrs = {"class": f"op {node.op}", "tooltip": _where(node, scope.block)}
         lines = [_bold(label) if op.learned else dot_label(label)]
         if op.spec != "none":
             per = _per(ins, op.acts_on(node))
@@ -179,7 +181,7 @@ class _Drawer:
             lines.append(dot_label(f"on {sig}"))
         if node.attrs.get("bcast"):
             lines.append(_small(f"per {' '.join(node.attrs['bcast'])}"))
-        attrs = {"class": "call", "peripheries": "2"}
+        attrs = {"class": "call", "peripheries": "2", "tooltip": _where(node, scope.block)}
         if learned:
             attrs["penwidth"] = _LEARNED_PEN
         href = self._href(node.attrs["callee"])
@@ -197,17 +199,18 @@ class _Drawer:
             if node.attrs.get("bcast"):
                 notes.insert(0, _small(f"per {' '.join(node.attrs['bcast'])}"))
             self._fence(c, self._call_title(node, callee), notes, self._learned_block(callee),
-                        href=self._href(node.attrs["callee"]))
+                        href=self._href(node.attrs["callee"]), tooltip=_where(node, scope.block))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
-            return self._graph(body, _Scope(c, scope.level + 1, subst), ports)
+            return self._graph(body, _Scope(c, scope.level + 1, subst, callee), ports)
 
     def _repeat(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
         body: Graph = node.attrs["body"]
         count = node.attrs["count"]
         with scope.dot.subgraph(name=self._cluster()) as c:
-            self._fence(c, f"repeat ×{self._size(count, scope.subst)}", [], False, dashed=True)
+            self._fence(c, f"repeat ×{self._size(count, scope.subst)}", [], False, dashed=True,
+                        tooltip=_where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
-            return self._graph(body, _Scope(c, scope.level, scope.subst), ports)
+            return self._graph(body, _Scope(c, scope.level, scope.subst, scope.block), ports)
 
     def _ports(self, c: graphviz.Digraph, body: Graph, names: list[str], wires: list[_In],
                scope: _Scope) -> dict[int, str]:
@@ -237,13 +240,15 @@ class _Drawer:
                           {"shape": "plaintext", "fontsize": "9", "fontcolor": _GREY, "class": "port"})
 
     def _fence(self, c: graphviz.Digraph, title: str, notes: list[str], learned: bool,
-               dashed: bool = False, href: str | None = None) -> None:
+               dashed: bool = False, href: str | None = None, tooltip: str | None = None) -> None:
         lines = [_bold(title) if learned else dot_label(title), *notes]
         attrs = {"label": "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>",
                  "labeljust": "l", "style": "rounded,dashed" if dashed else "rounded",
                  "color": "#555555", "penwidth": _LEARNED_PEN if learned else "1", "fontsize": "10"}
         if href:
             attrs["href"] = href
+        if tooltip:
+            attrs["tooltip"] = tooltip
         c.attr(**attrs)
 
     def _contracts(self, block: BlockIR) -> list[str]:
@@ -306,6 +311,14 @@ def _skip_edges(g: Graph) -> set[tuple[int, int]]:
             if any(w != v and nx.has_path(g.g, w, v) for w in succ):
                 skips.add((u, v))
     return skips
+
+
+def _where(node: Node, block: BlockIR) -> graphviz.nohtml:
+    """`transformer.arch:5: x = x + ...`: the line a node comes from, for its tooltip."""
+    lines = block.ast.source.splitlines()
+    i = node.span.line - block.ast.span.line
+    text = lines[i].strip() if 0 <= i < len(lines) else ""
+    return graphviz.nohtml(dot_text(f"{Path(block.file).name}:{node.span.line}: {text}"))
 
 
 def _per(ins: list[TensorType], acted: set[str]) -> str:

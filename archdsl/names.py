@@ -55,3 +55,12 @@ def dot_label(text: str) -> str:
     text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("\\", "\\\\"))  # dot expands \N, \G, \l even in HTML labels; \\ is one \
+
+
+def dot_text(text: str) -> str:
+    """Text for a quoted Graphviz attribute (tooltips): quotes and `&` escaped, control characters
+    turned into spaces, and backslashes shown as `⧵`, since Graphviz expands `\\N`-style
+    escapes in these strings whatever precedes them. Pass the result through
+    `graphviz.nohtml` so that text in angle brackets is not taken for an HTML label."""
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return text.replace("&", "&amp;").replace("\\", "⧵").replace('"', '\\"')

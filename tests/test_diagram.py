@@ -74,7 +74,8 @@ def test_svg_labels_follow_the_ir(path, block, depth):
     assert len(ops) == sum(1 for _ in _drawn_ops(prog, ir.body, 0, depth))
     for g in ops:
         if _texts(g, bold=True):
-            assert any(float(s.get("stroke-width", 1)) >= 2 for s in g if s.tag in (f"{SVG}polygon", f"{SVG}path"))
+            assert any(float(s.get("stroke-width", 1)) >= 2 for s in g.iter()
+                       if s.tag in (f"{SVG}polygon", f"{SVG}path"))
     # Wires of the top-level signature carry the axis names of the declared types.
     terminals = {g.get("id"): _texts(g)[0] for g in _groups(svg, "terminal")}
     wires = {g.find(f"{SVG}title").text: " ".join(_texts(g)) for g in _groups(svg, "edge")}
@@ -193,3 +194,14 @@ def test_dot_label_survives_hostile_text(text):
     expected = re.sub(r"\s+", " ", "".join(" " if ord(c) < 32 else c for c in text)).strip()
     texts = [re.sub(r"\s+", " ", t).strip() for t in _texts(svg)]
     assert texts.count(expected) == 2
+
+
+@needs_dot
+def test_tooltips_point_at_the_source_line_and_survive_hostile_comments():
+    comment = '# "</script>" \\N \\G <b>&amp;</b> {x}'
+    prog = archdsl.compile_source(f"block B[D = 4](x: [T, D]) -> [T, D] {{\n"
+                                  f"    return relu(Linear[D -> D](x))  {comment}\n}}\n", "we<ird>.arch")
+    svg = _svg(prog, "B")
+    titles = [re.sub(r"\s+", " ", a.get("{http://www.w3.org/1999/xlink}title")) for a in svg.iter(f"{SVG}a")]
+    line = f"we<ird>.arch:2: return relu(Linear[D -> D](x)) {comment}".replace("\\", "⧵")
+    assert titles.count(line) == 2  # the Linear box and the relu box
