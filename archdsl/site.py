@@ -22,11 +22,12 @@ from .contracts import contract_rows
 from .diagram import diagram, render
 from .elaborate import doc_of
 from .errors import ArchError, ArchIOError
-from .ir import BlockIR, Graph
+from .ir import BlockIR, Graph, Precondition
 from .passes.stats import graph_costs, resolve_sizes
 from .program import Program, compile_file
 from .pytorch import generate
 from .resources import data_dir
+from .sizes import Size
 
 STD_PREFIX = "<std>/"
 
@@ -151,7 +152,7 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
     return {
         "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
         "doc": doc_of(block.ast), "signature": _signature(block), "svg": svg,
-        "axes": _axes(block, env), "preconditions": [(str(p), p.origin) for p in block.preconditions],
+        "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(program, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
         "source": block.ast.source, "code": generate(program, [block]),
@@ -164,6 +165,18 @@ def _signature(block: BlockIR) -> str:
     ins = ", ".join(f"{n}: {_type(t)}" for n, t in block.inputs)
     outs = ", ".join(_type(t) for t in block.outputs)
     return f"{block.name}[{params}]({ins}) -> {outs if len(block.outputs) == 1 else f'({outs})'}"
+
+
+def _preconditions(block: BlockIR) -> list[tuple[str, str]]:
+    """The block's preconditions, and those its defaults add when a size is left to them
+    (`K = D / H` needs `D % H == 0`, checked by the generated `__init__`)."""
+    rows = [(str(p), p.origin) for p in block.preconditions]
+    for p in block.params.values():
+        if isinstance(p.default, Size) and not p.default.is_integral:
+            num, den = p.default.split_fraction()
+            rows.append((str(Precondition("divides", num, den, p.span)),
+                         f"when {p.name} takes its default {p.default}"))
+    return rows
 
 
 def _type(t) -> str:

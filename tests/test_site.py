@@ -103,6 +103,7 @@ def test_block_page_contents(site):
 
 def test_blocks_without_defaults_say_why_there_are_no_counts(site):
     assert "needs a value for D" in site["std.nn/MLP.html"]
+    assert "<code>D % H == 0</code> (when K takes its default D / H)" in site["std.nn/SelfAttention.html"]
 
 
 HOSTILE_DOC = r'"</script><script>alert(1)</script> <b>bold</b> {x} \"q\" & <!-- -->"'
