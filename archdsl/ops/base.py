@@ -86,7 +86,8 @@ class Op:
 
     def acts_on(self, node: Node) -> set[str]:
         """The axes the op's spec names; every other axis of its input is broadcast
-        (the diagram's `per ...` line). Read from the attributes `configure` produced."""
+        (the diagram's `per ...` line). Read from the attributes `configure` produced, under
+        the names in `_AXIS_ATTRS`; an op that keeps axes under other names overrides this."""
         names: set[str] = set()
         for key in _AXIS_ATTRS:
             _collect(node.attrs.get(key), names)
