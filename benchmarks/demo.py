@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import warnings
 from pathlib import Path
 
-import torch
+# torch warns at import when numpy is absent; archdsl never needs numpy.
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+import torch  # noqa: E402
 
 import archdsl
 from archdsl.diagram import INSTALL_HINT, diagram, render
