@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ArchError
-from .names import ident
 from .passes.stats import resolve_sizes
 from .symmetry import Verdict, check_contracts, infer_symmetries
 
@@ -67,8 +66,8 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
                   sizes: dict[str, int] | None = None, seed: int = 0) -> list[Check]:
     """Check the given verdicts of block `name` (their `claim`) numerically."""
     block = program.block(name)
-    env = resolve_sizes(block, sizes or {})
-    static = {ident(k): v for k, v in env.items() if k in block.params}
+    env = resolve_sizes(program, block, sizes or {})
+    static = {k: v for k, v in env.items() if k in block.params}
     model = None
     checks = []
     for v in claims:
@@ -144,8 +143,9 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
 def _input(t, env, gen):
     import torch
     shape = [2] + [int(a.size.evaluate(env)) for a in t.axes]
-    if t.dtype == "int":
-        return torch.randint(0, 2, shape, generator=gen)
+    if t.dtype in ("int", "bool"):
+        x = torch.randint(0, 2, shape, generator=gen)
+        return x.bool() if t.dtype == "bool" else x
     return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 
