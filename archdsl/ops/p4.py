@@ -123,6 +123,10 @@ class P4Conv(Op):
         template = f"F.conv2d({flat_in}, {bank}{bias}{pad}).unflatten(1, (4, {f}))"
         return e.batched(template, x, t, acted, 1)
 
+    def acts_on(self, node):
+        a = node.attrs
+        return {a["cin"], a["cout"], a["rot"], *a["over"]}
+
     def label(self, node):
         a = node.attrs
         src = a["cin"] if a["lifting"] else f"{a['cin']} {a['rot']}"

@@ -110,6 +110,9 @@ class _Orbit(Op):
                             span, code="E204", help=f"for example `{self.example}`")
         return {"group_axis": flat(c.lhs)[0], "over": flat(c.over)}
 
+    def acts_on(self, node):
+        return {node.attrs["group_axis"], *node.attrs["over"]}
+
     def _check(self, node, x, ctx):
         over, group = node.attrs["over"], node.attrs["kw"]["group"]
         if len(over) != (2 if group == "rot90" else 1):

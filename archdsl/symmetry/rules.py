@@ -167,7 +167,8 @@ class RuleContext:
     def undeclared(self) -> State:
         """The sound default for an op with no rule: every factor on an axis it names or changes
         is unknown (unproven); factors on the axes it broadcasts over are kept."""
-        touched = set(_names_in(self.node.attrs))
+        from ..ops import REGISTRY
+        touched = set(_names_in(self.node.attrs)) | REGISTRY[self.node.op].acts_on(self.node)
         for t in self.ins:
             touched |= {a.name for a in t.axes if self.out.axis(a.name) != a}
         touched |= {a.name for a in self.out.axes if all(t.axis(a.name) is None for t in self.ins)}
