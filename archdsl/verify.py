@@ -175,7 +175,8 @@ def _describe(action, element) -> str:
     parts = []
     for axes, g in element.items():
         if action.group == "perm":
-            parts.append(f"perm {axes[0]} = {list(g)}")
+            shown = ", ".join(map(str, g[:12])) + (", ..." if len(g) > 12 else "")
+            parts.append(f"perm {axes[0]} = [{shown}]")
         elif action.group == "shift":
             parts.append(f"shift {axes[0]} by {g}")
         elif action.group == "flip":

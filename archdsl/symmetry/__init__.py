@@ -46,13 +46,16 @@ def check_contracts(program: Program, block: BlockIR) -> list[Verdict]:
 
 
 def infer_symmetries(program: Program, block: BlockIR) -> list[Verdict]:
-    """Try each input axis under perm, then shift / flip, then the spatial pairs jointly."""
+    """Try each input axis under perm; where order matters, shift (jointly over the axes where it
+    holds), flip, and rot90 of neighbouring axes."""
     axes = list(dict.fromkeys(a.name for _, t in block.inputs for a in t.axes))
     found: list[Verdict] = []
     shifted: list[str] = []
+    ordered: list[str] = []  # axes whose order matters (no permutation symmetry)
     for a in axes:
         v = _best(program, block, Action("perm", (a,)))
         if not v:
+            ordered.append(a)
             v = _best(program, block, Action("shift", (a,)))
             shifted += [a] if v else []
         found += v
@@ -60,11 +63,13 @@ def infer_symmetries(program: Program, block: BlockIR) -> list[Verdict]:
         joint = _best(program, block, Action("shift", tuple(shifted)))
         if joint:
             found = [v for v in found if v.claim.action.axes[0] not in shifted] + joint
-    for a in shifted:
+    for a in ordered:
         found += _best(program, block, Action("flip", (a,)))
-    for pair in zip(shifted, shifted[1:]):
-        found += _best(program, block, Action("rot90", pair))
-    return found
+    for t in (t for _, t in block.inputs):
+        names = [a for a in t.names if a in ordered]
+        for pair in zip(names, names[1:]):
+            found += _best(program, block, Action("rot90", pair))
+    return list({v.contract: v for v in found}.values())
 
 
 def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
