@@ -78,15 +78,14 @@ class RuleContext:
         return self.state([f for s in self.states for f in s.factors])
 
     def _mismatch(self, j: int, axis: str, f: Factor) -> State:
-        other = self.states[j].on(axis)
-        src = self.producers[j]
-        what = f"the {'learned ' if src.kind == 'op' and src.op == 'Param' else ''}operand"
-        span = src.span if src.kind == "op" and src.op == "Param" else None
-        if src.kind == "op" and src.op == "Param":
-            what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`"
+        """Blame the operand that does not move along; a learned `Param` is blamed by its own span
+        (a positional embedding is the usual culprit)."""
+        other, src = self.states[j].on(axis), self.producers[j]
+        param = src.kind == "op" and src.op == "Param"
+        what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`" if param else "an operand"
         moves = f"moves by {other.describe()}" if other else "does not move"
         return self.broken(f"{what} {moves} along {axis} while the other operand moves by "
-                           f"{f.describe()}", True, span)
+                           f"{f.describe()}", True, src.span if param else None)
 
     def rename(self, mapping: dict[str, str], i: int = 0) -> State:
         s = self.states[i]
