@@ -18,7 +18,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", help="only this block (default: every block of the file)")
     p.add_argument("--trials", type=int, default=4, help="random group elements per claim")
     p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and group elements")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
