@@ -149,7 +149,8 @@ def test_every_rule_alone_is_sound(step):
     _check_proven(src, ["T", "Y", "X", "D"])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+@pytest.mark.slow
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.nested_given])
 @given(random_block())
 def test_soundness_fuzz(case):
