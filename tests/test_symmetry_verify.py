@@ -4,6 +4,7 @@ that composes random blocks from the op registry and checks every claim the anal
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 from conftest import ROOT
@@ -134,7 +135,7 @@ def _check_proven(src: str, out: list[str]) -> int:
         if v.verdict == "proven":
             claims.append(v)
         elif v.subgroup_verdict == "proven" and v.subgroup_claim is not None:
-            claims.append(type(v)(**{**v.__dict__, "claim": v.subgroup_claim, "verdict": "proven"}))
+            claims.append(replace(v, claim=v.subgroup_claim, verdict="proven"))
     for check in verify_claims(prog, "Fuzz", claims, trials=2):
         assert check.skipped or check.error < PROVEN_TOL, (src, check.verdict.contract, check.error,
                                                            check.element)

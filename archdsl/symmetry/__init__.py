@@ -24,6 +24,7 @@ identity, batch norm uses running statistics). An op without a rule makes the cl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..ir import BlockIR
@@ -84,9 +85,8 @@ def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
     v = judge(program, block, Contract(kind, action), declared=False)
     out = []
     if v.subgroup and v.subgroup != v.contract and v.subgroup_verdict:
-        out.append(Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict,
-                              "claim": v.subgroup_claim,
-                              "reason": f"the largest subgroup that holds ({v.reason})"}))
+        out.append(replace(v, contract=v.subgroup, verdict=v.subgroup_verdict, claim=v.subgroup_claim,
+                           reason=f"the largest subgroup that holds ({v.reason})"))
     if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
         out.append(v)
     return out

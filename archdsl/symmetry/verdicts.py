@@ -5,7 +5,7 @@ subgroup and the size conditions the proof needs."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from math import lcm
 from typing import TYPE_CHECKING
 
@@ -45,7 +45,7 @@ class Verdict:
     def record(self) -> dict:
         """The JSON form: `archc check --symmetry --format json` prints one per contract."""
         def where(s: Span | None):
-            return None if s is None else {k: v for k, v in asdict(s).items()}
+            return None if s is None else asdict(s)
         return {"block": self.block, "contract": self.contract, "verdict": self.verdict,
                 "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
                 "span": where(self.span), "site": where(self.site), "reason": self.reason,
@@ -59,8 +59,7 @@ def judge(program: Program, block: BlockIR, contract: Contract, declared: bool =
     if v.verdict in ("refuted", "unproven") and v.subgroup is None:
         sub = _smaller(program, block, contract)
         if sub is not None:
-            v = Verdict(**{**v.__dict__, "subgroup": sub.contract, "subgroup_verdict": sub.verdict,
-                           "subgroup_claim": sub.claim})
+            v = replace(v, subgroup=sub.contract, subgroup_verdict=sub.verdict, subgroup_claim=sub.claim)
     return v
 
 
@@ -168,8 +167,7 @@ def _smaller(program: Program, block: BlockIR, contract: Contract):
                 if v.verdict in ("proven", "approximate"):
                     return v
                 if v.subgroup and v.subgroup_verdict:
-                    return Verdict(**{**v.__dict__, "contract": v.subgroup, "verdict": v.subgroup_verdict,
-                                      "claim": v.subgroup_claim})
+                    return replace(v, contract=v.subgroup, verdict=v.subgroup_verdict, claim=v.subgroup_claim)
     return None
 
 
