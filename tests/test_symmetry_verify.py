@@ -73,8 +73,15 @@ STEPS = [
     "maxpool[Y X]({h}, kernel = 3, stride = 1, padding = 1)",
     "blurpool[Y X]({h}, stride = 1, mode = circular)",
     "merge[A B -> Y](relu(split[Y -> A B]({h}, B = 2)))",
-    "ATTN", "DOWN", "UP",
+    "Inner({h})", "Inner[T = Y]({h})", "Inner[T = (Y X)]({h})", "Inner[T = X, D = D]({h})",
+    "ATTN", "DOWN", "UP", "REPEAT",
 ]
+# A called block: attention along its T with a residual, broadcast over the caller's other axes.
+INNER = """block Inner[D](x: [T, D]) -> [T, D] {
+    k = rename[T -> S](x)
+    return x + dot[S](softmax[S](dot[D](x, k)), k)
+}
+"""
 DOWN = ["Conv[D -> D over Y X]({h}, kernel = 2, stride = 2)",
         "Conv[D -> D over Y X]({h}, kernel = 3, stride = 2, padding = 1, mode = circular)",
         "blurpool[Y X]({h}, stride = 2, mode = circular)", "maxpool[Y X]({h}, kernel = 2)"]
@@ -99,6 +106,12 @@ def random_block(draw):
             if lvl == 2:
                 continue
             expr, lvl = draw(st.sampled_from(DOWN)).format(h=h), lvl + 1
+        elif step == "REPEAT":
+            lines.append(f"{new} = {h}")
+            lines.append(f"repeat 2 {{ {new} = Inner[T = Y](relu({new})) }}")
+            level[new], h = lvl, new
+            names.append(new)
+            continue
         elif step == "UP":
             if lvl == 0:
                 continue
@@ -114,7 +127,7 @@ def random_block(draw):
                                                         "sum[Y X]({h})": ("Y", "X"), "max[T Y X]({h})": ("T", "Y", "X"),
                                                         "mean[Y]({h})": ("Y",)}[end]]
     body = "\n".join(f"    {line}" for line in lines)
-    return (f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [{', '.join(out)}] {{\n{body}\n"
+    return (INNER + f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [{', '.join(out)}] {{\n{body}\n"
             f"    return {end.format(h=h)}\n}}\n"), out
 
 
@@ -142,11 +155,11 @@ def _check_proven(src: str, out: list[str]) -> int:
     return len(claims)
 
 
-@pytest.mark.parametrize("step", [s for s in STEPS if s not in ("DOWN", "UP")] + DOWN + [UP])
+@pytest.mark.parametrize("step", [s for s in STEPS if s not in ("DOWN", "UP", "REPEAT")] + DOWN + [UP])
 def test_every_rule_alone_is_sound(step):
     body = ("    k = rename[T -> S](x)\n    h = dot[S](softmax[S](dot[D](x, k)), k)" if step == "ATTN"
             else f"    h = {step.format(h='x', v='x')}")
-    src = f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [T, Y, X, D] {{\n{body}\n    return h\n}}\n"
+    src = INNER + f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [T, Y, X, D] {{\n{body}\n    return h\n}}\n"
     _check_proven(src, ["T", "Y", "X", "D"])
 
 
