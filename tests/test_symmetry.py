@@ -226,3 +226,14 @@ block P[D = 4, Y = 3](x: [T, Y, D]) -> [T, Y, D] equivariant perm(T) equivariant
         assert any(n.op == "attention" for n in fused.body.order())
         got = [judge(prog, fused, c.claim).verdict for c in check_contracts(prog, block)]
         assert got == [v.verdict for v in check_contracts(prog, block)] == want
+
+
+def test_split_undoes_merge():
+    src = """block B[D = 2, X = 4](x: [Y = 4, X, D]) -> [Y, X, D] equivariant perm(Y) equivariant flip(X) {
+    n = merge[Y X -> N](x)
+    k = rename[N -> S](n)
+    return split[N -> Y X](dot[S](softmax[S](dot[D](n, k)), k), X = X)
+}
+"""
+    prog = archdsl.compile_source(src)
+    assert [v.verdict for v in check_contracts(prog, prog.block("B"))] == ["proven", "proven"]

@@ -254,6 +254,8 @@ class RuleContext:
                              f"by multiples of {inner}", multiple=_multiple(inner / f.scale),
                              requires=_requirement(f.base, scale))
             return self.state(others + [replace(f, axes=(parts[0],), scale=scale)], [note])
+        if f.kind == "perm" and f.origin[:3] == ("merge", tuple(parts), tuple(sizes)):
+            return self.state(others + list(f.origin[3]))  # undoing a merge restores its factors
         if f.kind == "flip" and len(f.axes) == 1:  # reversing y = w M + m reverses w and m
             return self.state(others + [replace(f, axes=(p,)) for p in parts])
         return self.broken(f"splitting {src} into {' '.join(parts)} does not keep {f.describe()} "
