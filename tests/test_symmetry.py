@@ -237,3 +237,11 @@ def test_split_undoes_merge():
 """
     prog = archdsl.compile_source(src)
     assert [v.verdict for v in check_contracts(prog, prog.block("B"))] == ["proven", "proven"]
+
+
+def test_cli_usage_and_user_errors():
+    r = _archc("check", "--format", "json", "examples/symmetry/deepsets.arch")
+    assert r.returncode == 0 and list(json.loads(r.stdout)) == ["blocks"]
+    r = _archc("verify", "examples/symmetry/deepsets.arch", "--block", "Nope")
+    assert r.returncode == 1 and "error[E215]" in r.stderr and "Traceback" not in r.stderr
+    assert _archc("verify", "examples/symmetry/deepsets.arch", "--trials", "0").returncode == 2
