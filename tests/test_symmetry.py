@@ -82,6 +82,9 @@ def test_inferred_symmetries_without_contracts():
     assert found["Encoder"] == ["equivariant perm(T)"]  # through `repeat L` (a fixpoint)
     assert found["DecoderLayer"] == []  # causal: order matters
     assert found["GPT"] == []  # learned positional embedding
+    std = archdsl.compile_file(ROOT / "stdlib/nn.arch")
+    (v,) = infer_symmetries(std, std.block("SelfAttention"))  # a flag read at its default is said
+    assert (v.contract, v.verdict, v.requires) == ("equivariant perm(T)", "proven", ("causal = false",))
     resnet = archdsl.compile_file(ROOT / "examples/resnet.arch")
     (v,) = infer_symmetries(resnet, resnet.block("ResNet18"))
     assert (v.contract, v.verdict) == ("invariant shift(Y, X) by 32", "approximate")
