@@ -28,6 +28,7 @@ EXPECTED = [
     ("cnn.arch", "ZeroPadCNN", "invariant shift(Y, X) by 4", "approximate", "invariant shift(Y, X) by 4", 15),
     ("cnn.arch", "BlurPoolCNN", "invariant shift(Y, X) by 4", "proven", "invariant shift(Y, X) by 4", 24),
     ("cnn.arch", "BlurPoolCNN", "invariant shift(Y, X)", "approximate", "invariant shift(Y, X) by 4", 24),
+    ("cnn.arch", "APSCNN", "invariant shift(Y, X)", "proven", None, None),
     ("windows.arch", "WindowAttention", "equivariant shift(Y, X) by M", "proven", "equivariant shift(Y, X) by M", 8),
     ("windows.arch", "AxialLayer", "equivariant perm(Y)", "proven", None, None),
     ("windows.arch", "AxialLayer", "equivariant perm(X)", "proven", None, None),

@@ -126,8 +126,9 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
-    conditions = _conditions(restricts)
-    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed
+    conditions = _conditions(notes)
+    assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
+    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
