@@ -69,8 +69,15 @@ class ShapeContext:
             if pre.lhs.is_const and pre.rhs.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is not divisible by {pre.rhs}", pre.span,
                                  code="E332")
-        if all(str(p) != str(pre) for p in self.preconditions):
-            self.preconditions.append(pre)
+        if any(str(p) == str(pre) or _implies(p, pre) for p in self.preconditions):
+            return
+        self.preconditions = [p for p in self.preconditions if not _implies(pre, p)] + [pre]
+
+
+def _implies(a: Precondition, b: Precondition) -> bool:
+    """`Y % 4 == 0` implies `Y % 2 == 0`: keep only the stronger of two such conditions."""
+    return (a.kind == b.kind == "divides" and a.lhs == b.lhs and a.rhs != b.rhs
+            and (a.rhs / b.rhs).is_integral)
 
 
 def infer_block(block: BlockIR, program: Program) -> None:
