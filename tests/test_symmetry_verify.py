@@ -23,7 +23,7 @@ SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.a
 
 
 def test_archc_verify_reports_errors_and_counterexamples():
-    r = subprocess.run([sys.executable, "-m", "archdsl", "verify", "examples/symmetry/cnn.arch", "--trials", "3",
+    r = subprocess.run([sys.executable, "-m", "archdsl", "verify", "examples/symmetry/cnn.arch", "--block", "CircularCNN", "--trials", "3",
                         "--format", "json"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     checks = {(c["block"], c["contract"]): c for c in json.loads(r.stdout)}
