@@ -145,13 +145,17 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
 def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
     """Bind a block's signature to its arguments by name; everything unmatched broadcasts."""
     callee = program.by_key(node.attrs["callee"])
-    axis_map: dict[str, str | tuple[str, ...]] = node.attrs["axes"]
+    axis_map: dict[str, str | tuple[str, ...]] = dict(node.attrs["axes"])
     mapping: dict[str, Size] = {k: v for k, v in node.attrs["sizes"].items()
                                 if callee.params[k].kind == "size"}
+    inferred: dict[str, Size] = {}
+    for k, v in node.attrs.get("fallback", {}).items():
+        if not any(t.axis(axis_map[k]) for t in ins):  # `[D = E]` with no axis E: the size E
+            del axis_map[k]
+            mapping[k] = inferred[k] = v
     for k, v in mapping.items():
         if not isinstance(v, Size):
             raise ShapeError(f"`{k}` of `{callee.name}` is a size", node.span, code="E329")
-    inferred: dict[str, Size] = {}
     bcast: list[Axis] | None = None
     layouts = []
     for (pname, ptype), arg in zip(callee.inputs, ins):
