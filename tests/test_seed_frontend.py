@@ -1,0 +1,97 @@
+"""The constructs the seed architectures needed, checked without torch: floor-division algebra,
+inferred divisibility preconditions, sized Params, `select`, axis-and-size bindings."""
+
+import json
+
+import pytest
+from conftest import ROOT
+
+import archdsl
+from archdsl import ArchError
+from archdsl.cli import main as archc
+from archdsl.sizes import Size
+
+Y, X, P = (Size.of(n) for n in "YXP")
+
+# (file, block, parameter count): the published counts (torchvision where it has the model)
+PUBLISHED = [
+    ("vit.arch", "ViT", 86_567_656),  # vit_b_16
+    ("convnext.arch", "ConvNeXtT", 28_589_128),  # convnext_tiny
+    ("mixer.arch", "MixerB16", 59_880_472),  # Mixer-B/16, Tolstikhin et al. Table 1 config
+    ("efficientnet.arch", "EfficientNetB0", 5_288_548),  # efficientnet_b0
+]
+
+
+@pytest.mark.parametrize("file, block, params", PUBLISHED, ids=[p[1] for p in PUBLISHED])
+def test_archc_stats_reports_published_parameter_count(file, block, params, capsys):
+    assert archc(["stats", str(ROOT / "examples" / file), "--block", block, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["params"] == params
+
+
+def test_floor_division_by_a_symbol_pulls_out_whole_terms():
+    assert (Y - P).floordiv(P) + 1 == Y.floordiv(P)  # a stride-P, kernel-P convolution
+    assert (Y + 2 * P).floordiv(P) == Y.floordiv(P) + 2
+    assert str(Y.floordiv(P)) == "Y // P"
+    assert (Y - P).floordiv(P).evaluate({"Y": 230, "P": 16}) == 13
+
+
+def test_exact_lists_the_divisions_that_must_be_exact():
+    value, divisions = (2 * Y.floordiv(16)).exact()
+    assert value == Y / 8
+    assert divisions == [(Y, Size.of(16))]
+
+
+def _pool_twice_and_back(levels: int) -> str:
+    down = "\n".join(f"    s{i + 1} = maxpool[Y X](s{i}, kernel = 2)" for i in range(levels))
+    up = "\n".join(f"    h = concat[C](s{i}, upsample[Y X](h, scale = 2))" for i in reversed(range(levels)))
+    return (f"block U(s0: [C, Y, X]) -> [C, Y, X] {{\n{down}\n    h = s{levels}\n{up}\n"
+            "    return h\n}")
+
+
+@pytest.mark.parametrize("levels, modulus", [(1, 2), (2, 4), (4, 16)])
+def test_skip_connections_infer_the_strongest_divisibility(levels, modulus):
+    prog = archdsl.compile_source(_pool_twice_and_back(levels))
+    assert sorted(str(p) for p in prog.block("U").preconditions) == [
+        f"X % {modulus} == 0", f"Y % {modulus} == 0"]
+
+
+def test_unet_precondition_is_inferred_not_written():
+    code = [line.split("#")[0] for line in (ROOT / "examples/unet.arch").read_text().splitlines()]
+    assert not any("%" in line for line in code)
+    prog = archdsl.compile_file(ROOT / "examples/unet.arch")
+    assert sorted(str(p) for p in prog.block("UNet").preconditions) == ["X % 16 == 0", "Y % 16 == 0"]
+    assert prog.stats("UNet", Y=224, X=160)["outputs"] == [[2, 224, 160]]
+    with pytest.raises(ArchError, match=r"Y % 16 == 0.*Y = 200"):
+        prog.stats("UNet", Y=200)
+
+
+def test_param_takes_sizes_by_keyword():
+    prog = archdsl.compile_source("block B[D = 8](x: [T, D]) -> [T, D] {\n"
+                                  "    return concat[T](Param[T, D](T = 1), x)\n}")
+    assert prog.stats("B", T=5)["outputs"] == [[6, 8]]
+    assert prog.stats("B")["params"] == 8
+
+
+def test_param_size_read_from_input_is_refused():
+    with pytest.raises(ArchError, match="must be known when the module is built") as err:
+        archdsl.compile_source("block B[D = 8](x: [T, D]) -> [T, D] {\n    return x + Param[T, D]()\n}")
+    assert err.value.code == "E311"
+
+
+@pytest.mark.parametrize("call, message", [
+    ("select[T](x + Param[T, D](T = 4), index = 4)", "out of range"),
+    ("select[T, D](x, index = 0)", "one axis"),
+    ("select[T](x, index = 0.5)", "whole-number"),
+])
+def test_select_checks_its_index(call, message):
+    with pytest.raises(ArchError, match=message):
+        archdsl.compile_source(f"block B[T = 4, D = 2](x: [T, D]) -> [D] {{\n    return {call}\n}}")
+
+
+def test_binding_an_axis_that_is_also_a_size():
+    src = ("from std.nn import MLP\n"
+           "block B[T = 6, D = 4](x: [T, D]) -> [T, D] {\n    return MLP[D = T, F = 3](x)\n}\n"
+           "block C[D = 4, E = 4](x: [D]) -> [D] {\n    return MLP[D = E](x)\n}")
+    prog = archdsl.compile_source(src)
+    assert prog.stats("B")["params"] == 6 * 3 + 3 + 3 * 6 + 6  # the MLP acts along T, per D
+    assert prog.stats("C")["params"] == 4 * 16 + 16 + 16 * 4 + 4  # no axis E: E is D's size
