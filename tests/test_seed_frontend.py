@@ -79,7 +79,7 @@ def test_param_size_read_from_input_is_refused():
 
 
 @pytest.mark.parametrize("call, message", [
-    ("select[T](x + Param[T, D](T = 4), index = 4)", "out of range"),
+    ("select[T](Param[T, D](T = 3), index = 3)", "out of range"),
     ("select[T, D](x, index = 0)", "one axis"),
     ("select[T](x, index = 0.5)", "whole-number"),
 ])
