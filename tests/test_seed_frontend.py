@@ -95,3 +95,16 @@ def test_binding_an_axis_that_is_also_a_size():
     prog = archdsl.compile_source(src)
     assert prog.stats("B")["params"] == 6 * 3 + 3 + 3 * 6 + 6  # the MLP acts along T, per D
     assert prog.stats("C")["params"] == 4 * 16 + 16 + 16 * 4 + 4  # no axis E: E is D's size
+
+
+def test_inferred_unet_precondition_is_exactly_when_the_skips_align():
+    prog = archdsl.compile_file(ROOT / "examples/unet.arch")
+    unet = prog.block("UNet")
+    concats = [n for n in unet.body.order() if n.kind == "op" and n.op == "concat"]
+    assert len(concats) == 4
+    sizes = prog.stats("UNet", Y=32, X=32)["sizes"]
+    for y in range(1, 97):
+        env = {**sizes, "Y": y}
+        aligned = all(unet.body.type_of(a).size("Y").evaluate(env) == unet.body.type_of(b).size("Y").evaluate(env)
+                      for n in concats for a, b in [unet.body.args(n.id)])
+        assert all(p.holds(env) for p in unet.preconditions) == aligned, y
