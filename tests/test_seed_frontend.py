@@ -108,3 +108,23 @@ def test_inferred_unet_precondition_is_exactly_when_the_skips_align():
         aligned = all(unet.body.type_of(a).size("Y").evaluate(env) == unet.body.type_of(b).size("Y").evaluate(env)
                       for n in concats for a, b in [unet.body.args(n.id)])
         assert all(p.holds(env) for p in unet.preconditions) == aligned, y
+
+
+def test_param_options_that_do_not_apply_are_refused():
+    with pytest.raises(ArchError, match="`value` only applies to `init = constant`"):
+        archdsl.compile_source("block B[D = 4](x: [D]) -> [D] {\n    return x * Param[D](init = ones, value = 2)\n}")
+
+
+def test_repeat_count_must_not_be_negative():
+    prog = archdsl.compile_source("block B[n = 2, D = 4](x: [D]) -> [D] {\n"
+                                  "    repeat n - 1 { x = Linear[D -> D](x) }\n    return x\n}")
+    assert [str(p) for p in prog.block("B").preconditions] == ["(n - 1) >= 0"]
+    assert prog.stats("B", n=1)["params"] == 0
+    with pytest.raises(ArchError, match=r"requires \(n - 1\) >= 0"):
+        prog.stats("B", n=0)
+
+
+def test_unequal_sizes_are_stated_without_shared_terms():
+    prog = archdsl.compile_file(ROOT / "examples/efficientnet.arch")
+    assert "k == (2 * (k // 2) + 1)" in [str(p) for p in prog.block("MBStage").preconditions]
+    assert prog.block("EfficientNetB0").preconditions == []  # k = 3 and k = 5 are odd

@@ -91,6 +91,10 @@ def test_efficientnet_residuals_and_stage_strides():
     assert stats["outputs"] == [[1000]]
     code = prog.source()
     assert "groups=E" in code  # depthwise convolution: one group per expanded channel
+    with pytest.raises(ValueError, match=r"\(n - 1\) >= 0"):
+        prog.module("MBStage", C=8, F_=16, n=0)
+    with pytest.raises(ValueError, match=r"k == \(2 \* \(k // 2\) \+ 1\)"):
+        prog.module("MBStage", C=8, F_=16, n=2, k=4)  # even kernels would not keep the size
     model = prog.module("EfficientNetB0").eval()
     with torch.no_grad():
         assert model(torch.randn(2, 3, 64, 96)).shape == (2, 1000)

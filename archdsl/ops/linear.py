@@ -122,6 +122,9 @@ class Param(Op):
 
     def infer(self, node, ins, ctx):
         kw = node.attrs["kw"]
+        for option, init in (("std", "normal"), ("value", "constant")):
+            if kw[option] != self.options[option] and kw["init"] != init:
+                raise ArchError(f"`{option}` only applies to `init = {init}`", node.span, code="E204")
         axes = [Axis(n, kw[n] if n in kw else ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
         for a in axes:
             ctx.static(a.size, node.span, f"the size of {a.name} in a Param")

@@ -68,6 +68,15 @@ class ShapeContext:
                 for num, den in divisions:
                     self.require(Precondition("divides", num, den, pre.span, pre.origin))
                 return
+            # state it without the terms both sides share: `k == 2 * (k // 2) + 1`, not two long sizes
+            pos = Size({m: c for m, c in diff.terms if c > 0})
+            pre = Precondition("equal", pos, pos - diff, pre.span, pre.origin)
+        elif pre.kind == "at_least":
+            diff = pre.lhs - pre.rhs
+            if diff.is_integral and all(c >= 0 for _, c in diff.terms):
+                return  # a sum of products of sizes, which are never negative
+            if diff.is_const:
+                raise ShapeError(f"{pre.origin}: {pre.lhs} is less than {pre.rhs}", pre.span, code="E324")
         else:
             if (pre.lhs / pre.rhs).is_integral:
                 return
@@ -125,6 +134,7 @@ def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
 
 
 def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    ctx.require(Precondition("at_least", node.attrs["count"], Size.of(0), node.span, "a repeat count"))
     body: Graph = node.attrs["body"]
     for nid, t in zip(body.inputs, ins):
         body.node(nid).types = [t]
