@@ -62,14 +62,31 @@ def _env(program: Program, block: BlockIR, values: dict[str, int]) -> dict[str, 
     return {k: v for k, v in env.items() if k in values}
 
 
+def _free_range(program: Program, block: BlockIR) -> tuple[int, int]:
+    """Free axes are drawn from 1..SMALL unless the block needs larger inputs (ConvNeXt's 4x stem
+    and three 2x downsamplings need 32): then from n..2n, n the smallest power of two that works."""
+    others = {k: _bound(block, k) for k in drawn_symbols(block) if k not in block.free}
+    n = SMALL
+    while block.free and n < 1024 and _env(program, block, {**others, **dict.fromkeys(block.free, n)}) is None:
+        n *= 2
+    return (1, SMALL) if n == SMALL or n >= 1024 else (n, 2 * n)
+
+
 @st.composite
 def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None) -> dict[str, int]:
     names = drawn_symbols(block)
+    if broken is not None:  # a precondition on a derived size (`K = C * r * r`) is broken by drawing it
+        names += sorted(broken.symbols() - set(names))
     multiples = {s: pre for pre in block.preconditions if pre is not broken
                  and (s := _multiple_of(pre, set(names))) is not None}
+    free_lo, free_hi = _free_range(program, block)
     values: dict[str, int] = {}
     for name in sorted(names, key=lambda n: n in multiples):  # divisors before their multiples
-        values[name] = draw(st.integers(1, _bound(block, name)), label=name)
+        lo, hi = (free_lo, max(free_hi, _bound(block, name))) if name in block.free and free_lo > 1 else \
+            (1, _bound(block, name))
+        if broken is not None and broken.kind == "at_least" and name in broken.symbols():
+            lo = 0  # `repeat n - 1` is broken by n = 0
+        values[name] = draw(st.integers(lo, hi), label=name)
         pre = multiples.get(name)
         if pre is not None and pre.rhs.symbols() <= values.keys():
             m = int(pre.rhs.evaluate(values))
@@ -101,12 +118,15 @@ def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: i
     import torch
 
     ir = program.block(block)
-    stats = program.stats(block, **sizes)
+    env = dict(sizes)  # not `stats`: inputs that break a precondition are made too, to be refused
+    for p in ir.params.values():
+        if p.name not in env and p.default is not None:
+            env[p.name] = static.evaluate(p.default, env)
     gen = torch.Generator().manual_seed(seed)
-    low = min([v for v in stats["sizes"].values() if v > 0] or [1])
+    low = min([v for v in env.values() if isinstance(v, int) and not isinstance(v, bool) and v > 0] or [1])
     out = []
     for (name, t) in ir.inputs:
-        shape = (batch, *stats["inputs"][name])
+        shape = (batch, *(int(a.size.evaluate(env)) for a in t.axes))
         if t.dtype == "int":
             out.append(torch.randint(0, low, shape, generator=gen))
         elif t.dtype == "bool":

@@ -158,8 +158,8 @@ def _linear(ours: nn.Linear, ref: nn.Linear) -> None:
 
 
 def _mlp(ours: nn.Module, ref: Mlp) -> None:
-    _linear(ours.out_proj, ref.fc1)
-    _linear(ours.out_proj2, ref.fc2)
+    _linear(ours.hidden_proj, ref.fc1)
+    _linear(ours.out_proj, ref.fc2)
 
 
 def copy_vit(ref: VisionTransformer, ours: nn.Module) -> None:
