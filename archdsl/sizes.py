@@ -151,7 +151,7 @@ class Size:
             raise SizeError(f"floor division by {den}")
         if den == 1 or (self / den).is_integral:
             return self / den
-        if len(den.terms) != 1 or not den.is_integral:
+        if len(den.terms) != 1 or not den.is_integral or den.terms[0][1] < 0:
             return _floor_atom(self, den)
         d = int(den.terms[0][1])
         whole, rest = Size.of(0), Size.of(0)

@@ -5,6 +5,8 @@ import json
 
 import pytest
 from conftest import ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import archdsl
 from archdsl import ArchError
@@ -128,3 +130,16 @@ def test_unequal_sizes_are_stated_without_shared_terms():
     prog = archdsl.compile_file(ROOT / "examples/efficientnet.arch")
     assert "k == (2 * (k // 2) + 1)" in [str(p) for p in prog.block("MBStage").preconditions]
     assert prog.block("EfficientNetB0").preconditions == []  # k = 3 and k = 5 are odd
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.lists(st.integers(-5, 5), min_size=4, max_size=4), st.integers(1, 6), st.booleans(),
+       st.integers(1, 40), st.integers(1, 9))
+def test_floor_division_agrees_with_integers(coeffs, d, symbolic, y, p):
+    a, b, c, k = coeffs  # a Y + b P + c Y P + k, divided by d (times P when symbolic)
+    num = a * Y + b * P + c * Y * P + k
+    den = d * P if symbolic else Size.of(d)
+    env = {"Y": y, "P": p}
+    assert num.floordiv(den).evaluate(env) == int(num.evaluate(env)) // int(den.evaluate(env))
+    nested = num.floordiv(den).floordiv(3)
+    assert nested.evaluate(env) == int(num.evaluate(env)) // int(den.evaluate(env)) // 3
