@@ -143,3 +143,11 @@ def test_floor_division_agrees_with_integers(coeffs, d, symbolic, y, p):
     assert num.floordiv(den).evaluate(env) == int(num.evaluate(env)) // int(den.evaluate(env))
     nested = num.floordiv(den).floordiv(3)
     assert nested.evaluate(env) == int(num.evaluate(env)) // int(den.evaluate(env)) // 3
+
+
+@pytest.mark.parametrize("binding, code", [("D = Q", "E315"), ("D = T", "E311")])
+def test_axis_binding_errors_name_the_call(binding, code):
+    src = f"from std.nn import MLP\nblock B[D = 4](x: [T, D]) -> [T, D] {{\n    return MLP[{binding}](x)\n}}"
+    with pytest.raises(ArchError) as err:
+        archdsl.compile_source(src, "spec.arch")
+    assert err.value.code == code and (err.value.span.line, err.value.span.column) == (3, 12)
