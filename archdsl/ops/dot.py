@@ -47,6 +47,7 @@ class Attention(Op):
 
     name = "attention"
     arity = 3
+    fused = True
     summary = "fused softmax(q k / scale) v (F.scaled_dot_product_attention); made by the fusion pass"
     example = "(made by `archc compile` from dot -> scale -> softmax -> dot)"
 
