@@ -11,9 +11,9 @@ from pathlib import Path
 warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
 import torch  # noqa: E402
 
-import archdsl
-from archdsl.diagram import INSTALL_HINT, diagram, render
-from archdsl.outputs import write_atomic
+import archdsl  # noqa: E402
+from archdsl.diagram import INSTALL_HINT, diagram, render  # noqa: E402
+from archdsl.outputs import write_atomic  # noqa: E402
 
 
 def main(path: str, block: str, out: str) -> None:
