@@ -143,4 +143,5 @@ class Param(Op):
         return e.parameter(f"nn.Parameter({init})")
 
     def label(self, node):
-        return f"Param {' '.join(node.attrs['axes'])}"
+        kw = node.attrs.get("kw", {})
+        return "Param " + " ".join(f"{n}={kw[n]}" if n in kw else n for n in node.attrs["axes"])
