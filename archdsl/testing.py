@@ -73,13 +73,14 @@ def _free_range(program: Program, block: BlockIR) -> tuple[int, int]:
 
 
 @st.composite
-def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None) -> dict[str, int]:
+def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None,
+           free_range: tuple[int, int]) -> dict[str, int]:
     names = drawn_symbols(block)
     if broken is not None:  # a precondition on a derived size (`K = C * r * r`) is broken by drawing it
         names += sorted(broken.symbols() - set(names))
     multiples = {s: pre for pre in block.preconditions if pre is not broken
                  and (s := _multiple_of(pre, set(names))) is not None}
-    free_lo, free_hi = _free_range(program, block)
+    free_lo, free_hi = free_range
     values: dict[str, int] = {}
     for name in sorted(names, key=lambda n: n in multiples):  # divisors before their multiples
         lo, hi = (free_lo, max(free_hi, _bound(block, name))) if name in block.free and free_lo > 1 else \
@@ -93,7 +94,8 @@ def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Preconditi
             if m >= 1:
                 values[name] = m * draw(st.integers(1, max(1, _bound(block, name) // m)), label=f"{name}/{m}")
     if broken is not None:
-        if broken.holds(values) or not all(p.holds(values) for p in block.preconditions if p is not broken):
+        env = _with_defaults(block, values)
+        if broken.holds(env) or not all(p.holds(env) for p in block.preconditions if p is not broken):
             draw(st.nothing())
         return values
     env = _env(program, block, values)
@@ -104,12 +106,23 @@ def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Preconditi
 
 def block_sizes(program: Program, block: str) -> st.SearchStrategy[dict[str, int]]:
     """Sizes under which `block` is valid (preconditions hold, no axis is empty)."""
-    return _sizes(program, program.block(block), None)
+    ir = program.block(block)
+    return _sizes(program, ir, None, _free_range(program, ir))
 
 
 def broken_sizes(program: Program, block: str, pre: Precondition) -> st.SearchStrategy[dict[str, int]]:
     """Sizes that satisfy every precondition of `block` except `pre`, which they violate."""
-    return _sizes(program, program.block(block), pre)
+    ir = program.block(block)
+    return _sizes(program, ir, pre, _free_range(program, ir))
+
+
+def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
+    """`values` with every parameter not in it at its default (derived ones by their formula)."""
+    env: dict[str, Any] = dict(values)
+    for p in block.params.values():
+        if p.name not in env and p.default is not None:
+            env[p.name] = static.evaluate(p.default, env)
+    return env
 
 
 def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: int = 2, seed: int = 0) -> list:
@@ -118,10 +131,7 @@ def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: i
     import torch
 
     ir = program.block(block)
-    env = dict(sizes)  # not `stats`: inputs that break a precondition are made too, to be refused
-    for p in ir.params.values():
-        if p.name not in env and p.default is not None:
-            env[p.name] = static.evaluate(p.default, env)
+    env = _with_defaults(ir, sizes)  # not `stats`: inputs breaking a precondition are made too
     gen = torch.Generator().manual_seed(seed)
     low = min([v for v in env.values() if isinstance(v, int) and not isinstance(v, bool) and v > 0] or [1])
     out = []

@@ -151,3 +151,19 @@ def test_axis_binding_errors_name_the_call(binding, code):
     with pytest.raises(ArchError) as err:
         archdsl.compile_source(src, "spec.arch")
     assert err.value.code == code and (err.value.span.line, err.value.span.column) == (3, 12)
+
+
+def test_strategies_reach_blocks_that_need_large_inputs_and_break_derived_preconditions():
+    from archdsl.testing import block_sizes, broken_sizes
+
+    convnext = archdsl.compile_file(ROOT / "examples/convnext.arch")
+    espcn = archdsl.compile_file(ROOT / "examples/espcn.arch")
+    (pre,) = espcn.block("ESPCN").preconditions  # K % (r ** 2) == 0, K derived as C * r * r
+
+    @settings(max_examples=5, deadline=None, derandomize=True)
+    @given(block_sizes(convnext, "ConvNeXtT"), broken_sizes(espcn, "ESPCN", pre))
+    def check(sizes, broken):
+        assert 32 <= sizes["Y"] <= 64 and 32 <= sizes["X"] <= 64  # a 4x stem, three 2x downsamplings
+        assert broken["K"] % broken["r"] ** 2 != 0
+
+    check()
