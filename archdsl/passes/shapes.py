@@ -70,7 +70,8 @@ class ShapeContext:
                 return
             # state it without the terms both sides share: `k == 2 * (k // 2) + 1`, not two long sizes
             pos = Size({m: c for m, c in diff.terms if c > 0})
-            pre = Precondition("equal", pos, pos - diff, pre.span, pre.origin)
+            lhs, rhs = (pos, pos - diff) if pos != 0 else (-diff, Size.of(0))
+            pre = Precondition("equal", lhs, rhs, pre.span, pre.origin)
         elif pre.kind == "at_least":
             diff = pre.lhs - pre.rhs
             if diff.is_integral and all(c >= 0 for _, c in diff.terms):
