@@ -1,7 +1,7 @@
 """Forward time of generated modules against hand-written timm-style PyTorch, one run each.
 
     python benchmarks/models.py                     # ViT-B/16, ConvNeXt-T, Mixer-B/16, batch 1
-    python benchmarks/models.py --batch 8 --repeat 10 --models vit
+    python benchmarks/models.py --batch 8 --repeat 10 --models vit,efficientnet
 
 Both models of a pair hold the same weights (copied) and are checked to agree before timing.
 Times are medians of `--repeat` forward passes under `torch.inference_mode()`, after one warm-up;
@@ -25,12 +25,16 @@ sys.path.insert(0, str(ROOT))
 import archdsl  # noqa: E402
 from benchmarks import reference_models as ref  # noqa: E402
 
-# name -> (file, block, reference constructor, weight loader)
+# name -> (file, block, label, reference constructor, weight loader)
 MODELS = {
     "vit": ("vit.arch", "ViT", "ViT-B/16", ref.VisionTransformer, ref.copy_vit),
     "convnext": ("convnext.arch", "ConvNeXtT", "ConvNeXt-T", ref.ConvNeXt, ref.copy_convnext),
     "mixer": ("mixer.arch", "MixerB16", "Mixer-B/16", ref.MlpMixer, ref.copy_mixer),
+    "efficientnet": ("efficientnet.arch", "EfficientNetB0", "EfficientNet-B0", ref.EfficientNetB0,
+                     ref.copy_in_order),
+    "unet": ("unet.arch", "UNet", "U-Net", ref.UNet, ref.copy_in_order),
 }
+DEFAULT = "vit,convnext,mixer"  # the others run with --models
 
 
 def _median_seconds(model: torch.nn.Module, x: torch.Tensor, repeat: int) -> float:
@@ -59,7 +63,7 @@ def compare(name: str, batch: int, repeat: int) -> tuple[str, int, float, float]
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=",".join(MODELS), help="comma-separated: " + ", ".join(MODELS))
+    p.add_argument("--models", default=DEFAULT, help="comma-separated, from: " + ", ".join(MODELS))
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)

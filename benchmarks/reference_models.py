@@ -145,6 +145,82 @@ class MlpMixer(nn.Module):
         return self.head(self.norm(x).mean(1))
 
 
+def conv_bn(c: int, f: int, k: int = 1, s: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers = [nn.Conv2d(c, f, k, s, k // 2, groups=groups, bias=False), nn.BatchNorm2d(f)]
+    return nn.Sequential(*layers, *([nn.SiLU()] if act else []))
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, c: int, s: int):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Conv2d(c, s, 1), nn.Conv2d(s, c, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.sigmoid(self.fc2(F.silu(self.fc1(x.mean((2, 3), keepdim=True)))))
+
+
+class MBConv(nn.Module):
+    def __init__(self, c: int, f: int, e: int, k: int, s: int):
+        super().__init__()
+        hidden = c * e
+        layers = [conv_bn(c, hidden)] if e != 1 else []
+        layers += [conv_bn(hidden, hidden, k, s, groups=hidden), SqueezeExcite(hidden, max(1, c // 4)),
+                   conv_bn(hidden, f, act=False)]
+        self.block = nn.Sequential(*layers)
+        self.residual = s == 1 and c == f
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.block(x) if self.residual else self.block(x)
+
+
+class EfficientNetB0(nn.Module):
+    """torchvision's `efficientnet_b0` structure, written out (torchvision is not a dependency)."""
+
+    TABLE = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
+             (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]  # expand ratio, kernel, stride, channels, layers
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        layers, c = [conv_bn(3, 32, 3, 2)], 32
+        for e, k, s, f, n in self.TABLE:
+            for i in range(n):
+                layers.append(MBConv(c, f, e, k, s if i == 0 else 1))
+                c = f
+        self.features = nn.Sequential(*layers, conv_bn(c, 1280))
+        self.classifier = nn.Linear(1280, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x).mean((2, 3)))
+
+
+def double_conv(c: int, f: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c, f, 3, padding=1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
+                         nn.Conv2d(f, f, 3, padding=1, bias=False), nn.BatchNorm2d(f), nn.ReLU())
+
+
+class UNet(nn.Module):
+    """U-Net as PyTorch ports write it (same-padded convs, batch norm, transposed-conv up)."""
+
+    def __init__(self, in_chans: int = 3, base: int = 64, num_classes: int = 2):
+        super().__init__()
+        widths = [base, 2 * base, 4 * base, 8 * base, 16 * base]
+        self.down = nn.ModuleList([double_conv(i, o) for i, o in zip([in_chans] + widths, widths)])
+        self.up = nn.ModuleList()
+        for w in reversed(widths[:-1]):
+            self.up.append(nn.ConvTranspose2d(2 * w, w, 2, stride=2))
+            self.up.append(double_conv(2 * w, w))
+        self.head = nn.Conv2d(base, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(F.max_pool2d(x, 2) if i else x)
+            skips.append(x)
+        for up, conv, skip in zip(self.up[::2], self.up[1::2], reversed(skips[:-1])):
+            x = conv(torch.cat([skip, up(x)], dim=1))
+        return self.head(x)
+
+
 # -- loading a reference's weights into the generated module ---------------------------------
 
 def _load(module: nn.Module, **tensors: torch.Tensor) -> None:
@@ -209,3 +285,13 @@ def copy_mixer(ref: MlpMixer, ours: nn.Module) -> None:
         _mlp(layer.mlp2, blk.mlp_channels)
     ours.out_norm.load_state_dict(ref.norm.state_dict())
     _linear(ours.out_proj, ref.head)
+
+
+def copy_in_order(ref: nn.Module, ours: nn.Module) -> None:
+    """Copy every parameter and buffer in registration order, which EfficientNetB0 and UNet share
+    with their generated modules (checked: the element counts must line up one for one; a 1x1
+    convolution's weight loads into the generated Linear of the same numbers)."""
+    theirs, mine = ref.state_dict(), ours.state_dict()
+    if [v.numel() for v in theirs.values()] != [v.numel() for v in mine.values()]:
+        raise ValueError("the reference and the generated module do not register the same tensors")
+    ours.load_state_dict({k: v.reshape(mine[k].shape) for k, v in zip(mine, theirs.values())})

@@ -104,99 +104,18 @@ def test_class_token_is_shared_across_the_batch():
         torch.testing.assert_close(ours(x)[1:2], ours(x[1:2]), atol=1e-6, rtol=1e-5)
 
 
-def _double_conv(c: int, f: int) -> torch.nn.Sequential:
-    nn = torch.nn
-    return nn.Sequential(nn.Conv2d(c, f, 3, padding=1, bias=False), nn.BatchNorm2d(f), nn.ReLU(),
-                         nn.Conv2d(f, f, 3, padding=1, bias=False), nn.BatchNorm2d(f), nn.ReLU())
-
-
-class _UNetReference(torch.nn.Module):
-    """U-Net as PyTorch ports write it, modules registered in the order the generated one uses."""
-
-    def __init__(self, c: int, b: int, e: int):
-        super().__init__()
-        widths = [b, 2 * b, 4 * b, 8 * b, 16 * b]
-        self.down = torch.nn.ModuleList([_double_conv(i, o) for i, o in zip([c] + widths, widths)])
-        self.up = torch.nn.ModuleList()
-        for w in reversed(widths[:-1]):
-            self.up.append(torch.nn.ConvTranspose2d(2 * w, w, 2, stride=2))
-            self.up.append(_double_conv(2 * w, w))
-        self.head = torch.nn.Conv2d(b, e, 1)
-
-    def forward(self, x):
-        skips = []
-        for i, block in enumerate(self.down):
-            x = block(torch.nn.functional.max_pool2d(x, 2) if i else x)
-            skips.append(x)
-        for up, conv, skip in zip(self.up[::2], self.up[1::2], reversed(skips[:-1])):
-            x = conv(torch.cat([skip, up(x)], dim=1))
-        return self.head(x)
-
-
 def test_unet_matches_hand_written_reference():
     torch.manual_seed(0)
-    reference = _UNetReference(3, 4, 2)
+    reference = ref.UNet(3, 4, 2)
     ours = _program("unet.arch").module("UNet", B=4)
-    theirs, mine = reference.state_dict(), ours.state_dict()
-    assert [v.shape for v in theirs.values()] == [v.shape for v in mine.values()]
-    ours.load_state_dict(dict(zip(mine, theirs.values())))
+    ref.copy_in_order(reference, ours)
     x = torch.randn(2, 3, 32, 48)
     torch.testing.assert_close(ours(x), reference(x), atol=1e-5, rtol=1e-4)  # training-mode BN
 
 
-def _conv_bn(c: int, f: int, k: int = 1, s: int = 1, groups: int = 1, act: bool = True):
-    nn = torch.nn
-    layers = [nn.Conv2d(c, f, k, s, k // 2, groups=groups, bias=False), nn.BatchNorm2d(f)]
-    return nn.Sequential(*layers, *([nn.SiLU()] if act else []))
-
-
-class _SqueezeExcite(torch.nn.Module):
-    def __init__(self, c: int, s: int):
-        super().__init__()
-        self.fc1, self.fc2 = torch.nn.Conv2d(c, s, 1), torch.nn.Conv2d(s, c, 1)
-
-    def forward(self, x):
-        g = self.fc2(torch.nn.functional.silu(self.fc1(x.mean((2, 3), keepdim=True))))
-        return x * torch.sigmoid(g)
-
-
-class _MBConv(torch.nn.Module):
-    def __init__(self, c: int, f: int, e: int, k: int, s: int):
-        super().__init__()
-        hidden = c * e
-        layers = [_conv_bn(c, hidden)] if e != 1 else []
-        layers += [_conv_bn(hidden, hidden, k, s, groups=hidden), _SqueezeExcite(hidden, max(1, c // 4)),
-                   _conv_bn(hidden, f, act=False)]
-        self.block = torch.nn.Sequential(*layers)
-        self.residual = s == 1 and c == f
-
-    def forward(self, x):
-        return x + self.block(x) if self.residual else self.block(x)
-
-
-class _EfficientNetB0Reference(torch.nn.Module):
-    """torchvision's efficientnet_b0 structure, written out (torchvision is not a dependency)."""
-
-    TABLE = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
-             (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]  # expand ratio, kernel, stride, channels, layers
-
-    def __init__(self, classes: int = 1000):
-        super().__init__()
-        layers, c = [_conv_bn(3, 32, 3, 2)], 32
-        for e, k, s, f, n in self.TABLE:
-            for i in range(n):
-                layers.append(_MBConv(c, f, e, k, s if i == 0 else 1))
-                c = f
-        self.features = torch.nn.Sequential(*layers, _conv_bn(c, 1280))
-        self.classifier = torch.nn.Linear(1280, classes)
-
-    def forward(self, x):
-        return self.classifier(self.features(x).mean((2, 3)))
-
-
 def test_efficientnet_matches_hand_written_reference():
     torch.manual_seed(0)
-    reference = _EfficientNetB0Reference().eval()
+    reference = ref.EfficientNetB0().eval()
     assert sum(p.numel() for p in reference.parameters()) == 5_288_548
     with torch.no_grad():  # non-trivial batch-norm statistics, so every norm matters in eval mode
         for m in reference.modules():
@@ -204,9 +123,7 @@ def test_efficientnet_matches_hand_written_reference():
                 m.running_mean.normal_(0, 0.1)
                 m.running_var.uniform_(0.5, 1.5)
     ours = _program("efficientnet.arch").module("EfficientNetB0").eval()
-    theirs, mine = reference.state_dict(), ours.state_dict()
-    assert [v.numel() for v in theirs.values()] == [v.numel() for v in mine.values()]
-    ours.load_state_dict({k: v.reshape(mine[k].shape) for k, v in zip(mine, theirs.values())})
+    ref.copy_in_order(reference, ours)
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), atol=1e-4, rtol=1e-4)
