@@ -15,9 +15,11 @@ import argparse
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
-import torch
+warnings.filterwarnings("ignore", message="Failed to initialize NumPy")  # archdsl never needs numpy
+import torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
