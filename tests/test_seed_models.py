@@ -127,3 +127,17 @@ def test_efficientnet_matches_hand_written_reference():
     x = torch.randn(2, 3, 64, 64)
     with torch.no_grad():
         torch.testing.assert_close(ours(x), reference(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("file, block, sizes, side", [
+    ("vit.arch", "ViT", dict(Y=16, X=16, P=8, D=8, L=1, H=2, F_=8, E=3), 16),
+    ("unet.arch", "UNet", dict(B=2), 32),
+], ids=["ViT", "UNet"])
+def test_dynamo_traces_one_graph(file, block, sizes, side):
+    """Class-token concat, `select`, inferred preconditions: no graph breaks (eager backend: the
+    check is dynamo's tracing, not inductor's code generation)."""
+    model = _program(file).module(block, **sizes).eval()
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    x = torch.randn(2, 3, side, side)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), atol=1e-5, rtol=1e-5)
