@@ -219,8 +219,11 @@ class _ClassWriter:
                 self._check(self.init, pre, self.isym)
 
     def _check(self, lines: list[str], pre, symbol: Callable[[str], str]) -> None:
-        cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
-            pre.render(symbol).replace(" == ", " != ")
+        if pre.kind == "at_least":
+            cond = f"not {pre.render(symbol)}"
+        else:
+            cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
+                pre.render(symbol).replace(" == ", " != ")
         lines.append(f"if {cond}:")
         msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
         lines.append(f"    raise ValueError({msg!r})")
