@@ -38,6 +38,7 @@ class Verdict:
     site: Span | None = None
     requires: tuple[str, ...] = ()
     declared: bool = True
+    file: str = ""  # the file that defines `block`
     conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
     subgroup_claim: Contract | None = field(default=None, compare=False)
@@ -46,7 +47,7 @@ class Verdict:
         """The JSON form: `archc check --symmetry --format json` prints one per contract."""
         def where(s: Span | None):
             return None if s is None else asdict(s)
-        return {"block": self.block, "contract": self.contract, "verdict": self.verdict,
+        return {"block": self.block, "file": self.file, "contract": self.contract, "verdict": self.verdict,
                 "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
                 "span": where(self.span), "site": where(self.site), "reason": self.reason,
                 "requires": list(self.requires), "declared": self.declared}
@@ -114,7 +115,7 @@ def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _
 
 def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) -> Verdict:
     text = contract.text()
-    base = dict(block=block.name, contract=text, declared=declared, claim=contract)
+    base = dict(block=block.name, file=block.file, contract=text, declared=declared, claim=contract)
     broken = next((s.broken for s in o.states if s.broken), None)
     given = f" (with {', '.join(o.assumed)})" if o.assumed else ""
     if broken is not None:
