@@ -57,11 +57,17 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
         visit(b)
     class_names: dict[tuple[str, str], str] = {}
     for b in order:
-        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()))
-    classes = [_ClassWriter(program, b, class_names, fuse).render() for b in order]
+        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()) | helper_names())
+    helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
+    classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
-                              fused=fuse)
+                              fused=fuse, helpers=[helpers[n] for n in sorted(helpers)])
+
+
+def helper_names() -> set[str]:
+    """Names of every module-level helper an op may emit (reserved for generated classes)."""
+    return {n for op in REGISTRY.values() for n in op.helpers}
 
 
 def _callees(g: Graph) -> list[tuple[str, str]]:
@@ -110,15 +116,15 @@ class _Namer:
 
 
 class _ClassWriter:
-    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool):
-        self.program, self.block, self.class_names = program, block, class_names
+    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
+        self.program, self.block, self.class_names, self.helpers = program, block, class_names, helpers
         self.body = fuse_block(block, program) if fuse else block.body
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
         self.param_attr = {p: attr(p) for p in block.params}
         self.size_local = {}
-        reserved = set(self.param_attr.values())
+        reserved = set(self.param_attr.values()) | helper_names()
         for f in block.free:
             self.size_local[f] = ident(f, reserved)
             reserved.add(self.size_local[f])
@@ -475,6 +481,11 @@ class _Emitter:
     def submodule(self, suffix: str, ctor: str) -> str:
         base = self.node.name if self.node.name not in ("t",) else "layer"
         return self.w.submodule(f"{base}_{suffix}", ctor, self.node)
+
+    def helper(self, name: str) -> str:
+        """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
+        self.w.helpers[name] = REGISTRY[self.node.op].helpers[name].strip()
+        return name
 
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)

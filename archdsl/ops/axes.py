@@ -135,7 +135,7 @@ class Merge(Op):
         order = self.layout(node, t)
         x = e.arg(0, order)
         arranged = t.replace([t.axis(n) for n in order])
-        for parts, _ in sorted(node.attrs["pairs"], key=lambda p: -arranged.dim(p[0])):
+        for parts, _ in sorted(node.attrs["pairs"], key=lambda p: -arranged.dim(p[0][0])):
             first = arranged.dim(parts[0])
             x = f"{x}.flatten({first}, {first + len(parts) - 1})"
         return x

@@ -33,6 +33,7 @@ class Op:
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
+    helpers: ClassVar[dict[str, str]] = {}  # name -> source of a module-level function emit may call
 
     # -- front end ------------------------------------------------------------------
     def configure(self, clauses: tuple[ast.Clause, ...] | None, span: Span) -> dict[str, Any]:
