@@ -83,7 +83,7 @@ def _attention(g: Graph, node: Node) -> Node | None:
             continue
         if any(not set(g.type_of(m).names) <= batch | {t, s} for m in masks):
             continue  # a mask over other axes than the scores' cannot be an attn_mask
-        if isinstance(scale, Real) and scale.args[1] == Real("sqrt", (tq.size(feat),)):
+        if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
             scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
         attrs = {"t": t, "s": s, "k": feat, "scale": scale, "causal": causal}
         return g.add("op", node.span, [q, k, v, *masks], op="attention", attrs=attrs, name=node.name,
