@@ -169,3 +169,30 @@ def test_maxvit_block_parameter_count(maxvit):
     # MLP 33,088)
     assert maxvit.stats("MaxViTBlock")["params"] == 145_396
     assert sum(p.numel() for p in maxvit.module("MaxViTBlock").parameters()) == 145_396
+
+
+def test_swin_t_matches_torchvisions_structure():
+    """The whole model at a small size (window 2, 64 x 64 image): patch embedding, four stages of
+    regular/shifted pairs with patch merging between, no shift where a window covers the map,
+    then LayerNorm, average pool and the head, as torchvision's SwinTransformer."""
+    model = archdsl.compile_file(ROOT / "examples/swin.arch").module("SwinT", D=24, M=2, E=10).eval()
+    with torch.no_grad():
+        for name, t in model.named_parameters():
+            if name.endswith("bias_table"):
+                t.normal_()
+    img = torch.randn(2, 3, 64, 64)
+    x = model.x_norm(model.patch_embed.out_conv(img).permute(0, 2, 3, 1))
+    stages = [model.swin_stage, model.swin_stage2, model.swin_stage3, model.swin_stage4]
+    merges = [None, model.patch_merging, model.patch_merging2, model.patch_merging3]
+    for stage, merge, heads, depth in zip(stages, merges, (3, 6, 12, 24), (2, 2, 6, 2)):
+        if merge is not None:
+            x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+            x = merge.out_proj(merge.out_norm(x))
+        blocks = [b for pair in zip(stage.swin_blocks, stage.swin_block2s) for b in pair]
+        assert len(blocks) == depth
+        for i, blk in enumerate(blocks):
+            shift = 1 if i % 2 and x.shape[1] > 2 else 0
+            h = x + _swin_attention(blk.shifted_window_attention, blk.x_norm(x), heads, 2, shift)
+            x = h + blk.mlp(blk.out_norm(h))
+    ref = model.out_proj(model.out_norm(x).mean((1, 2)))
+    torch.testing.assert_close(model(img), ref, atol=1e-4, rtol=1e-4)

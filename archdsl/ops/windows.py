@@ -59,7 +59,7 @@ def _window_spec(op: Op, clauses, span, pairs: bool):
                             span, code="E204", help=f"for example `{op.example}`")
         grid, extra = grid[0], tuple(x[0] for x in extra)
     t, s = flat(clauses[last].rhs)
-    return {"grid": grid, "extra": extra, "t": t, "s": s} if not pairs else {"grid": grid, "t": t, "s": s}
+    return {"grid": grid, "t": t, "s": s, **({} if pairs else {"extra": extra})}
 
 
 @register
