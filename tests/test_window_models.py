@@ -171,16 +171,10 @@ def test_maxvit_block_parameter_count(maxvit):
     assert sum(p.numel() for p in maxvit.module("MaxViTBlock").parameters()) == 145_396
 
 
-def test_swin_t_matches_torchvisions_structure():
-    """The whole model at a small size (window 2, 64 x 64 image): patch embedding, four stages of
-    regular/shifted pairs with patch merging between, no shift where a window covers the map,
-    then LayerNorm, average pool and the head, as torchvision's SwinTransformer."""
-    model = archdsl.compile_file(ROOT / "examples/swin.arch").module("SwinT", D=24, M=2, E=10).eval()
-    with torch.no_grad():
-        for name, t in model.named_parameters():
-            if name.endswith("bias_table"):
-                t.normal_()
-    img = torch.randn(2, 3, 64, 64)
+def _swin_t_reference(model, img, m):
+    """torchvision's SwinTransformer forward with the weights of our SwinT: patch embedding, four
+    stages of regular/shifted pairs with patch merging between (no shift where one window covers
+    the map), then LayerNorm, average pool and the head."""
     x = model.x_norm(model.patch_embed.out_conv(img).permute(0, 2, 3, 1))
     stages = [model.swin_stage, model.swin_stage2, model.swin_stage3, model.swin_stage4]
     merges = [None, model.patch_merging, model.patch_merging2, model.patch_merging3]
@@ -191,8 +185,33 @@ def test_swin_t_matches_torchvisions_structure():
         blocks = [b for pair in zip(stage.swin_blocks, stage.swin_block2s) for b in pair]
         assert len(blocks) == depth
         for i, blk in enumerate(blocks):
-            shift = 1 if i % 2 and x.shape[1] > 2 else 0
-            h = x + _swin_attention(blk.shifted_window_attention, blk.x_norm(x), heads, 2, shift)
+            shift = m // 2 if i % 2 and x.shape[1] > m else 0
+            h = x + _swin_attention(blk.shifted_window_attention, blk.x_norm(x), heads, m, shift)
             x = h + blk.mlp(blk.out_norm(h))
-    ref = model.out_proj(model.out_norm(x).mean((1, 2)))
-    torch.testing.assert_close(model(img), ref, atol=1e-4, rtol=1e-4)
+    return model.out_proj(model.out_norm(x).mean((1, 2)))
+
+
+@pytest.mark.parametrize("sizes, image", [
+    (dict(D=24, M=2, E=10), 64),
+    pytest.param({}, 224, marks=pytest.mark.slow),  # Swin-T itself
+])
+def test_swin_t_matches_torchvisions_structure(sizes, image):
+    model = archdsl.compile_file(ROOT / "examples/swin.arch").module("SwinT", **sizes).eval()
+    with torch.no_grad():
+        for name, t in model.named_parameters():
+            if name.endswith("bias_table"):
+                t.normal_()
+        img = torch.randn(1, 3, image, image)
+        torch.testing.assert_close(model(img), _swin_t_reference(model, img, sizes.get("M", 7)),
+                                   atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("path, block, sizes, shape", [
+    ("stdlib/windows.arch", "SwinBlock", dict(D=16, H=2, M=4, shift=2), (2, 8, 8, 16)),
+    ("examples/maxvit.arch", "MaxViTBlock", dict(D=32, Dh=8, P=4), (2, 32, 8, 8)),
+])
+def test_window_blocks_export(path, block, sizes, shape):
+    model = archdsl.compile_file(ROOT / path).module(block, **sizes).eval()
+    x = torch.randn(*shape)
+    exported = torch.export.export(model, (x,))
+    torch.testing.assert_close(exported.module()(x), model(x))
