@@ -27,6 +27,7 @@ class Program:
         self.root = ""
         self._irs: dict[tuple[str, str], BlockIR] = {}
         self._active: list[tuple[str, str]] = []
+        self._generated: dict[bool, Any] = {}  # fuse -> imported generated module
 
     # -- loading ----------------------------------------------------------------------
     def load(self, text: str, key: str, loading: tuple[str, ...] = ()) -> ast.Module:
@@ -122,9 +123,13 @@ class Program:
         return generate(self, self.check(), fuse=fuse)
 
     def module(self, block: str, fuse: bool = True, **sizes: Any):
-        """An instantiated `torch.nn.Module` for `block` with the given static sizes."""
-        from .pytorch import load_module
-        return load_module(self.source(fuse=fuse), block)(**sizes)
+        """An instantiated `torch.nn.Module` for `block` with the given static sizes. The
+        generated source is imported once per program and fuse setting."""
+        from .names import ident
+        from .pytorch import block_class, import_source
+        if fuse not in self._generated:
+            self._generated[fuse] = import_source(self.source(fuse=fuse))
+        return block_class(self._generated[fuse], block)(**{ident(k): v for k, v in sizes.items()})
 
     def stats(self, block: str, **sizes: int) -> dict[str, Any]:
         from .passes.stats import stats

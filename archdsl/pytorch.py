@@ -8,8 +8,10 @@ followed by its named axes in the order its IR type lists them."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import tempfile
+import types
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -61,8 +63,12 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
     helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
     classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
+    # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
+    lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
+    uses_functional = any(re.search(r"\bF\.", line) for line in lines)
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
-                              fused=fuse, helpers=[helpers[n] for n in sorted(helpers)])
+                              fused=fuse, uses_functional=uses_functional,
+                              helpers=[helpers[n] for n in sorted(helpers)])
 
 
 def helper_names() -> set[str]:
@@ -80,8 +86,9 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
     return out
 
 
-def load_module(source: str, block: str):
-    """Import generated source as a Python module and return the class for `block`."""
+def import_source(source: str) -> types.ModuleType:
+    """Import generated source as a Python module (from a file, so `inspect` and
+    `torch.compile` can read it)."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     name = f"archdsl_generated_{abs(hash(source))}"
@@ -90,6 +97,11 @@ def load_module(source: str, block: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     Path(f.name).unlink()
+    return module
+
+
+def block_class(module: types.ModuleType, block: str) -> type:
+    """The generated `nn.Module` class for `block`."""
     cls = getattr(module, ident(block), None)
     if cls is None:
         raise CodegenError(f"no block `{block}` in the generated module", code="E502")
@@ -122,6 +134,7 @@ class _ClassWriter:
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
+        self.suffix: dict[str, int] = {}
         self.param_attr = {p: attr(p) for p in block.params}
         self.size_local = {}
         reserved = set(self.param_attr.values()) | helper_names()
@@ -175,7 +188,7 @@ class _ClassWriter:
                             f"{Path(b.file).name}:{b.ast.span.line}.")]
         if b.preconditions:
             lines.append("Requires: " + docstring("; ".join(str(p) for p in b.preconditions)) + ".")
-        return "\n    ".join(lines)
+        return "\n".join(lines)
 
     def _init_signature(self) -> str:
         parts = []
@@ -396,11 +409,12 @@ class _ClassWriter:
 
     # -- helpers used by ops ------------------------------------------------------------------
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
-        name = attr(hint)
-        base, k = name, 1
+        name = base = attr(hint)
+        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
         while name in self.attrs or name in self.param_attr.values():
             k += 1
             name = f"{base}{k}"
+        self.suffix[base] = k
         self.attrs.add(name)
         if self.loop is not None:
             plural = name if name.endswith("s") else name + "s"

@@ -51,8 +51,9 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
     return params, flops
 
 
-def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    """Concrete values of every parameter and free size; defaults filled, preconditions checked."""
+def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Concrete values of every parameter and free size; defaults filled, preconditions checked,
+    and every axis of every value in the block (callees included) at least 1."""
     unknown = set(given) - set(block.params) - set(block.free)
     if unknown:
         known = ", ".join(list(block.params) + block.free)
@@ -80,11 +81,32 @@ def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
             raise ShapeError(f"`{block.name}` requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
                              + f"; got {', '.join(f'{s} = {env[s]}' for s in sorted(pre.symbols()))}",
                              pre.span, code="E336")
+    _require_positive(program, block.body, env, block.name)
     return env
 
 
+def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: str) -> None:
+    """Refuse concrete sizes under which some value would have an empty axis (a conv whose
+    window no longer fits, a split into zero parts), naming the operation that produces it."""
+    for node in g.order():
+        for t in node.types:
+            for a in t.axes:
+                n = a.size.evaluate(env)
+                if n < 1:
+                    got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
+                    raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
+                                     f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
+                                     help="choose larger inputs or a smaller stride/kernel")
+        if node.kind == "call":
+            callee = program.by_key(node.attrs["callee"])
+            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["mapping"].items()}
+            _require_positive(program, callee.body, inner, callee.name)
+        elif node.kind == "repeat":
+            _require_positive(program, node.attrs["body"], env, where)
+
+
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    env = resolve_sizes(block, given)
+    env = resolve_sizes(program, block, given)
     params, flops = graph_costs(program, block.body)
 
     def shape(t) -> list[int]:
