@@ -400,7 +400,7 @@ class _ClassWriter:
                 self.init.append(line)
             loop_vars = ", ".join(m["var"] for m in mods)
             lists = ", ".join(f"self.{m['attr']}" for m in mods)
-            src = lists if len(mods) == 1 else f"zip({lists})"
+            src = lists if len(mods) == 1 else f"zip({lists}, strict=True)"
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
         for i, name in enumerate(carried):
             self.code[(node.id, i)] = var_of[name]

@@ -11,6 +11,7 @@ from ..ops import REGISTRY
 from ..ops.base import prod
 from ..sizes import Size
 from ..types import Axis, TensorType
+from .conditions import canonical, implies
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -64,13 +65,15 @@ class ShapeContext:
                 raise ShapeError(f"sizes differ in {pre.origin}: {pre.lhs} vs {pre.rhs}", pre.span,
                                  code="E313")
         else:
+            pre = canonical(pre)
             if (pre.lhs / pre.rhs).is_integral:
                 return
             if pre.lhs.is_const and pre.rhs.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is not divisible by {pre.rhs}", pre.span,
                                  code="E332")
-        if all(str(p) != str(pre) for p in self.preconditions):
-            self.preconditions.append(pre)
+        if any(implies(p, pre) for p in self.preconditions):
+            return
+        self.preconditions = [p for p in self.preconditions if not implies(pre, p)] + [pre]
 
 
 def infer_block(block: BlockIR, program: Program) -> None:
