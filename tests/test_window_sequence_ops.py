@@ -5,6 +5,12 @@ import pytest
 
 import archdsl
 from archdsl import ArchError
+from archdsl.errors import Span
+from archdsl.ir import Precondition
+from archdsl.passes.conditions import canonical, implies
+from archdsl.sizes import Size
+
+SPAN = Span("t.arch", 1, 1, 1, 2)
 
 
 def _block(body: str, head: str = "block B[D = 8, H = 2, M = 4](x: [Y, X, D]) -> [Y, X, D]") -> str:
@@ -70,3 +76,30 @@ def test_declared_basis_and_feature_sizes_must_agree(src, want):
     with pytest.raises(ArchError) as err:
         prog.stats(block.name)
     assert err.value.code == "E336" and err.value.span.line == 2
+
+
+def test_implied_and_rescaled_preconditions_are_listed_once():
+    from conftest import ROOT
+    swin = archdsl.compile_file(ROOT / "examples/swin.arch").block("SwinT")
+    assert [str(p) for p in swin.preconditions] == [
+        "D % 3 == 0", "(Y // 4) % (8 * M) == 0", "(X // 4) % (8 * M) == 0"]
+
+
+@pytest.mark.parametrize("lhs, rhs, want", [
+    (2 * Size.of("D"), Size.of(6), "D % 3 == 0"),
+    (Size.of("Y") / 2, Size.of("M"), "Y % (2 * M) == 0"),
+    (3 * Size.of("D") / 4, Size.of(6), "D % 8 == 0"),
+    (Size.of("D") / Size.of("H"), Size.of(2), "(D // H) % 2 == 0"),  # a quotient: kept as it is
+])
+def test_divisibility_has_one_canonical_form(lhs, rhs, want):
+    pre = canonical(Precondition("divides", lhs, rhs, SPAN))
+    assert str(pre) == want
+    for y in range(1, 49):
+        env = {"D": y, "Y": y, "M": 3, "H": 2}
+        assert pre.holds(env) == Precondition("divides", lhs, rhs, SPAN).holds(env)
+
+
+def test_stronger_divisibility_implies_weaker():
+    y = Size.of("Y")
+    strong, weak = (Precondition("divides", y, m, SPAN) for m in (8 * Size.of("M"), 2 * Size.of("M")))
+    assert implies(strong, weak) and not implies(weak, strong)
