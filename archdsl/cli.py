@@ -10,6 +10,8 @@ from pathlib import Path
 
 from .commands import check as check_cmd
 from .commands import compile as compile_cmd
+from .commands import diagram as diagram_cmd
+from .commands import docs as docs_cmd
 from .commands import stats as stats_cmd
 from .errors import ArchError
 
@@ -17,10 +19,12 @@ EPILOG = """examples:
   archc check examples/transformer.arch
   archc compile examples/transformer.arch -o transformer.py
   archc stats examples/resnet.arch --block ResNet18 --json
+  archc diagram examples/transformer.arch --block EncoderLayer -o encoder.svg
+  archc docs examples stdlib -o build/site
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -135,6 +135,14 @@ class Program:
         from .passes.stats import stats
         return stats(self, self.block(block), sizes)
 
+    def diagram(self, block: str, depth: int = 1, fused: bool = False, **sizes: int):
+        """The block's circuit diagram as a `graphviz.Digraph` (`.source` is DOT text); with
+        sizes, the others take their defaults and wires show numbers."""
+        from .diagram import diagram
+        from .passes.stats import resolve_sizes
+        ir = self.block(block)
+        return diagram(self, ir, depth=depth, env=resolve_sizes(self, ir, sizes) if sizes else None, fused=fused)
+
 
 def _read(path: Path, imp: ast.Import) -> str:
     if not path.is_file():

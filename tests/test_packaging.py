@@ -1,5 +1,6 @@
 """The shipped artefacts: a non-editable wheel works on its own, and generated code is clean."""
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -28,8 +29,10 @@ def test_wheel_install_finds_grammar_stdlib_and_templates(tmp_path):
     work.mkdir()
     (work / "net.arch").write_text((ROOT / "examples/transformer.arch").read_text())
 
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # nothing from the checkout
+
     def run(*cmd):
-        return subprocess.run(cmd, cwd=work, capture_output=True, text=True, check=True).stdout
+        return subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, check=True).stdout
 
     where = run(str(fresh / "bin/python"), "-c", "import archdsl; print(archdsl.__file__)")
     assert Path(where.strip()).is_relative_to(fresh), where

@@ -27,6 +27,7 @@ class Op:
 
     name: ClassVar[str]
     learned: ClassVar[bool] = False  # owns parameters: drawn bold, capitalised
+    fused: ClassVar[bool] = False  # a fused kernel made by the fusion pass: marked in diagrams
     arity: ClassVar[int | None] = 1  # tensor arguments; None = one or more
     options: ClassVar[dict[str, Any]] = {}  # keyword -> default (None: required)
     enums: ClassVar[dict[str, tuple[str, ...]]] = {}  # keyword -> allowed words
@@ -83,6 +84,31 @@ class Op:
     def label(self, node: Node) -> str:
         axes = node.attrs.get("axes")
         return f"{self.name} {' '.join(axes)}" if axes else self.name
+
+    def acts_on(self, node: Node) -> set[str]:
+        """The axes the op's spec names; every other axis of its input is broadcast
+        (the diagram's `per ...` line). Read from the attributes `configure` produced, under
+        the names in `_AXIS_ATTRS`; an op that keeps axes under other names overrides this."""
+        names: set[str] = set()
+        for key in _AXIS_ATTRS:
+            _collect(node.attrs.get(key), names)
+        return names
+
+
+# Attributes that hold axis names, whichever op's `configure` wrote them.
+_AXIS_ATTRS = ("axes", "inp", "out", "cin", "cout", "over", "vocab", "map", "pairs", "parts", "t", "s", "k")
+
+
+def _collect(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect(k, into)
+            _collect(v, into)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _collect(v, into)
 
 
 def flat(terms: tuple[ast.AxisTerm, ...]) -> tuple[str, ...]:

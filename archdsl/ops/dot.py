@@ -47,6 +47,7 @@ class Attention(Op):
 
     name = "attention"
     arity = None
+    fused = True
     summary = ("fused softmax(q k / scale + masks) v (F.scaled_dot_product_attention, additive masks as "
                "its attn_mask); made by the fusion pass")
     example = "(made by `archc compile` from dot -> scale -> softmax -> dot)"

@@ -4,6 +4,7 @@ softmax along an axis and the causal mask."""
 from __future__ import annotations
 
 from ..errors import ArchError
+from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
 
@@ -51,7 +52,19 @@ class Binary(Op):
         return f"{operands[0]} {fn} {_guard(operands[1], fn)}"
 
     def label(self, node):
-        return node.attrs["fn"]
+        fn, scalar = node.attrs["fn"], node.attrs.get("scalar")
+        if scalar is None:
+            return fn
+        text = _show(scalar)
+        return f"{text} {fn}" if node.attrs.get("scalar_left") else f"{fn} {text}"
+
+
+def _show(value) -> str:
+    """A static operand as a person writes it: `√K` rather than Python's `K ** 0.5`."""
+    if isinstance(value, Real) and value.op == "sqrt":
+        inner = _show(value.args[0])
+        return f"√{inner}" if inner.isalnum() else f"√({inner})"
+    return str(value)
 
 
 def _guard(text: str, fn: str) -> str:

@@ -1,0 +1,40 @@
+"""Symmetry contracts as diagrams and docs show them: the declared text and a verdict.
+
+`contract_rows` is the one place that decides a verdict. Until the symmetry checker is
+wired in, every contract is reported as "unchecked"; diagrams and docs pages only ever
+call this function, so connecting the checker changes nothing else."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import ast
+from .ir import BlockIR
+
+if TYPE_CHECKING:
+    from .program import Program
+
+UNCHECKED = "unchecked"
+
+
+def contract_text(block: ast.Block, contract: ast.Contract) -> str:
+    """`equivariant perm(T)`, `invariant shift(Y, X) by 2`: the contract as written."""
+    action = contract.action
+    text = f"{contract.kind} {action.group}({', '.join(action.axes)})"
+    if action.by is not None:
+        text += f" by {_source_of(block, action.by.span)}"
+    return text
+
+
+def contract_rows(program: Program, block: BlockIR) -> list[tuple[str, str]]:
+    """(contract text, verdict) for every contract the block declares, in source order."""
+    return [(contract_text(block.ast, c), UNCHECKED) for c in block.ast.contracts]
+
+
+def _source_of(block: ast.Block, span) -> str:
+    """The text a span covers in the block's source (whole lines from its first line)."""
+    lines = block.source.splitlines()
+    first, last = span.line - block.span.line, span.end_line - block.span.line
+    if first != last:
+        return " ".join(line.strip() for line in lines[first:last + 1])
+    return lines[first][span.column - 1:span.end_column - 1]
