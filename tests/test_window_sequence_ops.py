@@ -58,6 +58,8 @@ def test_window_op_misuse_is_a_coded_error(body, code, line):
     ("block C[D = 4, E = 3, L = 8](u: [L, D]) -> [L, D] {\n    return longconv[L](u, Param[L, E]())\n}", "E302"),
     ("block C[D = 4, L = 8](u: [L, D]) -> [L, D] {\n    return longconv[L D](u, Param[L, D]())\n}", "E204"),
     ("block K[I = 3](x: [I]) -> [I] {\n    return sum[I](bspline[I](x))\n}", "E303"),
+    ("block K[I = 3](x: [I]) -> [I] {\n    return sum[B](bspline[B](x, grid = 0))\n}", "E306"),
+    ("block K[I = 3](x: [I]) -> [I] {\n    return sum[B](bspline[B](x, lo = 1.0, hi = -1.0))\n}", "E306"),
 ])
 def test_sequence_op_misuse_is_a_coded_error(src, code):
     with pytest.raises(ArchError) as err:

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from ..errors import ArchError
+from ..errors import ArchError, ShapeError
+from ..sizes import Size
 from ..types import Axis
 from .base import Op, fresh_axes, register
 
@@ -44,6 +45,12 @@ class BSpline(Op):
                             help=f"for example `{self.example}`")
         fresh_axes(x, axes, node.span, self.name)
         kw = node.attrs["kw"]
+        for key, least in (("grid", 1), ("order", 0)):
+            if not isinstance(kw[key], Size) or (kw[key].is_const and kw[key].const < least):
+                raise ShapeError(f"`bspline` needs a whole-number {key} >= {least}, not {kw[key]}",
+                                 node.span, code="E306")
+        if isinstance(kw["lo"], float) and isinstance(kw["hi"], float) and not kw["lo"] < kw["hi"]:
+            raise ShapeError(f"`bspline` needs lo < hi, not [{kw['lo']}, {kw['hi']}]", node.span, code="E306")
         size = kw["grid"] + kw["order"]
         declared = ctx.maybe_size(axes[0])
         if declared is not None:
