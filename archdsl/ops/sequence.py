@@ -138,11 +138,15 @@ class FourierFeatures(Op):
         (x,) = ins
         a = node.attrs
         need_axes(x, (a["axis"],), node.span, self.name)
+        a["reads"] = x.names
         f = 2 * node.attrs["kw"]["bands"] + 1
         declared = ctx.maybe_size(a["out"])
         if declared is not None:
             ctx.equal(declared, f, node.span, f"{a['out']} = 2 bands + 1 features")
         return TensorType((x.axis(a["axis"]), Axis(a["out"], f)), batch=False)
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives L's size: nothing broadcasts
 
     def emit(self, node, e):
         length = e.size(e.out.size(node.attrs["axis"]))
@@ -163,7 +167,11 @@ class Linspace(Op):
         if len(axes) != 1:
             raise ArchError("`linspace` runs along one axis", node.span, code="E204")
         need_axes(x, axes, node.span, self.name)
+        node.attrs["reads"] = x.names
         return TensorType((x.axis(axes[0]),), batch=False)
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives A's size: nothing broadcasts
 
     def emit(self, node, e):
         kw = node.attrs["kw"]

@@ -92,6 +92,7 @@ class RelPosBias(Op):
             ctx.static(ax.size, node.span, f"the size of {ax.name} in {self.name}")
         n = prod(x.size(g) for g in a["grid"])
         a["window"] = tuple(x.size(g) for g in a["grid"])
+        a["reads"] = x.names
         return TensorType(tuple(extra + [Axis(a["t"], n), Axis(a["s"], n)]), batch=False)
 
     def parameters(self, node, ins, out):
@@ -107,6 +108,9 @@ class RelPosBias(Op):
         k = len(shape) - 1
         perm = ", ".join(str(i) for i in [*range(2, 2 + k), 0, 1])
         return f"{table}[{index}]" + (f".permute({perm})" if k else "")
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives sizes: nothing broadcasts
 
     def label(self, node):
         return f"RelPosBias {' '.join(node.attrs['grid'])} → {node.attrs['t']} {node.attrs['s']}"
@@ -134,6 +138,7 @@ class WindowMask(Op):
         if a["t"] == a["s"]:
             raise ArchError(f"`{self.name}` needs distinct query and key axes", node.span, code="E204")
         n = prod(x.size(m) for _, m in a["grid"])
+        a["reads"] = x.names
         windows = [Axis(w, x.size(w)) for w, _ in a["grid"]]
         return TensorType(tuple(windows + [Axis(a["t"], n), Axis(a["s"], n)]), batch=False)
 
@@ -143,6 +148,9 @@ class WindowMask(Op):
         kw = node.attrs["kw"]
         return (f"{e.helper('_shifted_window_mask')}([{grid}], {e.value(kw['shift'])}, "
                 f"{e.value(kw['value'])}, {e.arg(0)})")
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives sizes: nothing broadcasts
 
     def label(self, node):
         return f"window_mask shift={node.attrs['kw']['shift']}"
