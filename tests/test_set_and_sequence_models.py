@@ -155,3 +155,16 @@ block Long[C = 4, L = 32](u: [L, C]) -> [L, C] {
         u = torch.randn(3, 32, 4)
         ref = torch.stack([sum(h[j] * u[:, t - j] for j in range(min(t + 1, taps))) for t in range(32)], 1)
         torch.testing.assert_close(m(u), ref, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("path, block, sizes, shape", [
+    ("stdlib/windows.arch", "SwinBlock", dict(D=16, H=2, M=4, shift=2), (2, 8, 8, 16)),
+    ("examples/hyena.arch", "HyenaOperator", dict(D=16, W=8), (2, 100, 16)),
+    ("examples/kan.arch", "KANLayer", dict(I=4, O=3), (2, 4)),
+])
+def test_helpers_trace_without_graph_breaks(path, block, sizes, shape):
+    """The helper functions (mask, relative index, FFT convolution, B-splines) stay in one graph."""
+    model = archdsl.compile_file(ROOT / path).module(block, **sizes).eval()
+    x = torch.randn(*shape)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.compile(model, fullgraph=True, backend="eager")(x), model(x))
