@@ -81,6 +81,11 @@ class Op:
         """A Python expression computing the output in `node.types[0]`'s layout."""
         raise NotImplementedError
 
+    def is_fused(self, node: Node) -> bool:
+        """Whether this node is a fused kernel (diagrams mark it); `longconv` is one once it runs
+        through the FFT."""
+        return self.fused
+
     def label(self, node: Node) -> str:
         axes = node.attrs.get("axes")
         return f"{self.name} {' '.join(axes)}" if axes else self.name

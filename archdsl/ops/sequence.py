@@ -105,6 +105,9 @@ class LongConv(Op):
         threshold = e.value(node.attrs["kw"]["fft_threshold"])
         return f"({fft} if {e.size(taps)} >= {threshold} else {direct})"
 
+    def is_fused(self, node):
+        return bool(node.attrs.get("fft"))
+
     def label(self, node):
         return f"longconv {node.attrs['axes'][0]}" + (" (FFT)" if node.attrs.get("fft") else "")
 
