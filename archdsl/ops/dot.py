@@ -78,15 +78,24 @@ class Attention(Op):
         q = e.arg(0, b + [t, f])
         k = e.arg(1, b + [s, f])
         v = e.arg(2, b + [s, vf])
-        args = [q, k, v]
-        if len(e.ins) > 3:
-            args.append("attn_mask=" + " + ".join(self._mask(e, i, b + [t, s]) for i in range(3, len(e.ins))))
+        mask = " + ".join(self._mask(e, i, b + [t, s]) for i in range(3, len(e.ins)))
+        # SDPA's fused kernels take (N, heads, L, E): fold the outer batch axes (windows) into N
+        fold = len(b) >= 2 and all(x.batch for x in e.ins[:3])
+        if fold:
+            q, k, v = (f"{x}.flatten(0, {len(b) - 1})" for x in (q, k, v))
+            if mask:
+                sizes = ", ".join(e.size(e.ins[0].size(n)) for n in b + [t]) + f", {e.size(e.ins[1].size(s))}"
+                mask = f"({mask}).expand({e.arg(0)}.shape[0], {sizes}).flatten(0, {len(b) - 1})"
+        args = [q, k, v] + ([f"attn_mask={mask}"] if mask else [])
         causal, scale = node.attrs.get("causal"), node.attrs.get("scale")
         if causal is not None:
             args.append(f"is_causal={e.value(causal)}")
         if scale is not None:
             args.append(f"scale={e.value(scale)}")
-        return f"F.scaled_dot_product_attention({', '.join(args)})"
+        out = f"F.scaled_dot_product_attention({', '.join(args)})"
+        if fold:
+            out += f".unflatten(0, (-1, {', '.join(e.size(e.ins[0].size(n)) for n in b[:-1])}))"
+        return out
 
     @staticmethod
     def _mask(e, i: int, layout: list[str]) -> str:
