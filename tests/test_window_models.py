@@ -80,10 +80,21 @@ def test_swin_block_matches_torchvision_algorithm(windows, shift):
     torch.testing.assert_close(plain(x), ref, atol=1e-5, rtol=1e-5)
 
 
-def test_fused_swin_attention_uses_sdpa_with_bias_and_mask(windows):
+def test_fused_swin_attention_uses_sdpa_with_bias_and_mask(windows, monkeypatch):
     src = windows.source()
     assert "F.scaled_dot_product_attention(" in src and "attn_mask=" in src
     assert "attn_mask=" not in windows.source(fuse=False)
+    calls = []
+    sdpa = F.scaled_dot_product_attention
+
+    def spy(q, k, v, **kw):
+        calls.append((q.shape, kw["attn_mask"].shape))
+        return sdpa(q, k, v, **kw)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    windows.module("ShiftedWindowAttention", D=8, H=2, M=4, shift=2)(torch.randn(3, 8, 12, 8))
+    # windows folded into the batch: (3 * 2 * 3 windows, heads, tokens, head width), as fused kernels want
+    assert calls == [(torch.Size([18, 2, 16, 4]), torch.Size([18, 2, 16, 16]))]
 
 
 def test_patch_merging_matches_torchvision_slicing(windows):
