@@ -36,6 +36,10 @@ class BSpline(Op):
                "uniform grid of `grid` intervals over [lo, hi]")
     example = "b = bspline[B](x, grid = 5, order = 3)"
     helpers = {"_bspline_basis": _BSPLINE}
+    symmetry_doc = ("everything (a function of each element; the basis axis B is new)", "—")
+
+    def symmetry(self, node, rule):
+        return rule.keep()
 
     def infer(self, node, ins, ctx):
         (x,) = ins

@@ -48,6 +48,14 @@ class LongConv(Op):
                "channels of u); FFT above `fft_threshold` taps when compiled with fusion")
     example = "y = longconv[L](u, h, fft_threshold = 64)"
     helpers = {"_causal_conv": _CAUSAL_CONV, "_causal_conv_fft": _CAUSAL_CONV_FFT}
+    symmetry_doc = ("everything on the axes the filter does not have",
+                    "any action on L (a causal convolution sees only the past) or on a channel axis "
+                    "(each channel has its own filter)")
+
+    def symmetry(self, node, rule):
+        (axis,) = node.attrs["axes"]
+        return (rule.mix([axis], f"a causal convolution along {axis} sees only the past")
+                or rule.mix(node.attrs["channels"], "each channel has its own filter") or rule.keep())
 
     def infer(self, node, ins, ctx):
         u, h = ins
@@ -129,6 +137,11 @@ class FourierFeatures(Op):
                "(t in [0, 1], then cosines and sines); the argument only gives L's size")
     example = "z = fourier_features[L -> F](x, bands = 1)"
     helpers = {"_fourier_features": _FOURIER}
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it feeds along L "
+                    "(positions; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
 
     def configure_map(self, clauses, span):
         c = clauses[0]
@@ -163,6 +176,11 @@ class Linspace(Op):
     options = {"start": None, "stop": None}
     summary = "evenly spaced values from `start` to `stop` along an axis of the argument (a constant [A])"
     example = "t = linspace[L](x, start = 0.0, stop = 1.0)"
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is combined with "
+                    "along its axis (see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -190,6 +208,10 @@ class Slice(Op):
     options = {"start": 0, "stop": None}
     summary = "positions `start` to `stop` (exclusive) along an axis: `slice[L](c, stop = L)` keeps the first L"
     example = "y = slice[L](c, start = 0, stop = L)"
+    symmetry_doc = ("everything on other axes", "any action on the sliced axis (some positions are dropped)")
+
+    def symmetry(self, node, rule):
+        return rule.mix(node.attrs["axes"], "slicing drops positions") or rule.keep()
 
     def infer(self, node, ins, ctx):
         (x,) = ins

@@ -75,6 +75,11 @@ class RelPosBias(Op):
                "`RelPosBias[My Mx -> T S, H](w)` is [H, T, S], with a ((2My-1)(2Mx-1), H) table")
     example = "b = RelPosBias[My Mx -> T S, H](w)"
     helpers = {"_relative_position_index": _RELATIVE_INDEX}
+    symmetry_doc = ("does not move (a learned table looked up by offsets)", "whatever it is added to along its "
+                    "axes (a position-dependent bias; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
 
     def configure_map(self, clauses, span):
         return _window_spec(self, clauses, span, pairs=False)
@@ -127,6 +132,11 @@ class WindowMask(Op):
                "a roll by -shift brought together from different regions, else 0: [Wy, Wx, T, S]")
     example = "m = window_mask[Wy My, Wx Mx -> T S](w, shift = 3)"
     helpers = {"_shifted_window_mask": _WINDOW_MASK}
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is added to along its "
+                    "axes (a position-dependent bias; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
 
     def configure_map(self, clauses, span):
         return _window_spec(self, clauses, span, pairs=True)

@@ -86,8 +86,10 @@ def _attention(g: Graph, node: Node) -> Node | None:
         if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
             scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
         attrs = {"t": t, "s": s, "k": feat, "scale": scale, "causal": causal}
-        return g.add("op", node.span, [q, k, v, *masks], op="attention", attrs=attrs, name=node.name,
-                     stmt=node.stmt)
+        fused = g.add("op", node.span, [q, k, v, *masks], op="attention", attrs=attrs, name=node.name,
+                      stmt=node.stmt)
+        fused.types = list(node.types)  # provisional (same axes) until fuse_block re-infers layouts
+        return fused
     return None
 
 
@@ -116,8 +118,10 @@ def _long_conv_fft(g: Graph, node: Node) -> Node | None:
     args = g.args(node.id)
     if not uses_fft(node, g.type_of(args[1]).size(node.attrs["axes"][0])):
         return None
-    return g.add("op", node.span, args, op="longconv", attrs={**node.attrs, "fft": True},
-                 name=node.name, stmt=node.stmt)
+    fft = g.add("op", node.span, args, op="longconv", attrs={**node.attrs, "fft": True},
+                name=node.name, stmt=node.stmt)
+    fft.types = list(node.types)  # the same type: only the kernel changes
+    return fft
 
 
 # (rule, before -> after)
