@@ -13,6 +13,7 @@ from .commands import compile as compile_cmd
 from .commands import diagram as diagram_cmd
 from .commands import docs as docs_cmd
 from .commands import stats as stats_cmd
+from .commands import verify as verify_cmd
 from .errors import ArchError
 
 EPILOG = """examples:
@@ -21,10 +22,12 @@ EPILOG = """examples:
   archc stats examples/resnet.arch --block ResNet18 --json
   archc diagram examples/transformer.arch --block EncoderLayer -o encoder.svg
   archc docs examples stdlib -o build/site
+  archc check --symmetry examples/symmetry/cnn.arch
+  archc verify examples/symmetry/cnn.arch --trials 4
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,8 +1,7 @@
 """Symmetry contracts as diagrams and docs show them: the declared text and a verdict.
 
-`contract_rows` is the one place that decides a verdict. Until the symmetry checker is
-wired in, every contract is reported as "unchecked"; diagrams and docs pages only ever
-call this function, so connecting the checker changes nothing else."""
+`contract_rows` is the one place diagrams and docs pages get a verdict from; it asks the
+symmetry checker (`archdsl.symmetry.check_contracts`)."""
 
 from __future__ import annotations
 
@@ -14,7 +13,6 @@ from .ir import BlockIR
 if TYPE_CHECKING:
     from .program import Program
 
-UNCHECKED = "unchecked"
 
 
 def contract_text(block: ast.Block, contract: ast.Contract) -> str:
@@ -27,8 +25,16 @@ def contract_text(block: ast.Block, contract: ast.Contract) -> str:
 
 
 def contract_rows(program: Program, block: BlockIR) -> list[tuple[str, str]]:
-    """(contract text, verdict) for every contract the block declares, in source order."""
-    return [(contract_text(block.ast, c), UNCHECKED) for c in block.ast.contracts]
+    """(contract text, verdict) for every contract the block declares, in source order; the
+    verdict names the subgroup that holds when the contract does not ("refuted; holds: ...")."""
+    from .symmetry import check_contracts
+    rows = []
+    for c, v in zip(block.ast.contracts, check_contracts(program, block)):
+        verdict = v.verdict
+        if v.verdict != "proven" and v.subgroup:
+            verdict += f"; holds{' approximately' if v.subgroup_verdict == 'approximate' else ''}: {v.subgroup}"
+        rows.append((contract_text(block.ast, c), verdict))
+    return rows
 
 
 def _source_of(block: ast.Block, span) -> str:

@@ -14,6 +14,7 @@ from .ir import BlockIR
 from .parse import parse
 from .passes.shapes import infer_block
 from .resources import data_dir
+from .symmetry import validate_contracts
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
@@ -104,6 +105,7 @@ class Program:
         try:
             ir = elaborate_block(block, self, file)
             infer_block(ir, self)
+            validate_contracts(ir)
         finally:
             self._active.pop()
         self._irs[where] = ir

@@ -15,6 +15,10 @@ violate one named precondition, to check it is refused.
     def test_shapes(sizes):
         outputs, expected = run_block(program, "EncoderLayer", sizes)
         assert [list(o.shape[1:]) for o in outputs] == expected
+
+Symmetry claims too: `assert_symmetries(program, "DeepSet")` checks every contract and inferred
+symmetry numerically (proven below 1e-6, refuted with a counterexample above 1e-3); it is
+`archdsl.verify.assert_symmetries`, re-exported here.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ from .ir import BlockIR, Precondition
 from .passes.stats import resolve_sizes
 from .program import Program
 from .sizes import Size
+from .verify import Check, assert_symmetries, verify_block
+
+__all__ = ["Check", "assert_symmetries", "block_sizes", "broken_sizes", "drawn_symbols", "example_inputs",
+           "run_block", "verify_block"]
 
 SMALL = 16  # the largest value drawn for a size with no smaller default
 

@@ -7,16 +7,16 @@ import sys
 import warnings
 from pathlib import Path
 
-# torch warns at import when numpy is absent; archdsl never needs numpy.
-warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
-import torch  # noqa: E402
-
-import archdsl  # noqa: E402
-from archdsl.diagram import INSTALL_HINT, diagram, render  # noqa: E402
-from archdsl.outputs import write_atomic  # noqa: E402
+import archdsl
+from archdsl.diagram import INSTALL_HINT, diagram, render
+from archdsl.outputs import write_atomic
 
 
 def main(path: str, block: str, out: str) -> None:
+    # torch warns at import when numpy is absent; archdsl never needs numpy.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    import torch
+
     prog = archdsl.compile_file(path)
     ir = prog.block(block)
     picture = diagram(prog, ir)

@@ -34,6 +34,8 @@ class Op:
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
+    # (what it keeps, what it breaks or restricts): the docs' rules table; None = no rule
+    symmetry_doc: ClassVar[tuple[str, str] | None] = None
 
     # -- front end ------------------------------------------------------------------
     def configure(self, clauses: tuple[ast.Clause, ...] | None, span: Span) -> dict[str, Any]:
@@ -74,6 +76,14 @@ class Op:
     def flops(self, node: Node, ins: list[TensorType], out: TensorType) -> Size:
         """Forward FLOPs for one example, counted as torch.utils.flop_counter does."""
         return Size.of(0)
+
+    # -- symmetry -------------------------------------------------------------------
+    def symmetry(self, node: Node, rule) -> Any:
+        """How the op moves the inputs' symmetry factors (`archdsl.symmetry.rules.RuleContext`).
+
+        The default is sound for an op that declares nothing: every factor on an axis it names
+        or changes becomes unknown (verdict "unproven: <op> declares no rule")."""
+        return rule.undeclared()
 
     # -- backend --------------------------------------------------------------------
     def emit(self, node: Node, e) -> str:
