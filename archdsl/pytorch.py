@@ -59,13 +59,21 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
         visit(b)
     class_names: dict[tuple[str, str], str] = {}
     for b in order:
-        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()))
-    classes = [_ClassWriter(program, b, class_names, fuse).render() for b in order]
+        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()) | helper_names())
+    helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
+    classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
     # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
-    uses_functional = any(re.search(r"\bF\.", line) for c in classes for line in c["init"] + c["forward"])
+    lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
+    uses_functional = any(re.search(r"\bF\.", line) for line in lines)
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
-                              fused=fuse, uses_functional=uses_functional)
+                              fused=fuse, uses_functional=uses_functional,
+                              helpers=[helpers[n] for n in sorted(helpers)])
+
+
+def helper_names() -> set[str]:
+    """Names of every module-level helper an op may emit (reserved for generated classes)."""
+    return {n for op in REGISTRY.values() for n in op.helpers}
 
 
 def _callees(g: Graph) -> list[tuple[str, str]]:
@@ -120,8 +128,8 @@ class _Namer:
 
 
 class _ClassWriter:
-    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool):
-        self.program, self.block, self.class_names = program, block, class_names
+    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
+        self.program, self.block, self.class_names, self.helpers = program, block, class_names, helpers
         self.body = fuse_block(block, program) if fuse else block.body
         self.init: list[str] = []
         self.fwd: list[str] = []
@@ -129,7 +137,7 @@ class _ClassWriter:
         self.suffix: dict[str, int] = {}
         self.param_attr = {p: attr(p) for p in block.params}
         self.size_local = {}
-        reserved = set(self.param_attr.values())
+        reserved = set(self.param_attr.values()) | helper_names()
         for f in block.free:
             self.size_local[f] = ident(f, reserved)
             reserved.add(self.size_local[f])
@@ -395,7 +403,7 @@ class _ClassWriter:
                 self.init.append(line)
             loop_vars = ", ".join(m["var"] for m in mods)
             lists = ", ".join(f"self.{m['attr']}" for m in mods)
-            src = lists if len(mods) == 1 else f"zip({lists})"
+            src = lists if len(mods) == 1 else f"zip({lists}, strict=True)"
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
         for i, name in enumerate(carried):
             self.code[(node.id, i)] = var_of[name]
@@ -490,6 +498,11 @@ class _Emitter:
     def submodule(self, suffix: str, ctor: str) -> str:
         base = self.node.name if self.node.name not in ("t",) else "layer"
         return self.w.submodule(f"{base}_{suffix}", ctor, self.node)
+
+    def helper(self, name: str) -> str:
+        """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
+        self.w.helpers[name] = REGISTRY[self.node.op].helpers[name].strip()
+        return name
 
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)

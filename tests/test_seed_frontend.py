@@ -177,3 +177,11 @@ def test_select_breaks_symmetry_along_its_axis_only(tmp_path, capsys):
     verdicts = {c["block"]: c for c in json.loads(capsys.readouterr().out)["contracts"]}
     assert verdicts["A"]["verdict"] == "refuted" and "`select` picks one position of T" in verdicts["A"]["reason"]
     assert verdicts["B"]["verdict"] == "proven"
+
+
+def test_repeat_counts_keep_the_strongest_bound():
+    prog = archdsl.compile_source("block B[n = 2, D = 4](x: [D]) -> [D] {\n"
+                                  "    repeat n { x = Linear[D -> D](x) }\n"
+                                  "    repeat n - 2 { x = Linear[D -> D](x) }\n"
+                                  "    repeat n - 1 { x = Linear[D -> D](x) }\n    return x\n}")
+    assert [str(p) for p in prog.block("B").preconditions] == ["(n - 2) >= 0"]

@@ -11,6 +11,7 @@ from ..ops import REGISTRY
 from ..ops.base import prod
 from ..sizes import Size
 from ..types import Axis, TensorType
+from .conditions import canonical, implies
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -79,29 +80,15 @@ class ShapeContext:
             if diff.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is less than {pre.rhs}", pre.span, code="E324")
         else:
+            pre = canonical(pre)
             if (pre.lhs / pre.rhs).is_integral:
                 return
             if pre.lhs.is_const and pre.rhs.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is not divisible by {pre.rhs}", pre.span,
                                  code="E332")
-            if self._implied(pre):
-                return
-        if all(str(p) != str(pre) for p in self.preconditions):
-            self.preconditions.append(pre)
-
-    def _implied(self, pre: Precondition) -> bool:
-        """Keep only the strongest of `n % a == 0`, `n % b == 0` when one modulus divides the other
-        (U-Net's skips need Y % 2, Y % 4, ... Y % 16: `Y % 16 == 0` says it all). True when an
-        existing precondition already implies `pre`; weaker ones that `pre` implies are dropped."""
-        if not pre.rhs.is_const:
-            return False
-        same = [p for p in self.preconditions
-                if p.kind == "divides" and p.lhs == pre.lhs and p.rhs.is_const]
-        if any((p.rhs / pre.rhs).is_integral for p in same):
-            return True
-        weaker = {id(p) for p in same if (pre.rhs / p.rhs).is_integral}
-        self.preconditions = [p for p in self.preconditions if id(p) not in weaker]
-        return False
+        if any(str(p) == str(pre) or implies(p, pre) for p in self.preconditions):
+            return
+        self.preconditions = [p for p in self.preconditions if not implies(pre, p)] + [pre]
 
 
 def infer_block(block: BlockIR, program: Program) -> None:
