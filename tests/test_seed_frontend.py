@@ -167,3 +167,21 @@ def test_strategies_reach_blocks_that_need_large_inputs_and_break_derived_precon
         assert broken["K"] % broken["r"] ** 2 != 0
 
     check()
+
+
+def test_select_breaks_symmetry_along_its_axis_only(tmp_path, capsys):
+    path = tmp_path / "select.arch"
+    path.write_text("block A[D = 4](x: [T, D]) -> [D]  invariant perm(T) {\n    return select[T](x, index = 0)\n}\n"
+                    "block B[D = 4](x: [T, D]) -> [T]  equivariant perm(T) {\n    return select[D](x, index = 0)\n}\n")
+    assert archc(["check", "--symmetry", "--format", "json", str(path)]) == 1
+    verdicts = {c["block"]: c for c in json.loads(capsys.readouterr().out)["contracts"]}
+    assert verdicts["A"]["verdict"] == "refuted" and "`select` picks one position of T" in verdicts["A"]["reason"]
+    assert verdicts["B"]["verdict"] == "proven"
+
+
+def test_repeat_counts_keep_the_strongest_bound():
+    prog = archdsl.compile_source("block B[n = 2, D = 4](x: [D]) -> [D] {\n"
+                                  "    repeat n { x = Linear[D -> D](x) }\n"
+                                  "    repeat n - 2 { x = Linear[D -> D](x) }\n"
+                                  "    repeat n - 1 { x = Linear[D -> D](x) }\n    return x\n}")
+    assert [str(p) for p in prog.block("B").preconditions] == ["(n - 2) >= 0"]

@@ -30,10 +30,14 @@ def canonical(pre: Precondition) -> Precondition:
 
 
 def implies(a: Precondition, b: Precondition) -> bool:
-    """`X % m == 0` implies `X % n == 0` when m is a multiple of n; `a == b` implies `b == a`."""
+    """`X % m == 0` implies `X % n == 0` when m is a multiple of n; `a == b` implies `b == a`;
+    `x >= y` implies `x + c >= y` for a constant c >= 0."""
     if a.kind == b.kind == "divides":
         return a.lhs == b.lhs and (a.rhs / b.rhs).is_integral
     if a.kind == b.kind == "equal":
         diff = a.lhs - a.rhs
         return diff == b.lhs - b.rhs or diff == b.rhs - b.lhs
+    if a.kind == b.kind == "at_least":  # `n - 1 >= 0` implies `n >= 0`: b has a constant more slack
+        gap = (b.lhs - b.rhs) - (a.lhs - a.rhs)
+        return gap.is_const and gap.const >= 0
     return False
