@@ -30,6 +30,7 @@ def is_tensor(v: object) -> bool:
 
 
 MAX_ERRORS = 20  # per block: after that many, stop looking
+MAX_SIZE_BITS = 63
 MAX_REPEAT = 10_000  # a constant repeat count above this is refused (E338)
 _POISON = object()  # the value of a name whose statement failed: using it is not a new error
 
@@ -300,7 +301,7 @@ class _Builder:
         if isinstance(e, ast.Name):
             return self.name(e)
         if isinstance(e, ast.Number):
-            return Size.of(e.value) if isinstance(e.value, int) else e.value
+            return _bounded(Size.of(e.value), e.span) if isinstance(e.value, int) else e.value
         if isinstance(e, (ast.Bool, ast.String)):
             return e.value
         if isinstance(e, ast.Neg):
@@ -309,7 +310,7 @@ class _Builder:
                 return self.op("neg", e.span, [v], {})
             return -v if isinstance(v, (Size, float, int)) else Real("neg", (v,))
         if isinstance(e, ast.BinOp):
-            return self.binop(e)
+            return _bounded(self.binop(e), e.span)
         return self.call(e)
 
     def name(self, e: ast.Name) -> Result:
@@ -453,6 +454,15 @@ class _Builder:
                           attrs={"sizes": sizes, "axes": axes, "outputs": callee.output_names,
                                  "callee": (callee.file, callee.name)})
         return (node.id, 0)
+
+
+def _bounded(v: Result, span: Span) -> Result:
+    """Sizes are tensor dimensions: every constant in one must fit in 64 bits."""
+    if isinstance(v, Size) and any(max(abs(c.numerator), c.denominator).bit_length() > MAX_SIZE_BITS
+                                   for _, c in v.terms):
+        raise ShapeError(f"a size constant does not fit in {MAX_SIZE_BITS} bits", span, code="E331",
+                         help="tensor dimensions are 64-bit integers")
+    return v
 
 
 def _targets(s: ast.Stmt) -> list[str]:

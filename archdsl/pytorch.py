@@ -19,7 +19,7 @@ import jinja2
 from . import static
 from .errors import CodegenError
 from .ir import BlockIR, Graph, Node, Ref
-from .names import attr, comment, docstring, ident
+from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
 from .passes.fuse import fuse_block
 from .sizes import Size
@@ -41,27 +41,48 @@ def _template() -> jinja2.Template:
 
 def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
     """Source of a module with a class for each root block and everything it calls."""
-    order: list[BlockIR] = []
-    seen: set[tuple[str, str]] = set()
-
-    def visit(b: BlockIR) -> None:
-        key = (b.file, b.name)
-        if key in seen:
-            return
-        seen.add(key)
-        for callee in _callees(b.body):
-            visit(program.by_key(callee))
-        order.append(b)
-
-    for b in roots:
-        visit(b)
-    class_names: dict[tuple[str, str], str] = {}
-    for b in order:
-        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()))
+    order = emission_order(program, roots)
+    class_names = python_class_names(order)
     classes = [_ClassWriter(program, b, class_names, fuse).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
                               fused=fuse)
+
+
+def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
+    """`roots` and every block they call, callees first (an explicit stack: call chains of
+    any length)."""
+    order: list[BlockIR] = []
+    seen: set[tuple[str, str]] = set()
+    for root in roots:
+        if (root.file, root.name) in seen:
+            continue
+        seen.add((root.file, root.name))
+        stack = [(root, iter(_callees(root.body)))]
+        while stack:
+            block, todo = stack[-1]
+            key = next((k for k in todo if k not in seen), None)
+            if key is None:
+                stack.pop()
+                order.append(block)
+            else:
+                seen.add(key)
+                callee = program.by_key(key)
+                stack.append((callee, iter(_callees(callee.body))))
+    return order
+
+
+def python_class_names(blocks: list[BlockIR]) -> dict[tuple[str, str], str]:
+    """The class of each block (in emission order), distinct even when names mangle alike."""
+    out: dict[tuple[str, str], str] = {}
+    for b in blocks:
+        out[(b.file, b.name)] = ident(b.name, set(out.values()))
+    return out
+
+
+def kwarg_names(block: BlockIR) -> dict[str, str]:
+    """The `__init__` keyword of each static parameter; callers use the same map."""
+    return unique(block.params)
 
 
 def _callees(g: Graph) -> list[tuple[str, str]]:
@@ -75,7 +96,8 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
 
 
 def load_module(source: str, block: str):
-    """Import generated source as a Python module and return the class for `block`."""
+    """Import generated source as a Python module and return the class named `block` (the
+    Python name, see `python_class_names`)."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     name = f"archdsl_generated_{abs(hash(source))}"
@@ -84,7 +106,7 @@ def load_module(source: str, block: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     Path(f.name).unlink()
-    cls = getattr(module, ident(block), None)
+    cls = getattr(module, block, None)
     if cls is None:
         raise CodegenError(f"no block `{block}` in the generated module", code="E502")
     return cls
@@ -116,7 +138,8 @@ class _ClassWriter:
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
-        self.param_attr = {p: attr(p) for p in block.params}
+        self.param_attr = unique(block.params, attr)
+        self.param_kw = kwarg_names(block)
         self.size_local = {}
         reserved = set(self.param_attr.values())
         for f in block.free:
@@ -139,7 +162,7 @@ class _ClassWriter:
         if name not in self.param_attr:
             raise CodegenError(f"size `{name}` is needed when `{self.block.name}` is built, but it is "
                                "only known from the input", self.block.ast.span, code="E501")
-        return ident(name)
+        return self.param_kw[name]
 
     # -- the class -----------------------------------------------------------------------
     def render(self) -> dict:
@@ -176,11 +199,11 @@ class _ClassWriter:
         for p in self.block.params.values():
             typ = {"size": "int", "bool": "bool", "float": "float"}[p.kind]
             if p.default is None:
-                parts.append(f"{ident(p.name)}: {typ}")
+                parts.append(f"{self.param_kw[p.name]}: {typ}")
             elif _is_literal(p.default):
-                parts.append(f"{ident(p.name)}: {typ} = {static.render(p.default, ident)}")
+                parts.append(f"{self.param_kw[p.name]}: {typ} = {static.render(p.default, self.isym)}")
             else:
-                parts.append(f"{ident(p.name)}: {typ} | None = None")
+                parts.append(f"{self.param_kw[p.name]}: {typ} | None = None")
         return ", *, " + ", ".join(parts) if parts else ""
 
     def _init_params(self) -> None:
@@ -188,21 +211,21 @@ class _ClassWriter:
         for p in b.params.values():
             if p.default is None or _is_literal(p.default):
                 continue
-            n = ident(p.name)
+            n = self.param_kw[p.name]
             self.init.append(f"if {n} is None:")
             if isinstance(p.default, Size) and not p.default.is_integral:
                 num, den = p.default.split_fraction()
                 self.init.append(f"    if ({num.render(self.isym)}) % ({den.render(self.isym)}) != 0:")
                 msg = f"{b.name} requires {num} % {den} == 0 for the default {p.name} = {p.default}"
-                self.init.append(f"        raise ValueError({msg!r})")
+                self.init.append(f"        raise ValueError({py_string(msg)})")
             self.init.append(f"    {n} = {static.render(p.default, self.isym)}")
-        sizes = [ident(p.name) for p in b.params.values() if p.kind == "size"]
+        sizes = [self.param_kw[p.name] for p in b.params.values() if p.kind == "size"]
         if sizes:
             self.init.append(f"if min({', '.join(sizes)}{', 0' if len(sizes) == 1 else ''}) < 0:")
             got = ", ".join(f"{n}={{{n}}}" for n in sizes)
             self.init.append(f"    raise ValueError(f{f'{b.name}: sizes must be >= 0, got {got}'!r})")
         for p in b.params.values():
-            self.init.append(f"self.{self.param_attr[p.name]} = {ident(p.name)}")
+            self.init.append(f"self.{self.param_attr[p.name]} = {self.param_kw[p.name]}")
         for pre in b.preconditions:
             if pre.symbols() <= set(b.params):
                 self._check(self.init, pre, self.isym)
@@ -212,7 +235,7 @@ class _ClassWriter:
             pre.render(symbol).replace(" == ", " != ")
         lines.append(f"if {cond}:")
         msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
-        lines.append(f"    raise ValueError({msg!r})")
+        lines.append(f"    raise ValueError({py_string(msg)})")
 
     def _prologue(self) -> None:
         b = self.block
@@ -304,11 +327,12 @@ class _ClassWriter:
     def _call(self, g: Graph, node: Node, indent: str) -> None:
         callee = self.program.by_key(node.attrs["callee"])
         kwargs = []
+        kw = kwarg_names(callee)
         for k, v in node.attrs["sizes"].items():
-            kwargs.append(f"{ident(k)}={static.render(v, self.isym)}")
+            kwargs.append(f"{kw[k]}={static.render(v, self.isym)}")
         for k, v in node.attrs["inferred"].items():
             if k not in node.attrs["sizes"]:
-                kwargs.append(f"{ident(k)}={v.render(self.isym)}")
+                kwargs.append(f"{kw[k]}={v.render(self.isym)}")
         ctor = f"{self.class_names[node.attrs['callee']]}({', '.join(kwargs)})"
         mod = self.submodule(_snake(callee.name), ctor, node)
         args = []
