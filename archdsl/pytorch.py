@@ -184,7 +184,7 @@ class _ClassWriter:
     def _doc(self) -> str:
         from .elaborate import doc_of
         b = self.block
-        lines = [docstring(doc_of(b.ast)) or f"`{b.name}` from {Path(b.file).name}."]
+        lines = [docstring(doc_of(b.ast) or f"`{b.name}` from {Path(b.file).name}.")]
         sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
         outs = ", ".join(str(t) for t in b.outputs)
         lines += ["", docstring(f"forward({sig}) -> {outs}"),

@@ -22,3 +22,19 @@ def archc(*args: str, cwd: Path | str = ROOT, timeout: float = 60,
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run([sys.executable, "-m", "archdsl", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, preexec_fn=_limit_memory, env=full_env)
+
+
+def sandbox(tmp_path: Path, sources: list[str], runs: list[list[dict]] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess:
+    """Import each generated source under the audit hook of tests/sandbox.py, instantiate all
+    its classes on the meta device, and do the given `runs` (class, kwargs, input shapes)."""
+    import json
+    entries = []
+    for i, src in enumerate(sources):
+        path = tmp_path / f"generated_{i}.py"
+        path.write_text(src, encoding="utf-8")
+        entries.append({"path": str(path), "instantiate_all": True, "runs": (runs or [])[i] if runs else []})
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"modules": entries}))
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "sandbox.py"), str(manifest)],
+                          capture_output=True, text=True, timeout=timeout, cwd=tmp_path)
