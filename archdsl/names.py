@@ -39,7 +39,7 @@ def ident(name: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
     until they are free. Callers that need distinct results pass the names already used."""
     if not _IDENT.match(name):
         raise ValueError(f"not an identifier: {name!r}")
-    if name.startswith("__"):
+    if name.startswith("__") or not name.strip("_"):
         core = name.lstrip("_") or "u"
         name = ("n" + core if core[0].isdigit() else core) + "_"
     while name in RESERVED or name in taken:
