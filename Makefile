@@ -11,7 +11,7 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test lint fuzz
 setup: $(VENV)/.ready
 
 demo: setup
@@ -26,3 +26,7 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check archdsl tests benchmarks
+
+# A long fuzz campaign (tests/fuzzing.py); the test suite runs a short one.
+fuzz: setup
+	$(PY) benchmarks/fuzz.py --inputs 20000

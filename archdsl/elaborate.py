@@ -291,6 +291,12 @@ class _Builder:
             self.vars[n] = (node.id, i)
 
     # -- expressions ----------------------------------------------------------------
+    def need_graph(self, span: Span) -> None:
+        """Static contexts (defaults, repeat counts, options) have no graph: no tensors there."""
+        if self.g is None:
+            raise ShapeError("a tensor operation where a static value is needed", span, code="E321",
+                             help="sizes, flags and counts are numbers, parameters and arithmetic")
+
     def tensor(self, e: ast.Expr, what: str) -> Ref:
         v = self.expr(e)
         if not is_tensor(v):
@@ -358,6 +364,7 @@ class _Builder:
         return self.block_call(e, callee)
 
     def op(self, name: str, span: Span, args: list[Ref], attrs: dict) -> Ref:
+        self.need_graph(span)
         node = self.g.add("op", span, args, op=name, attrs=attrs, name=self.target, stmt=self.stmt)
         return (node.id, 0)
 
@@ -450,6 +457,7 @@ class _Builder:
         if len(args) != len(callee.inputs):
             raise ShapeError(f"`{e.func}` takes {len(callee.inputs)} tensor(s), got {len(args)}", e.span,
                              code="E328")
+        self.need_graph(e.span)
         node = self.g.add("call", e.span, args, op=e.func, name=self.target, stmt=self.stmt,
                           attrs={"sizes": sizes, "axes": axes, "outputs": callee.output_names,
                                  "callee": (callee.file, callee.name)})

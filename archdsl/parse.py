@@ -46,28 +46,29 @@ MAX_PARSE_ERRORS = 20
 MAX_NUMBER_DIGITS = 100
 _ITEM_START = re.compile(r"(block|from)\b")
 _BLOCK_NAME = re.compile(r"block\s+([A-Za-z_][A-Za-z_0-9]*)")
+_IMPORTED = re.compile(r"^from\b.*?\bimport\b([^\n]*)", re.M)
 
 
 def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse one `.arch` file; syntax errors become `ParseError` with a span."""
     module, errors, _ = parse_recovering(text, path)
-    raise_all(errors)
+    raise_all(list(errors))
     return module
 
 
-def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, list[ArchError], set[str]]:
-    """Parse, and on a syntax error go on with the next top-level item.
+@lru_cache(maxsize=32)
+def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, tuple[ArchError, ...],
+                                                                 frozenset[str]]:
+    """Parse each top-level item (`block ...`, `from ... import ...`) on its own, so that a
+    syntax error in one does not hide the others.
 
     Returns the module of every item that parsed, the errors (at most one per item, at most
-    `MAX_PARSE_ERRORS`) and the names of blocks that did not parse, so that calls to them
-    are not reported again as unknown."""
-    try:
-        return _parse_chunk(text, path, 0, last=True), [], set()
-    except ArchError as err:
-        if not isinstance(err, ParseError):
-            raise
-    lines = text.splitlines(keepends=True)
-    starts = [i for i, line in enumerate(lines) if _ITEM_START.match(line)]
+    `MAX_PARSE_ERRORS`) and the names of blocks and imports that did not parse, so that uses
+    of them are not reported again as unknown. Results are immutable and cached: a standard
+    module imported by every file of a run is parsed once."""
+    lines = text.split("\n")  # as Lark counts lines: "\f" or "\u2028" do not end one
+    starts = [i for i, line in enumerate(lines)
+              if _ITEM_START.match(line) and not (i and lines[i - 1].rstrip("\r").endswith("\\"))]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     imports: list[ast.Import] = []
@@ -76,19 +77,21 @@ def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, lis
     broken: set[str] = set()
     for k, lo in enumerate(starts):
         hi = starts[k + 1] if k + 1 < len(starts) else len(lines)
-        chunk = "".join(lines[lo:hi])
+        chunk = "\n".join(lines[lo:hi])
         try:
             m = _parse_chunk(chunk, path, lo, last=hi == len(lines))
         except ParseError as err:
             if len(errors) < MAX_PARSE_ERRORS:
-                errors.append(err)
+                errors.append(err.with_traceback(None))
             name = _BLOCK_NAME.match(lines[lo])
             if name:
                 broken.add(name.group(1))
+            for names in _IMPORTED.findall(chunk):
+                broken.update(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", names))
             continue
         imports += m.imports
         blocks += m.blocks
-    return ast.Module(path, tuple(imports), tuple(blocks)), errors, broken
+    return ast.Module(path, tuple(imports), tuple(blocks)), tuple(errors), frozenset(broken)
 
 
 def _parse_chunk(text: str, path: str, line_offset: int, last: bool) -> ast.Module:
@@ -156,7 +159,7 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str, line_offset: int =
         code = "E101"
     elif isinstance(err, UnexpectedEOF):
         message = f"expected {_describe(set(err.expected))}; found {eof}"
-        code = "E103"
+        code = "E102"
     else:  # pragma: no cover - Lark's hierarchy is closed
         message, code = str(err), "E101"
     return ParseError(message, Span(path, line, col, line, end), code=code)
@@ -179,7 +182,7 @@ class _Build(Transformer):
 
     def __init__(self, path: str, text: str, line_offset: int = 0):
         super().__init__()
-        self.path, self.lines, self.offset = path, text.splitlines(), line_offset
+        self.path, self.lines, self.offset = path, text.split("\n"), line_offset
 
     def _s(self, meta) -> Span:
         return Span(self.path, meta.line + self.offset, meta.column, meta.end_line + self.offset,

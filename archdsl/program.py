@@ -80,10 +80,13 @@ class Program:
             self.load(_read(real, imp), target, (*loading, key))
         exported = {b.name for b in self.modules[target].blocks}
         for name in imp.names:
-            if name not in exported:
+            if name not in exported and self.namespaces.get(target, {}).get(name) == _BROKEN:
+                ns[name] = _BROKEN  # it failed to parse or import there: reported there
+            elif name not in exported:
                 raise ResolveError(f"`{imp.module}` has no block `{name}`", imp.span, code="E212",
                                    help=f"it defines: {', '.join(sorted(exported)) or 'nothing'}")
-            ns[name] = (target, name)
+            else:
+                ns[name] = (target, name)
 
     def _import_path(self, imp: ast.Import, importer: str) -> tuple[str, Path]:
         """(the key that names the file in messages, the path to read)."""

@@ -148,7 +148,7 @@ class _ClassWriter:
         self.namer = _Namer(reserved)
         self.code: dict[Ref, str] = {}
         self.owner: dict[Ref, Ref] = {}
-        self.source_lines = block.ast.source.splitlines()
+        self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
         self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
 
