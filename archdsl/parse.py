@@ -8,6 +8,7 @@ from typing import Iterator
 
 from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
 
 from . import ast
 from .errors import ArchError, ParseError, Span, raise_all
@@ -125,18 +126,17 @@ def _check_depth(tree: Tree, path: str, line_offset: int) -> None:
         stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
-_WORDS = {
+_WORDS = {  # terminals that are patterns, in words; literal ones are quoted (`'->'`, `'block'`)
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
-    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'",
-    "RBRACE": "'}'", "COMMA": "','", "EQUAL": "'='", "COLON": "':'", "PLUS": "'+'",
-    "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOT": "'.'", "PERCENT": "'%'",
-    "CONTRACT": "'equivariant' or 'invariant'", "$END": "the end of the file",
+    "CONTRACT": "'equivariant' or 'invariant'", "DTYPE": "a type (int, float, bool)",
+    "$END": "the end of the file",
 }
 
 
 def _describe(terminals: set[str]) -> str:
-    words = sorted({_WORDS.get(t, f"'{t.lower()}'" if t.isupper() and t.isalpha() else t)
-                    for t in terminals})
+    """Expected terminals in words, never Lark's names (`RPAR`, `__ANON_0`)."""
+    literal = {t.name: f"'{t.pattern.value}'" for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+    words = sorted({_WORDS.get(t) or literal.get(t) or "a token" for t in terminals})
     if len(words) > 6:
         words = words[:6] + ["..."]
     return ", ".join(words)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import ArchError, UsageError, raise_all
 from ..program import compile_file
 
 NAME = "check"
@@ -15,11 +16,20 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    errors: list[ArchError] = []
     for f in args.files:
-        for b in compile_file(f).check():
+        try:
+            blocks = compile_file(f).check()
+        except UsageError:
+            raise
+        except ArchError as err:  # report it with the other files' errors
+            errors.append(err)
+            continue
+        for b in blocks:
             sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
             outs = ", ".join(str(t) for t in b.outputs)
             print(f"{b.name}({sig}) -> {outs}")
             for pre in b.preconditions:
                 print(f"    requires {pre}  ({pre.origin})" if pre.origin else f"    requires {pre}")
+    raise_all(errors)
     return 0
