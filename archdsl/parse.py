@@ -95,7 +95,10 @@ def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, tup
     return ast.Module(path, tuple(imports), tuple(blocks)), tuple(errors), frozenset(broken)
 
 
+@lru_cache(maxsize=512)
 def _parse_chunk(text: str, path: str, line_offset: int, last: bool) -> ast.Module:
+    """One top-level item (or a whole file). Cached: re-checking a file after an edit parses
+    only the items that changed."""
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:

@@ -45,10 +45,15 @@ def _spaced(strategy: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return strategy.map(lambda s: f" {s} ")
 
 
+HEADER = "block B[D = 4, H = 2, E = 8](x: [T, D], y: [S, D], ids: [T] int) -> [T, D] {\n"
+
+
 def grammar_programs() -> st.SearchStrategy[str]:
-    """Sentences of the project grammar, with a spec's vocabulary for the open terminals."""
+    """Sentences of the project grammar, with a spec's vocabulary for the open terminals:
+    whole files, single blocks, and (most often, since they reach the checker) statements in
+    a block that defines `x`, `y`, `ids` and sizes `D`, `H`, `E`, `T`, `S`."""
     grammar = (data_dir("grammar") / "archdsl.lark").read_text()
-    parser = Lark(grammar, parser="lalr", maybe_placeholders=True, start=["start", "block"])
+    parser = Lark(grammar, parser="lalr", maybe_placeholders=True, start=["start", "block", "assign"])
     explicit = {name: st.just(f" {word} ") for name, word in _KEYWORDS.items()}
     explicit.update({
         "NAME": _spaced(st.sampled_from(VOCABULARY)),
@@ -59,11 +64,33 @@ def grammar_programs() -> st.SearchStrategy[str]:
         "CONTRACT": _spaced(st.sampled_from(["equivariant", "invariant"])),
         "DTYPE": _spaced(st.sampled_from(["int", "float", "bool"])),
         "_NL": st.sampled_from(["\n", ";", "  # comment\n"]),
+        "__IGNORE_0": st.sampled_from([" ", "\t", "\f"]),  # %ignore'd: whitespace,
+        "__IGNORE_1": st.just("\\\n"),  # and line continuations (regex strategies are slow)
     })
-    # mostly single blocks: whole files are dominated by imports that name no real module
-    in_block = {k: v for k, v in explicit.items() if k not in ("FROM", "IMPORT")}
-    blocks = from_lark(parser, explicit=in_block, start="block")
-    return st.one_of(blocks, blocks, from_lark(parser, explicit=explicit, start="start"))
+
+    def sentences(start: str) -> st.SearchStrategy[str]:
+        used = _reachable_terminals(parser, start) | {"__IGNORE_0", "__IGNORE_1"}
+        return from_lark(parser, explicit={k: v for k, v in explicit.items() if k in used}, start=start)
+
+    statements = st.lists(sentences("assign"), min_size=1, max_size=4).map(
+        lambda ss: HEADER + "".join(f"    {s}\n" for s in ss) + "    return x\n}\n")
+    return st.one_of(statements, statements, sentences("block"), sentences("start"))
+
+
+def _reachable_terminals(parser: Lark, start: str) -> set[str]:
+    rules: dict[str, list] = {}
+    for r in parser.rules:
+        rules.setdefault(r.origin.name, []).append(r)
+    seen, todo, terminals = {start}, [start], set()
+    while todo:
+        for r in rules.get(todo.pop(), []):
+            for sym in r.expansion:
+                if sym.is_term:
+                    terminals.add(sym.name)
+                elif sym.name not in seen:
+                    seen.add(sym.name)
+                    todo.append(sym.name)
+    return terminals
 
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|\d+|->|//|\*\*|\s+|.", re.S)
