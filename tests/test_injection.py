@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import builtins
 import keyword
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hostile_util import sandbox
@@ -94,14 +95,23 @@ def test_python_api_maps_spec_names_to_mangled_keywords(tmp_path):
     assert model(torch.randn(2, 3, 4)).shape == (2, 3, 4)
 
 
-@pytest.mark.parametrize("payload", [
-    "import smtplib", "open('/etc/hostname').read()", "exec('1')",
-    "__import__('subprocess').run(['true'])",
-])
-def test_the_sandbox_catches_side_effects(tmp_path, payload):
+PAYLOADS = ["import smtplib", "open('/etc/hostname').read()", "exec('1')",
+            "__import__('subprocess').run(['true'])"]
+
+
+@pytest.fixture(scope="module")
+def sandboxed_payloads(tmp_path_factory):
+    def run(i):
+        return sandbox(tmp_path_factory.mktemp(f"payload{i}"), ["import torch\n" + PAYLOADS[i] + "\n"])
+
+    with ThreadPoolExecutor(len(PAYLOADS)) as pool:
+        return list(pool.map(run, range(len(PAYLOADS))))
+
+
+@pytest.mark.parametrize("i", range(len(PAYLOADS)), ids=PAYLOADS)
+def test_the_sandbox_catches_side_effects(sandboxed_payloads, i):
     """The audit hook is not a formality: each of these ends the sandbox with status 97."""
-    src = "import torch\n" + payload + "\n"
-    r = sandbox(tmp_path, [src])
+    r = sandboxed_payloads[i]
     assert r.returncode == 97, (r.stdout, r.stderr[-2000:])
     assert "AUDIT VIOLATION" in r.stderr
 
