@@ -146,3 +146,15 @@ def test_usage_errors_exit_2(tmp_path, args):
     assert "Traceback" not in r.stderr
     if args[-1].endswith(".arch") and "--" not in " ".join(args):
         assert "[E606]" in r.stderr
+
+
+@pytest.mark.parametrize("spec, sizes, code", [
+    ("block B[D = 4, H, K = D / H](x: [T, D]) -> [T, D] {\n    return x\n}\n", ["H=0"], "E331"),
+    ("block B(x: [Y]) -> [Y] {\n" + "    x = maxpool[Y](x, kernel = 3, stride = 2)\n" * 40 + "    return x\n}\n",
+     ["Y=1000"], "E335"),
+    ("block B[D = 4](x: [T, D]) -> [T, D] {\n    return x\n}\n", ["D=-3"], "E335"),
+])
+def test_stats_at_degenerate_sizes(tmp_path, spec, sizes, code):
+    path = _write(tmp_path, "spec.arch", spec)
+    args = [a for s in sizes for a in ("--size", s)]
+    _ok_or_diagnostic(archc("stats", str(path), "--block", "B", *args), 1, code)

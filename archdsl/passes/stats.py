@@ -12,7 +12,7 @@ from .. import static
 from ..errors import ShapeError
 from ..ir import BlockIR, Graph
 from ..ops import REGISTRY
-from ..sizes import Size
+from ..sizes import Size, SizeError
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -84,11 +84,26 @@ def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
 
 
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Counts and shapes at concrete sizes; arithmetic that has no answer there (a division by
+    a size given as 0) is an error at the block, not a crash."""
+    try:
+        return _stats(program, block, given)
+    except (SizeError, ZeroDivisionError, OverflowError) as err:
+        raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
+                         code="E331") from None
+
+
+def _stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     env = resolve_sizes(block, given)
     params, flops = graph_costs(program, block.body)
 
     def shape(t) -> list[int]:
-        return [int(a.size.evaluate(env)) for a in t.axes]
+        dims = [int(a.size.evaluate(env)) for a in t.axes]
+        bad = [(a.name, d) for a, d in zip(t.axes, dims) if d < 0]
+        if bad:
+            raise ShapeError(f"`{block.name}` gives axis {bad[0][0]} the negative size {bad[0][1]} at these "
+                             "sizes", block.ast.name_span, code="E335", help="give larger input sizes")
+        return dims
 
     return {
         "block": block.name,
