@@ -134,8 +134,12 @@ class _Scope:
         self.errors: list[ArchError] = []
         self.poisoned: set[str] = set()  # names whose definition failed
 
-    def static(self, e: ast.Expr, what: str) -> Value:
-        v = _Builder(self, None).expr(e)
+    def static(self, e: ast.Expr, what: str, tensors=()) -> Value:
+        """Evaluate a static expression; `tensors` are the tensor names visible there (using one
+        is an error of its own, not an unknown name)."""
+        b = _Builder(self, None)
+        b.tensor_names = set(tensors) | set(self.vars)
+        v = b.expr(e)
         if is_tensor(v):
             raise ShapeError(f"{what} must be a static value, not a tensor", e.span, code="E321")
         return v
@@ -166,6 +170,11 @@ class _Builder:
         self.stmt = 0
         self.target = "t"
         self.defs: dict[str, tuple[Span, bool]] = {}  # top level: name -> (definition, read since)
+        self.tensor_names: set[str] = set()  # static evaluation: tensors that are not allowed here
+
+    def visible(self) -> set[str]:
+        """Every tensor name visible here, through enclosing `repeat`s."""
+        return set(self.vars) | (self.outer.visible() if self.outer is not None else set())
 
     # -- names --------------------------------------------------------------------
     def lookup(self, name: str) -> Ref | None:
@@ -261,7 +270,7 @@ class _Builder:
             self.vars[t] = (node.id, i)
 
     def repeat(self, s: ast.Repeat) -> None:
-        count = self.scope.static(s.count, "a repeat count")
+        count = self.scope.static(s.count, "a repeat count", self.visible())
         if not isinstance(count, Size) or not count.symbols() <= set(self.scope.params):
             raise ShapeError("a repeat count must be a whole number or a block parameter",
                              s.count.span, code="E324")
@@ -331,6 +340,9 @@ class _Builder:
             return Size.of(e.id)
         if e.id in self.scope.poisoned:
             raise Poisoned()
+        if e.id in self.tensor_names:
+            raise ShapeError(f"`{e.id}` is a tensor, but a static value is needed here", e.span, code="E321",
+                             help="sizes, flags and counts are numbers, parameters and arithmetic")
         known = list(self.vars) + list(self.scope.params) + list(self.scope.free)
         raise ResolveError(f"unknown name `{e.id}`", e.span, code="E202", help=_suggest(e.id, known))
 
@@ -403,10 +415,17 @@ class _Builder:
                 raise ResolveError(f"`{key}` of `{func}` is one of {', '.join(op.enums[key])}", v.span,
                                    code="E204")
             return word
-        value = self.scope.static(v, f"option `{key}` of `{func}`")
+        value = self.scope.static(v, f"option `{key}` of `{func}`", self.visible())
         default = op.options.get(key)
         if isinstance(default, bool) and not isinstance(value, (bool, Real)):
             raise ShapeError(f"`{key}` of `{func}` is true or false", v.span, code="E329")
+        if isinstance(default, float) and isinstance(value, (bool, str)):
+            raise ShapeError(f"`{key}` of `{func}` is a number", v.span, code="E329")
+        is_size = key not in op.options or (default is None and key not in op.real_options) or (
+            isinstance(default, int) and not isinstance(default, bool))
+        if is_size and not (isinstance(value, Size) and (value.is_integral or not value.is_const)):
+            raise ShapeError(f"`{key}` of `{func}` is a size: a whole number, a size parameter or "
+                             f"arithmetic on them, not {value}", v.span, code="E329")
         if isinstance(value, Size) and not value.is_integral and value.is_const:
             value = float(value.const)
         if op.learned and isinstance(value, (Size, Real)):
@@ -435,7 +454,7 @@ class _Builder:
                 if isinstance(c.value, tuple):
                     raise ShapeError(f"`{c.name}` is a size parameter; an axis group cannot bind it",
                                      c.span, code="E330")
-                value = self.scope.static(c.value, f"parameter `{c.name}` of `{e.func}`")
+                value = self.scope.static(c.value, f"parameter `{c.name}` of `{e.func}`", self.visible())
                 late = (value.symbols() if isinstance(value, (Size, Real)) else set()) - set(self.scope.params)
                 if late:
                     raise ShapeError(f"`{c.name}` of `{e.func}` must be known when the module is built, "
