@@ -56,7 +56,7 @@ def grammar_programs() -> st.SearchStrategy[str]:
     parser = Lark(grammar, parser="lalr", maybe_placeholders=True, start=["start", "block", "assign"])
     explicit = {name: st.just(f" {word} ") for name, word in _KEYWORDS.items()}
     explicit.update({
-        "NAME": _spaced(st.sampled_from(VOCABULARY)),
+        "NAME": _spaced(st.sampled_from(VOCABULARY + ["x", "y", "D", "T", "S", "H", "E"] * 6)),
         "NUMBER": _spaced(st.one_of(st.integers(0, 70).map(str), st.sampled_from(
             ["0.5", "1e-5", "1.", ".5", "1e400", "99999999999999999999999"]))),
         "STRING": _spaced(st.sampled_from(['"circular"', '"zeros"', '"doc"', '"./nn.arch"', '""',
@@ -94,8 +94,9 @@ def _reachable_terminals(parser: Lark, start: str) -> set[str]:
 
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|\d+|->|//|\*\*|\s+|.", re.S)
-_INSERTS = list("()[]{},=+-*/%:;.#\"\\\n ") + ["->", "repeat", "return", "block", "0", "-1", "10 ** 9",
-                                                "x", "T", "D"]
+_INSERTS = list("()[]{},=+-*/%:;.#\"\\\n ") + [
+    "->", "repeat", "return", "block", "over", "0", "-1", "0.5", "1/2", "true", "sqrt(D)", "relu(x)",
+    "10 ** 9", "2 ** 70", "x", "T", "D", "import", "class", "__import__", "self"]
 
 
 @st.composite
