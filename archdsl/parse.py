@@ -145,6 +145,17 @@ def _describe(terminals: set[str]) -> str:
     return ", ".join(words)
 
 
+def _inside_brackets(prefix: str) -> bool:
+    """Whether the end of `prefix` is inside (...) or [...] (strings and comments skipped)."""
+    depth = 0
+    for tok in re.findall(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]]', prefix):
+        if tok in "([":
+            depth += 1
+        elif tok in ")]":
+            depth = max(depth - 1, 0)
+    return depth > 0
+
+
 def _syntax_error(err: UnexpectedInput, text: str, path: str, line_offset: int = 0,
                   last: bool = True) -> ParseError:
     line, col = max(err.line, 1) + line_offset, max(err.column, 1)
@@ -155,7 +166,10 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str, line_offset: int =
             "a new line" if err.token.type == "_NL" else f"'{err.token}'")
         if err.token.type not in ("$END", "_NL"):
             end = col + len(str(err.token))
-        message = f"expected {_describe(err.expected)}; found {found}"
+        expected = set(err.expected)
+        if _inside_brackets(text[:err.pos_in_stream]):
+            expected.discard("_NL")  # the postlexer drops new lines there: never really expected
+        message = f"expected {_describe(expected)}; found {found}"
         code = "E102"
     elif isinstance(err, UnexpectedCharacters):
         message = f"unexpected character {text[err.pos_in_stream]!r}"
