@@ -1,4 +1,5 @@
-# Two commands: `make demo` (compile, draw, run an example) and `make test` (the suite).
+# Two commands: `make demo` (compile, draw, run an example) and `make test` (the suite);
+# `make docs` builds the documentation site into build/site/.
 VENV ?= .venv
 PY := $(VENV)/bin/python
 EXAMPLE ?= examples/transformer.arch
@@ -11,7 +12,7 @@ $(VENV)/.ready: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
-.PHONY: setup demo test lint fuzz
+.PHONY: setup demo test lint docs fuzz
 setup: $(VENV)/.ready
 
 demo: setup
@@ -26,6 +27,10 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check archdsl tests benchmarks
+
+docs: setup
+	$(VENV)/bin/archc docs examples stdlib -o build/site
+	$(VENV)/bin/archc diagram examples/transformer.arch --block EncoderLayer -o docs/encoderlayer.svg
 
 # A long fuzz campaign (tests/fuzzing.py); the test suite runs a short one.
 fuzz: setup

@@ -7,9 +7,9 @@ from torch import nn
 
 class SelfAttention(nn.Module):
     """Multi-head self-attention over T; `causal = true` masks future tokens.
-    
+
     forward(x: [*, T, D]) -> [*, T, D]
-    `*` is any number of leading broadcast dimensions. Source: nn.arch:8.
+    `*` is any number of leading broadcast dimensions. Source: nn.arch:9.
     """
 
     def __init__(self, *, D: int, H: int = 8, K: int | None = None, causal: bool = False) -> None:
@@ -35,13 +35,13 @@ class SelfAttention(nn.Module):
         if x.shape[-2:] != (T, self.D):
             raise ValueError(f'SelfAttention: `x` must end in [*, T, D] with {(T, self.D)}, got {tuple(x.shape)}')
         x = x.reshape(-1, T, self.D)
-        # q = Linear[D -> H K](x)  (nn.arch:10)
+        # q = Linear[D -> H K](x)  (nn.arch:11)
         q = self.q_proj(x).unflatten(-1, (self.H, self.K))
-        # k = rename[T -> S](Linear[D -> H K](x))  (nn.arch:11)
+        # k = rename[T -> S](Linear[D -> H K](x))  (nn.arch:12)
         k = self.k_proj(x).unflatten(-1, (self.H, self.K))
-        # v = rename[T -> S](Linear[D -> H K](x))  (nn.arch:12)
+        # v = rename[T -> S](Linear[D -> H K](x))  (nn.arch:13)
         v = self.v_proj(x).unflatten(-1, (self.H, self.K))
-        # return Linear[H K -> D](dot[S](softmax[S](s), v))  (nn.arch:14)
+        # return Linear[H K -> D](dot[S](softmax[S](s), v))  (nn.arch:15)
         out = F.scaled_dot_product_attention(q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3), is_causal=self.causal)
         out = self.out_proj(out.permute(0, 2, 1, 3).flatten(-2))
         return out.reshape(*batch, *out.shape[1:])
@@ -49,7 +49,7 @@ class SelfAttention(nn.Module):
 
 class MLP(nn.Module):
     """Transformer feed-forward: D -> F -> D with GELU, broadcast over every other axis.
-    
+
     forward(x: [*, D]) -> [*, D]
     `*` is any number of leading broadcast dimensions. Source: nn.arch:3.
     """
@@ -62,24 +62,25 @@ class MLP(nn.Module):
             raise ValueError(f'MLP: sizes must be >= 0, got D={D}, F_={F_}')
         self.D = D
         self.F_ = F_
-        self.out_proj = nn.Linear(D, F_)
-        self.out_proj2 = nn.Linear(F_, D)
+        self.hidden_proj = nn.Linear(D, F_)
+        self.out_proj = nn.Linear(F_, D)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         batch = x.shape[:-1]
         if x.shape[-1:] != (self.D,):
             raise ValueError(f'MLP: `x` must end in [*, D] with {(self.D,)}, got {tuple(x.shape)}')
         x = x.reshape(-1, self.D)
-        # return Linear[F -> D](gelu(Linear[D -> F](x)))  (nn.arch:5)
-        out = self.out_proj(x)
-        out = F.gelu(out)
-        out = self.out_proj2(out)
+        # hidden = Linear[D -> F](x)  (nn.arch:5)
+        hidden = self.hidden_proj(x)
+        # return Linear[F -> D](gelu(hidden))  (nn.arch:6)
+        out = F.gelu(hidden)
+        out = self.out_proj(out)
         return out.reshape(*batch, *out.shape[1:])
 
 
 class EncoderLayer(nn.Module):
     """Pre-norm transformer encoder layer: attention and MLP, each in a residual branch.
-    
+
     forward(x: [*, T, D]) -> [*, T, D]
     `*` is any number of leading broadcast dimensions. Source: transformer.arch:4.
     Requires: D % H == 0.
@@ -120,7 +121,7 @@ class EncoderLayer(nn.Module):
 
 class Encoder(nn.Module):
     """`Encoder` from transformer.arch.
-    
+
     forward(x: [*, T, D]) -> [*, T, D]
     `*` is any number of leading broadcast dimensions. Source: transformer.arch:10.
     Requires: D % H == 0.
@@ -154,7 +155,7 @@ class Encoder(nn.Module):
 
 class DecoderLayer(nn.Module):
     """`DecoderLayer` from transformer.arch.
-    
+
     forward(x: [*, T, D]) -> [*, T, D]
     `*` is any number of leading broadcast dimensions. Source: transformer.arch:15.
     Requires: D % H == 0.
@@ -192,7 +193,7 @@ class DecoderLayer(nn.Module):
 
 class GPT(nn.Module):
     """GPT-2 style decoder-only language model (weights of the head not tied).
-    
+
     forward(tokens: [*, T]) -> [*, T, V]
     `*` is any number of leading broadcast dimensions. Source: transformer.arch:20.
     Requires: D % H == 0.

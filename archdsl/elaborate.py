@@ -84,7 +84,7 @@ def _param(p: ast.SizeParam, params: dict[str, ParamInfo], scope: _Scope) -> Non
     default = scope.static(p.default, "a parameter default") if p.default is not None else None
     if isinstance(default, Size) and default.is_const and default.const < 0:
         raise ShapeError(f"size `{p.name}` defaults to {default}; sizes are >= 0", p.default.span,
-                         code="E337")
+                         code="E339")
     kind = "bool" if isinstance(default, bool) else "float" if isinstance(default, (float, Real)) else "size"
     params[p.name] = ParamInfo(p.name, default, kind, p.span)
 

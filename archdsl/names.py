@@ -1,5 +1,6 @@
-"""The one gate for what reaches generated code: identifiers are validated and mangled,
-strings escaped by one function per target (Python literal, comment, docstring, HTML, DOT).
+"""The one gate for names and text that reach generated output: Python identifiers are
+validated and mangled; strings are escaped by one function per target (Python literal,
+comment, docstring, HTML, Graphviz label and attribute).
 
 Python keywords, builtins, the names the generated module itself uses (`torch`, `nn`, `F`,
 `self`, `math`) and the attributes of `nn.Module` are renamed with a trailing underscore."""
@@ -99,7 +100,19 @@ def html_text(text: str) -> str:
 
 
 def dot_label(text: str) -> str:
-    """Text for the inside of a double-quoted Graphviz label: quotes and backslashes escaped,
-    line breaks as DOT's own `\\n`."""
-    out = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    return "".join("\\n" if c == "\n" else c if c.isprintable() else " " for c in out)
+    """Text for the inside of a Graphviz HTML-like label (`<...>`): markup characters
+    escaped, backslashes too (Graphviz's `\\N`-style escapes apply inside HTML labels), and
+    line breaks and control characters turned into spaces, so no spec text can close the
+    label, open a tag or break the DOT file."""
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("\\", "\\\\"))  # dot expands \N, \G, \l even in HTML labels; \\ is one \
+
+
+def dot_text(text: str) -> str:
+    """Text for a quoted Graphviz attribute (tooltips): quotes and `&` escaped, control characters
+    turned into spaces, and backslashes shown as `⧵`, since Graphviz expands `\\N`-style
+    escapes in these strings whatever precedes them. Pass the result through
+    `graphviz.nohtml` so that text in angle brackets is not taken for an HTML label."""
+    text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
+    return text.replace("&", "&amp;").replace("\\", "⧵").replace('"', '\\"')

@@ -26,7 +26,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except OSError as err:
-        raise ArchIOError(f"cannot write {path}: {err.strerror or err}", code="E605") from None
+        raise ArchIOError(f"cannot write {path}: {err.strerror or err}", code="E607") from None
     finally:
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)

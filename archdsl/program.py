@@ -16,6 +16,7 @@ from .ops import REGISTRY
 from .parse import parse_recovering
 from .passes.shapes import infer_block
 from .resources import data_dir
+from .symmetry import validate_contracts
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a real spec is a few KB; 2 MiB parses in seconds, not minutes
 
@@ -37,6 +38,7 @@ class Program:
         self._failed: set[tuple[str, str]] = set()
         self._active: list[tuple[str, str]] = []
         self._keys: dict[str, str] = {}  # real path -> key, so a file reached twice loads once
+        self._generated: dict[bool, Any] = {}  # fuse -> imported generated module
 
     # -- loading ----------------------------------------------------------------------
     def load(self, text: str, key: str, loading: tuple[str, ...] = ()) -> ast.Module:
@@ -163,6 +165,7 @@ class Program:
             if poisoned:
                 raise Poisoned()
             infer_block(ir, self)
+            validate_contracts(ir)
         except Poisoned:
             self._failed.add(where)
             raise
@@ -230,17 +233,27 @@ class Program:
         return generate(self, self.check(), fuse=fuse)
 
     def module(self, block: str, fuse: bool = True, **sizes: Any):
-        """An instantiated `torch.nn.Module` for `block` with the given static sizes."""
-        from .pytorch import emission_order, kwarg_names, load_module, python_class_names
+        """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
+        names in the spec). The generated source is imported once per program and fuse setting."""
+        from .pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
         ir = self.block(block)
-        order = emission_order(self, self.check())
+        if fuse not in self._generated:
+            self._generated[fuse] = import_source(self.source(fuse=fuse))
+        name = python_class_names(emission_order(self, self.check()))[(ir.file, ir.name)]
         kw = kwarg_names(ir)
-        cls = load_module(self.source(fuse=fuse), python_class_names(order)[(ir.file, ir.name)])
-        return cls(**{kw.get(k, k): v for k, v in sizes.items()})
+        return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
 
     def stats(self, block: str, **sizes: int) -> dict[str, Any]:
         from .passes.stats import stats
         return stats(self, self.block(block), sizes)
+
+    def diagram(self, block: str, depth: int = 1, fused: bool = False, **sizes: int):
+        """The block's circuit diagram as a `graphviz.Digraph` (`.source` is DOT text); with
+        sizes, the others take their defaults and wires show numbers."""
+        from .diagram import diagram
+        from .passes.stats import resolve_sizes
+        ir = self.block(block)
+        return diagram(self, ir, depth=depth, env=resolve_sizes(self, ir, sizes) if sizes else None, fused=fused)
 
 
 def _called_names(block: ast.Block) -> list[str]:

@@ -8,8 +8,10 @@ followed by its named axes in the order its IR type lists them."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 import tempfile
+import types
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -45,8 +47,10 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
     class_names = python_class_names(order)
     classes = [_ClassWriter(program, b, class_names, fuse).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
+    # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
+    uses_functional = any(re.search(r"\bF\.", line) for c in classes for line in c["init"] + c["forward"])
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
-                              fused=fuse)
+                              fused=fuse, uses_functional=uses_functional)
 
 
 def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
@@ -95,9 +99,9 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
     return out
 
 
-def load_module(source: str, block: str):
-    """Import generated source as a Python module and return the class named `block` (the
-    Python name, see `python_class_names`)."""
+def import_source(source: str) -> types.ModuleType:
+    """Import generated source as a Python module (from a file, so `inspect` and
+    `torch.compile` can read it)."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(source)
     name = f"archdsl_generated_{abs(hash(source))}"
@@ -106,6 +110,11 @@ def load_module(source: str, block: str):
     sys.modules[name] = module
     spec.loader.exec_module(module)
     Path(f.name).unlink()
+    return module
+
+
+def block_class(module: types.ModuleType, block: str) -> type:
+    """The generated `nn.Module` class named `block` (a Python name: `python_class_names`)."""
     cls = getattr(module, block, None)
     if cls is None:
         raise CodegenError(f"no block `{block}` in the generated module", code="E502")
@@ -138,6 +147,7 @@ class _ClassWriter:
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
+        self.suffix: dict[str, int] = {}
         self.param_attr = unique(block.params, attr)
         self.param_kw = kwarg_names(block)
         self.size_local = {}
@@ -192,7 +202,7 @@ class _ClassWriter:
                             f"{Path(b.file).name}:{b.ast.span.line}.")]
         if b.preconditions:
             lines.append("Requires: " + docstring("; ".join(str(p) for p in b.preconditions)) + ".")
-        return "\n    ".join(lines)
+        return "\n".join(lines)
 
     def _init_signature(self) -> str:
         parts = []
@@ -414,11 +424,12 @@ class _ClassWriter:
 
     # -- helpers used by ops ------------------------------------------------------------------
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
-        name = attr(hint)
-        base, k = name, 1
+        name = base = attr(hint)
+        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
         while name in self.attrs or name in self.param_attr.values():
             k += 1
             name = f"{base}{k}"
+        self.suffix[base] = k
         self.attrs.add(name)
         if self.loop is not None:
             plural = name if name.endswith("s") else name + "s"

@@ -9,7 +9,7 @@ _HERE = Path(__file__).resolve().parent
 
 
 def data_dir(name: str) -> Path:
-    """The directory of `grammar`, `stdlib` or `codegen`."""
+    """The directory of `grammar`, `stdlib`, `codegen` or `sitegen` (the docs templates)."""
     for candidate in (_HERE / name, _HERE.parent / name):
         if candidate.is_dir():
             return candidate

@@ -61,6 +61,21 @@ def render(value: Value, symbol: Callable[[str], str]) -> str:
     return repr(value)
 
 
+def show(value: Value) -> str:
+    """A static value as a person writes it in `.arch` (`true`, `sqrt(K)`, `4 * D`), for
+    diagrams and docs; `render` is the Python form."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Real):
+        if value.op == "param":
+            return value.args[0]
+        parts = [show(a) for a in value.args]
+        if value.op in ("sqrt", "neg"):
+            return f"sqrt({parts[0]})" if value.op == "sqrt" else f"-{_atomic(parts[0])}"
+        return f"{_atomic(parts[0])} {value.op} {_atomic(parts[1])}"
+    return str(value)
+
+
 def evaluate(value: Value, env: Mapping[str, object]):
     if isinstance(value, Size):
         v = value.evaluate(env)

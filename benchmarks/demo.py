@@ -3,40 +3,28 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
+import warnings
 from pathlib import Path
 
-import torch
-
 import archdsl
-
-
-def _dot(block) -> str:
-    """A simple dataflow diagram of a block's IR (one box per op, wires labelled by axes)."""
-    g = block.body
-    lines = ["digraph G {", "  rankdir=LR; node [shape=box, fontname=Helvetica];"]
-    for n in g.order():
-        label = n.op or n.name
-        style = ", style=bold" if n.kind == "call" or (n.op and n.op[0].isupper()) else ""
-        lines.append(f'  n{n.id} [label="{label}"{style}];')
-        for u, _, d in g.g.in_edges(n.id, data=True):
-            t = g.node(u).types[d["out"]]
-            lines.append(f'  n{u} -> n{n.id} [label="{" ".join(t.names)}"];')
-    lines.append("}")
-    return "\n".join(lines)
+from archdsl.diagram import INSTALL_HINT, diagram, render
+from archdsl.outputs import write_atomic
 
 
 def main(path: str, block: str, out: str) -> None:
+    # torch warns at import when numpy is absent; archdsl never needs numpy.
+    warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+    import torch
+
     prog = archdsl.compile_file(path)
     ir = prog.block(block)
-    dot_path = Path(out) / f"{block}.dot"
-    dot_path.write_text(_dot(ir))
-    if shutil.which("dot"):
-        subprocess.run(["dot", "-Tsvg", str(dot_path), "-o", str(dot_path.with_suffix(".svg"))], check=True)
-        print(f"diagram: {dot_path.with_suffix('.svg')}")
-    else:
-        print(f"diagram: {dot_path} (install Graphviz for SVG: apt-get install graphviz)")
+    picture = diagram(prog, ir)
+    fmt = "svg" if shutil.which("dot") else "dot"
+    out_path = Path(out) / f"{block}.{fmt}"
+    write_atomic(out_path, render(picture, fmt))
+    hint = "" if fmt == "svg" else f" (for SVG, {INSTALL_HINT})"
+    print(f"diagram: {out_path}{hint}")
     stats = prog.stats(block)
     module = prog.module(block).eval()
     x = torch.randn(2, *stats["inputs"][ir.inputs[0][0]])

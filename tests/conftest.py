@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = sorted((ROOT / "examples").glob("*.arch"))
+EXAMPLES = sorted((ROOT / "examples").rglob("*.arch"))
 sys.path.insert(0, str(ROOT))
 
 

@@ -28,8 +28,8 @@ def test_encoder_layer_matches_torch(transformer):
         attn.out_proj.load_state_dict(ref.self_attn.out_proj.state_dict())
         ours.x_norm.load_state_dict(ref.norm1.state_dict())
         ours.out_norm.load_state_dict(ref.norm2.state_dict())
-        ours.mlp.out_proj.load_state_dict(ref.linear1.state_dict())
-        ours.mlp.out_proj2.load_state_dict(ref.linear2.state_dict())
+        ours.mlp.hidden_proj.load_state_dict(ref.linear1.state_dict())
+        ours.mlp.out_proj.load_state_dict(ref.linear2.state_dict())
     x = torch.randn(3, 10, D)
     torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
 
@@ -85,3 +85,53 @@ def test_flops_and_shapes_match_torch(file, block, sizes):
 def test_broken_precondition_is_refused(transformer):
     with pytest.raises(ValueError, match="D % H == 0"):
         transformer.module("EncoderLayer", D=30, H=4)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("fuse", [True, False])
+def test_self_attention_matches_multihead_attention(causal, fuse):
+    D, H, T = 24, 3, 9
+    ours = archdsl.compile_file(ROOT / "stdlib/nn.arch").module("SelfAttention", fuse=fuse, D=D, H=H,
+                                                                causal=causal).eval()
+    ref = torch.nn.MultiheadAttention(D, H, batch_first=True).eval()
+    with torch.no_grad():
+        for i, proj in enumerate([ours.q_proj, ours.k_proj, ours.v_proj]):
+            proj.weight.copy_(ref.in_proj_weight[i * D:(i + 1) * D])
+            proj.bias.copy_(ref.in_proj_bias[i * D:(i + 1) * D])
+        ours.out_proj.load_state_dict(ref.out_proj.state_dict())
+    x = torch.randn(4, T, D)
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(T) if causal else None
+    expected, _ = ref(x, x, x, attn_mask=mask, need_weights=False, is_causal=causal)
+    torch.testing.assert_close(ours(x), expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_torch_compile_fullgraph(transformer):
+    """The generated code has no graph breaks: dynamo traces EncoderLayer as one graph."""
+    torch.manual_seed(0)
+    layer = transformer.module("EncoderLayer", D=32, H=4).eval()
+    compiled = torch.compile(layer, fullgraph=True)
+    x = torch.randn(2, 10, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), layer(x), atol=1e-5, rtol=1e-5)
+
+
+WINDOWS = """
+from std.nn import SelfAttention
+block Win[D = 8, M = 4](x: [Y, X, D]) -> [Y, X, D] {
+    w = split[Y -> Wy My, X -> Wx Mx](x, My = M, Mx = M)
+    a = SelfAttention[T = (My Mx), H = 2](w)
+    return merge[Wy My -> Y, Wx Mx -> X](a)
+}
+"""
+
+
+def test_window_attention_by_group_binding_matches_hand_partition():
+    """Attention over each MxM window, broadcast over the windows, equals partitioning by hand."""
+    win = archdsl.compile_source(WINDOWS).module("Win", D=8, M=4).eval()
+    x = torch.randn(2, 8, 12, 8)
+    windows = x.reshape(2, 2, 4, 3, 4, 8).permute(0, 1, 3, 2, 4, 5).reshape(12, 16, 8)
+    expected = win.self_attention(windows).reshape(2, 2, 3, 4, 4, 8).permute(0, 1, 3, 2, 4, 5).reshape(2, 8, 12, 8)
+    torch.testing.assert_close(win(x), expected)
+    with pytest.raises(ValueError, match=r"Win requires Y % M == 0"):
+        win(torch.randn(2, 7, 12, 8))

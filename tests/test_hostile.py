@@ -60,7 +60,7 @@ CASES = [
     ("floor-divide-by-zero", "block B[D = 4, E = D // 0](x: [D]) -> [D] {\n    return x\n}\n",
      1, "E331"),
     ("modulo-zero", "block B[D = 4 % 0](x: [D]) -> [D] {\n    return x\n}\n", 1, "E331"),
-    ("negative-size", "block B[D = -4](x: [D]) -> [D] {\n    return x\n}\n", 1, "E337"),
+    ("negative-size", "block B[D = -4](x: [D]) -> [D] {\n    return x\n}\n", 1, "E339"),
     ("zero-size", "block B[D = 0, E = 0](x: [D]) -> [E] {\n    return Linear[D -> E](x)\n}\n", 0, None),
     ("repeat-0", BLOCK.format(body="    repeat 0 { x = Linear[D -> D](x) }\n    return x"), 0, None),
     ("repeat-10**9", BLOCK.format(body="    repeat 10 ** 9 { x = relu(x) }\n    return x"), 1, "E338"),
@@ -151,7 +151,7 @@ def test_usage_errors_exit_2(tmp_path, args):
 @pytest.mark.parametrize("spec, sizes, code", [
     ("block B[D = 4, H, K = D / H](x: [T, D]) -> [T, D] {\n    return x\n}\n", ["H=0"], "E331"),
     ("block B(x: [Y]) -> [Y] {\n" + "    x = maxpool[Y](x, kernel = 3, stride = 2)\n" * 40 + "    return x\n}\n",
-     ["Y=1000"], "E335"),
+     ["Y=1000"], "E337"),
     ("block B[D = 4](x: [T, D]) -> [T, D] {\n    return x\n}\n", ["D=-3"], "E335"),
 ])
 def test_stats_at_degenerate_sizes(tmp_path, spec, sizes, code):

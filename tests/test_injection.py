@@ -66,7 +66,7 @@ def test_spec_docstring_arrives_verbatim_and_cannot_close(tmp_path):
     classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef)}
     assert set(classes) >= {"torch_", "F_"}
     doc = ast.get_docstring(classes["torch_"], clean=False)
-    assert doc.startswith(SPEC_DOC)
+    assert doc.replace("\n    ", "\n").startswith(SPEC_DOC)  # continuation lines are indented
     assert [type(s).__name__ for s in classes["torch_"].body] == ["Expr", "FunctionDef", "FunctionDef"]
 
 
@@ -146,6 +146,5 @@ def test_string_escapes_hold_for_any_text(text):
     value = body[0].body[0].value.value
     assert value == text.replace("\r\n", "\n") + "\n    "
     assert "<" not in html_text(text) and '"' not in html_text(text)
-    label = dot_label(text)
-    assert "\n" not in label and all(c.isprintable() for c in label)
-    assert '"' not in label.replace('\\"', "")
+    label = dot_label(text)  # inside a Graphviz HTML-like label <...>
+    assert not any(ord(c) < 32 or c in '<>"' for c in label)

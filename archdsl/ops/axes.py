@@ -23,6 +23,11 @@ class Rename(Op):
     spec = "map"
     summary = "give axes new names (no data moves): `rename[T -> S](k)`"
     example = "k = rename[T -> S](k)"
+    symmetry_doc = ("every factor, moved to the new name with the same group element "
+                    "(so `dot[S]` of a renamed copy cancels it)", "—")
+
+    def symmetry(self, node, rule):
+        return rule.rename(node.attrs["map"])
 
     def configure_map(self, clauses, span):
         pairs = _single(clauses, self.name, self.example, span)
@@ -51,6 +56,17 @@ class Split(Op):
     spec = "map"
     summary = "cut an axis into several: `Y -> Wy My` (sizes by keyword or by parameter)"
     example = "w = split[Y -> Wy My](x, My = 7)"
+    symmetry_doc = ("a shift of Y by multiples of My becomes a shift of the outer part Wy; a flip "
+                    "flips every part", "shifts by other amounts (they cross windows): "
+                    "restricts to `by My`; other permutations")
+
+    def symmetry(self, node, rule):
+        for src, parts in node.attrs["pairs"]:
+            state = rule.split(src, parts, [rule.axis_size(rule.out, n) for n in parts])
+            if state.broken:
+                return state
+            rule.then(state)
+        return rule.keep()
 
     def configure_map(self, clauses, span):
         pairs = _single(clauses, self.name, self.example, span)
@@ -101,6 +117,18 @@ class Merge(Op):
     spec = "map"
     summary = "join adjacent-in-meaning axes into one: `Wy My -> Y` (sizes multiply)"
     example = "x = merge[Wy My -> Y](w)"
+    symmetry_doc = ("a shift of the outer part becomes a shift of the merged axis; anything else "
+                    "moving only the parts becomes a fixed permutation of it (`merge[Y X -> N]` "
+                    "then perm(N)-equivariant ops keeps shift(Y, X))", "a factor that also "
+                    "moves axes outside the merge")
+
+    def symmetry(self, node, rule):
+        for parts, dst in node.attrs["pairs"]:
+            state = rule.merge(parts, dst, [rule.axis_size(rule.ins[0], n) for n in parts])
+            if state.broken:
+                return state
+            rule.then(state)
+        return rule.keep()
 
     def configure_map(self, clauses, span):
         pairs = _single(clauses, self.name, self.example, span)
@@ -135,7 +163,7 @@ class Merge(Op):
         order = self.layout(node, t)
         x = e.arg(0, order)
         arranged = t.replace([t.axis(n) for n in order])
-        for parts, _ in sorted(node.attrs["pairs"], key=lambda p: -arranged.dim(p[0])):
+        for parts, _ in sorted(node.attrs["pairs"], key=lambda p: -arranged.dim(p[0][0])):
             first = arranged.dim(parts[0])
             x = f"{x}.flatten({first}, {first + len(parts) - 1})"
         return x
@@ -151,6 +179,16 @@ class Concat(Op):
     spec = "map"
     summary = "join tensors along an axis: `concat[C](a, b)`, or `concat[A, B -> C](a, b)`"
     example = "h = concat[C1, C2 -> C](skip, up)"
+    symmetry_doc = ("factors on the other axes that all operands share", "any action on the "
+                    "joined axes")
+
+    def symmetry(self, node, rule):
+        parts = node.attrs["axes_in"] if len(node.attrs["parts"]) == 1 else node.attrs["parts"]
+        for i, p in enumerate(parts):
+            broken = rule.mix((p,), f"`concat` joins along {p}", i=i, certain=False)
+            if broken:
+                return broken
+        return rule.align()
 
     def configure_map(self, clauses, span):
         names = [flat(c.lhs) for c in clauses]
@@ -206,12 +244,20 @@ class Pad(Op):
     enums = {"mode": ("constant", "circular", "reflect", "replicate")}
     summary = "pad each named axis by `width` on both sides (`mode` = constant | circular | reflect | replicate)"
     example = "h = pad[Y X](x, width = 1, mode = circular)"
+    symmetry_doc = ("everything on other axes", "any action on a padded axis (its length changes; "
+                    "use the padding of Conv, which the analysis understands)")
+
+    def symmetry(self, node, rule):
+        why = f"`pad` changes the length of {' '.join(node.attrs['axes'])}"
+        return rule.mix(node.attrs["axes"], why, certain=False) or rule.keep()
 
     def infer(self, node, ins, ctx):
         (x,) = ins
         axes = node.attrs["axes"]
         need_axes(x, axes, node.span, self.name)
         w = node.attrs["kw"]["width"]
+        if node.attrs["kw"]["mode"] != "constant":  # layout as emitted: the padded axes last
+            return x.replace(without(x, axes) + [Axis(n, x.size(n) + 2 * w) for n in axes])
         return x.replace([Axis(a.name, a.size + 2 * w) if a.name in axes else a for a in x.axes])
 
     def emit(self, node, e):
@@ -237,6 +283,14 @@ class Roll(Op):
     options = {"shift": None}
     summary = "cyclic shift of the named axes by `shift` (torch.roll)"
     example = "h = roll[Y X](x, shift = 3)"
+    symmetry_doc = ("shifts (rolls commute); other factors become fixed permutations (conjugated)",
+                    "—")
+
+    def symmetry(self, node, rule):
+        hit = rule.states[0].touching(node.attrs["axes"])
+        if all(f.kind == "shift" for f in hit):
+            return rule.keep()
+        return rule.conjugate(node.attrs["axes"], "roll")
 
     def infer(self, node, ins, ctx):
         need_axes(ins[0], node.attrs["axes"], node.span, self.name)

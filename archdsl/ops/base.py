@@ -27,6 +27,7 @@ class Op:
 
     name: ClassVar[str]
     learned: ClassVar[bool] = False  # owns parameters: drawn bold, capitalised
+    fused: ClassVar[bool] = False  # a fused kernel made by the fusion pass: marked in diagrams
     arity: ClassVar[int | None] = 1  # tensor arguments; None = one or more
     options: ClassVar[dict[str, Any]] = {}  # keyword -> default (None: required)
     enums: ClassVar[dict[str, tuple[str, ...]]] = {}  # keyword -> allowed words
@@ -36,6 +37,8 @@ class Op:
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
+    # (what it keeps, what it breaks or restricts): the docs' rules table; None = no rule
+    symmetry_doc: ClassVar[tuple[str, str] | None] = None
 
     # -- front end ------------------------------------------------------------------
     def configure(self, clauses: tuple[ast.Clause, ...] | None, span: Span) -> dict[str, Any]:
@@ -77,6 +80,14 @@ class Op:
         """Forward FLOPs for one example, counted as torch.utils.flop_counter does."""
         return Size.of(0)
 
+    # -- symmetry -------------------------------------------------------------------
+    def symmetry(self, node: Node, rule) -> Any:
+        """How the op moves the inputs' symmetry factors (`archdsl.symmetry.rules.RuleContext`).
+
+        The default is sound for an op that declares nothing: every factor on an axis it names
+        or changes becomes unknown (verdict "unproven: <op> declares no rule")."""
+        return rule.undeclared()
+
     # -- backend --------------------------------------------------------------------
     def emit(self, node: Node, e) -> str:
         """A Python expression computing the output in `node.types[0]`'s layout."""
@@ -85,6 +96,31 @@ class Op:
     def label(self, node: Node) -> str:
         axes = node.attrs.get("axes")
         return f"{self.name} {' '.join(axes)}" if axes else self.name
+
+    def acts_on(self, node: Node) -> set[str]:
+        """The axes the op's spec names; every other axis of its input is broadcast
+        (the diagram's `per ...` line). Read from the attributes `configure` produced, under
+        the names in `_AXIS_ATTRS`; an op that keeps axes under other names overrides this."""
+        names: set[str] = set()
+        for key in _AXIS_ATTRS:
+            _collect(node.attrs.get(key), names)
+        return names
+
+
+# Attributes that hold axis names, whichever op's `configure` wrote them.
+_AXIS_ATTRS = ("axes", "inp", "out", "cin", "cout", "over", "vocab", "map", "pairs", "parts", "t", "s", "k")
+
+
+def _collect(value: Any, into: set[str]) -> None:
+    if isinstance(value, str):
+        into.add(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _collect(k, into)
+            _collect(v, into)
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _collect(v, into)
 
 
 def flat(terms: tuple[ast.AxisTerm, ...]) -> tuple[str, ...]:

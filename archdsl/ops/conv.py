@@ -61,6 +61,18 @@ class Conv(_Spatial):
     enums = {"mode": _MODES}
     summary = "convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, groups)"
     example = "h = Conv[C -> F over Y X](img, kernel = 3, padding = 1)"
+    symmetry_doc = ("shift(Y, X): exactly with circular padding (or valid windows no wider than "
+                    "the stride), up to boundary effects with zero padding; everything off its axes",
+                    "stride s: restricts shifts to `by s` (other shifts alias); any action on the "
+                    "channel axis; perm, flip and rot90 of Y X (learned kernel)")
+
+    def symmetry(self, node, rule):
+        kw = node.attrs["kw"]
+        broken = rule.mix((node.attrs["cin"],), f"`Conv` mixes the channels {node.attrs['cin']}")
+        if broken:
+            return broken
+        return rule.grid(node.attrs["over"], kw["kernel"], kw["stride"], kw["padding"],
+                         kw["dilation"], kw["mode"], what="Conv")
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -105,6 +117,15 @@ class ConvTranspose(_Spatial):
                "groups": 1, "bias": True}
     summary = "transposed convolution (learned upsampling) over 1-3 spatial axes"
     example = "u = ConvTranspose[C -> F over Y X](h, kernel = 2, stride = 2)"
+    symmetry_doc = ("a shift by g becomes a shift by g * stride, up to boundary effects",
+                    "any action on the channel axis; perm, flip and rot90 of its spatial axes")
+
+    def symmetry(self, node, rule):
+        broken = rule.mix((node.attrs["cin"],), f"`ConvTranspose` mixes the channels {node.attrs['cin']}")
+        if broken:
+            return broken
+        return rule.upsample(node.attrs["over"], node.attrs["kw"]["stride"], exact=False,
+                             what="ConvTranspose", flips=False)
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -143,6 +164,16 @@ class ConvTranspose(_Spatial):
 class _Pool(Op):
     spec = "axes"
     options = {"kernel": None, "stride": None, "padding": 0}
+    symmetry_doc = ("shifts (exact for windows no wider than the stride, else up to boundary "
+                    "effects); flip and rot90 at stride 1 with centred padding",
+                    "stride s: restricts shifts to `by s` (other shifts alias); other "
+                    "permutations of the pooled axes")
+
+    def symmetry(self, node, rule):
+        kw = node.attrs["kw"]
+        stride = kw["stride"] if kw["stride"] is not None else kw["kernel"]
+        return rule.grid(node.attrs["axes"], kw["kernel"], stride, kw["padding"], what=self.name,
+                         symmetric=True)
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -152,9 +183,9 @@ class _Pool(Op):
             raise ArchError(f"`{self.name}` pools over 1 to 3 axes", node.span, code="E204")
         kw = node.attrs["kw"]
         stride = kw["stride"] if kw["stride"] is not None else kw["kernel"]
-        node.attrs["stride"] = stride
-        return x.replace([Axis(a.name, _conv_out(a.size, kw["kernel"], stride, kw["padding"], 1))
-                          if a.name in axes else a for a in x.axes])
+        node.attrs["stride"] = stride  # layout as emitted: the pooled axes last
+        return x.replace(without(x, axes) + [Axis(n, _conv_out(x.size(n), kw["kernel"], stride, kw["padding"], 1))
+                                             for n in axes])
 
     def emit(self, node, e):
         axes, kw = node.attrs["axes"], node.attrs["kw"]
@@ -194,12 +225,19 @@ class Upsample(Op):
     enums = {"mode": ("nearest", "bilinear", "bicubic", "linear", "trilinear")}
     summary = "resize spatial axes by an integer `scale` (`mode` = nearest | bilinear | ...)"
     example = "u = upsample[Y X](h, scale = 2, mode = nearest)"
+    symmetry_doc = ("a shift by g becomes a shift by g * scale (exact for nearest, up to boundary "
+                    "effects otherwise); flip and rot90", "other permutations of its axes")
+
+    def symmetry(self, node, rule):
+        nearest = node.attrs["kw"]["mode"] == "nearest"
+        return rule.upsample(node.attrs["axes"], node.attrs["kw"]["scale"], exact=nearest,
+                             what=f"{node.attrs['kw']['mode']} upsampling", flips=True)
 
     def infer(self, node, ins, ctx):
         (x,) = ins
         need_axes(x, node.attrs["axes"], node.span, self.name)
-        s = node.attrs["kw"]["scale"]
-        return x.replace([Axis(a.name, a.size * s) if a.name in node.attrs["axes"] else a for a in x.axes])
+        s, axes = node.attrs["kw"]["scale"], node.attrs["axes"]  # layout as emitted: resized axes last
+        return x.replace(without(x, axes) + [Axis(n, x.size(n) * s) for n in axes])
 
     def emit(self, node, e):
         axes, kw = node.attrs["axes"], node.attrs["kw"]
@@ -215,6 +253,16 @@ class PixelShuffle(Op):
     options = {"factor": None}
     summary = "sub-pixel upscaling: channels C = F r r -> F, spatial Y X -> Y r, X r"
     example = "y = pixel_shuffle[C -> F over Y X](h, factor = 3)"
+    symmetry_doc = ("a shift by g becomes a shift by g * factor, exactly", "any action on the "
+                    "channel axis; other permutations of Y X")
+
+    def symmetry(self, node, rule):
+        broken = rule.mix((node.attrs["cin"],), "`pixel_shuffle` moves channels into space",
+                          certain=False)
+        if broken:
+            return broken
+        return rule.upsample(node.attrs["over"], node.attrs["kw"]["factor"], exact=True,
+                             what="pixel_shuffle", flips=False)
 
     configure_map = _Spatial.configure_map
 

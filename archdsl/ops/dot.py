@@ -15,6 +15,12 @@ class Dot(Op):
     spec = "axes"
     summary = "multiply and sum over the named axes; shared other axes are batched, the rest kept"
     example = "s = dot[K](q, k)"
+    symmetry_doc = ("invariance in the contracted axes when both operands move by the same element "
+                    "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere",
+                    "operands moved differently along a contracted or shared axis")
+
+    def symmetry(self, node, rule):
+        return rule.contract(node.attrs["axes"])
 
     def infer(self, node, ins, ctx):
         a, b = ins
@@ -47,8 +53,31 @@ class Attention(Op):
 
     name = "attention"
     arity = 3
+    fused = True
     summary = "fused softmax(q k / scale) v (F.scaled_dot_product_attention); made by the fusion pass"
     example = "(made by `archc compile` from dot -> scale -> softmax -> dot)"
+    symmetry_doc = ("as the `dot -> softmax -> dot` it replaces: factors on the queries' axes; "
+                    "the key axis cancels when keys and values move alike",
+                    "keys and values moved differently; any action on the feature axis; "
+                    "order-dependent actions when causal")
+
+    def symmetry(self, node, rule):
+        q, k, v = rule.states
+        s, f = node.attrs["s"], node.attrs["k"]
+        for st in (q, k, v):
+            hit = [x for x in st.factors if f in x.axes]
+            if hit:
+                return rule.broken(f"attention mixes its feature axis {f}", certain=True)
+        if [x for x in k.factors if s in x.axes] != [x for x in v.factors if s in x.axes]:
+            return rule.broken(f"attention keys and values move differently along {s}")
+        for b in node.attrs["batch"]:
+            if not q.on(b) == k.on(b) == v.on(b):
+                return rule.broken(f"attention operands move differently along the batch axis {b}")
+        if node.attrs.get("causal") not in (None, False):
+            broken = rule.mix((node.attrs["t"],), "causal attention depends on token order")
+            if broken:
+                return broken
+        return rule.keep(0)
 
     def infer(self, node, ins, ctx):
         q, k, v = ins

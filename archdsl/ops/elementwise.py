@@ -4,6 +4,7 @@ softmax along an axis and the causal mask."""
 from __future__ import annotations
 
 from ..errors import ArchError
+from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
 
@@ -43,10 +44,17 @@ class Binary(Op):
     summary = "`+ - * /` of tensors (matched by axis name, missing axes broadcast) or with numbers"
     example = "y = x + Param[D]() * 0.5"
 
+    symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors)",
+                    "adding a tensor that has the acted axis but does not move along it "
+                    "(a learned positional embedding)")
+
     def infer(self, node, ins, ctx):
         if len(ins) == 1:
             return ins[0]
         return align(ins[0], ins[1], node.span, ctx)
+
+    def symmetry(self, node, rule):
+        return rule.keep() if len(rule.states) == 1 else rule.align()
 
     def emit(self, node, e):
         fn, scalar = node.attrs["fn"], node.attrs.get("scalar")
@@ -59,7 +67,19 @@ class Binary(Op):
         return f"{operands[0]} {fn} {_guard(operands[1], fn)}"
 
     def label(self, node):
-        return node.attrs["fn"]
+        fn, scalar = node.attrs["fn"], node.attrs.get("scalar")
+        if scalar is None:
+            return fn
+        text = _show(scalar)
+        return f"{text} {fn}" if node.attrs.get("scalar_left") else f"{fn} {text}"
+
+
+def _show(value) -> str:
+    """A static operand as a person writes it: `√K` rather than Python's `K ** 0.5`."""
+    if isinstance(value, Real) and value.op == "sqrt":
+        inner = _show(value.args[0])
+        return f"√{inner}" if inner.isalnum() else f"√({inner})"
+    return str(value)
 
 
 def _guard(text: str, fn: str) -> str:
@@ -74,6 +94,10 @@ class Neg(Op):
     name = "neg"
     summary = "negation"
     example = "y = -x"
+    symmetry_doc = ("everything (pointwise)", "—")
+
+    def symmetry(self, node, rule):
+        return rule.keep()
 
     def infer(self, node, ins, ctx):
         return ins[0]
@@ -86,6 +110,11 @@ class Neg(Op):
 
 
 class _Unary(Op):
+    symmetry_doc = ("everything (pointwise)", "—")
+
+    def symmetry(self, node, rule):
+        return rule.keep()
+
     def infer(self, node, ins, ctx):
         return ins[0]
 
@@ -117,6 +146,11 @@ class Dropout(Op):
     options = {"p": 0.1}
     summary = "dropout with probability `p` (identity in eval mode)"
     example = "h = dropout(h, p = 0.1)"
+    symmetry_doc = ("everything (the identity in eval mode, where symmetry is analysed and verified)",
+                    "—")
+
+    def symmetry(self, node, rule):
+        return rule.keep()
 
     def infer(self, node, ins, ctx):
         p = node.attrs["kw"]["p"]
@@ -134,6 +168,11 @@ class Softmax(Op):
     spec = "axes"
     summary = "softmax along one axis, broadcast over the others"
     example = "w = softmax[S](scores)"
+    symmetry_doc = ("every permutation of the normalised axis (perm, shift, flip of S); everything "
+                    "on other axes", "a rotation coupling S with another axis")
+
+    def symmetry(self, node, rule):
+        return rule.along(node.attrs["axes"])
 
     def infer(self, node, ins, ctx):
         if len(node.attrs["axes"]) != 1:
@@ -153,6 +192,17 @@ class CausalMask(Op):
     options = {"enabled": True}
     summary = "scores[T, S] set to -inf where S > T (query T attends to keys up to itself)"
     example = "s = causal_mask[T, S](s)"
+    symmetry_doc = ("everything on other axes; everything when `enabled = false`",
+                    "any action on T or S (the mask depends on their order)")
+
+    def symmetry(self, node, rule):
+        on = rule.flag(node.attrs["kw"]["enabled"])
+        if on is False:
+            return rule.keep()
+        why = "the causal mask depends on the order of " + " and ".join(node.attrs["axes"])
+        if on is None:
+            why += " (and `enabled` depends on a parameter)"
+        return rule.mix(node.attrs["axes"], why, certain=on is True) or rule.keep()
 
     def infer(self, node, ins, ctx):
         axes = node.attrs["axes"]

@@ -15,6 +15,12 @@ class Linear(Op):
     options = {"bias": True}
     summary = "affine map from the axes on the left to the axes on the right; broadcast over the rest"
     example = "q = Linear[D -> H K](x)"
+    symmetry_doc = ("everything on the axes it broadcasts over", "any action on an input axis "
+                    "(it mixes positions with learned weights)")
+
+    def symmetry(self, node, rule):
+        why = f"`Linear` mixes the positions of {' '.join(node.attrs['inp'])} with learned weights"
+        return rule.mix(node.attrs["inp"], why) or rule.keep()
 
     def configure_map(self, clauses, span):
         if len(clauses) != 1 or not clauses[0].rhs or clauses[0].over:
@@ -73,6 +79,10 @@ class Embedding(Op):
     spec = "map"
     summary = "lookup table: integer indices over a vocabulary axis -> vectors along a new axis"
     example = "h = Embedding[V -> D](tokens)"
+    symmetry_doc = ("everything on the index axes (a lookup is pointwise)", "—")
+
+    def symmetry(self, node, rule):
+        return rule.keep()
 
     def configure_map(self, clauses, span):
         c = clauses[0]
@@ -114,6 +124,11 @@ class Param(Op):
     enums = {"init": ("normal", "zeros", "ones")}
     summary = "a learned tensor with the given axes (no batch axes); `init` = normal | zeros | ones"
     example = "pos = Param[T, D](init = normal, std = 0.02)"
+    symmetry_doc = ("does not move (a constant)", "whatever it is added to along its axes "
+                    "(a positional embedding; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
 
     def infer(self, node, ins, ctx):
         axes = [Axis(n, ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]

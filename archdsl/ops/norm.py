@@ -9,6 +9,12 @@ from .base import Op, need_axes, register, without
 class _FeatureNorm(Op):
     spec = "axes"
     learned = True
+    symmetry_doc = ("everything on the other axes", "any action on the normalised axes "
+                    "(a learned weight per position)")
+
+    def symmetry(self, node, rule):
+        why = f"`{self.name}` has a learned weight along {' '.join(node.attrs['axes'])}"
+        return rule.mix(node.attrs["axes"], why) or rule.keep()
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -55,6 +61,13 @@ class _ChannelNorm(Op):
 
     spec = "axes"
     learned = True
+    symmetry_doc = ("everything off the channel axis (eval mode: a per-channel affine map; "
+                    "GroupNorm's statistics are symmetric in the other axes)",
+                    "any action on the channel axis")
+
+    def symmetry(self, node, rule):
+        why = f"`{self.name}` has a learned weight per channel {node.attrs['axes'][0]}"
+        return rule.mix(node.attrs["axes"], why) or rule.keep()
 
     def infer(self, node, ins, ctx):
         (x,) = ins

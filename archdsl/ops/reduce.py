@@ -7,6 +7,12 @@ from .base import Op, need_axes, register, without
 
 class _Reduce(Op):
     spec = "axes"
+    symmetry_doc = ("makes the output invariant under every permutation of the reduced axes "
+                    "(perm, shift, flip; rot90 when both axes are reduced)",
+                    "a factor coupling a reduced axis with a kept one")
+
+    def symmetry(self, node, rule):
+        return rule.reduce(node.attrs["axes"])
 
     def infer(self, node, ins, ctx):
         need_axes(ins[0], node.attrs["axes"], node.span, self.name)

@@ -81,8 +81,10 @@ def _attention(g: Graph, node: Node) -> Node | None:
         if isinstance(scale, Real) and scale.args[1] == Real("sqrt", (tq.size(feat),)):
             scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
         attrs = {"t": t, "s": s, "k": feat, "scale": scale, "causal": causal}
-        return g.add("op", node.span, [q, k, v], op="attention", attrs=attrs, name=node.name,
-                     stmt=node.stmt)
+        fused = g.add("op", node.span, [q, k, v], op="attention", attrs=attrs, name=node.name,
+                      stmt=node.stmt)
+        fused.types = list(node.types)  # provisional (same axes) until fuse_block re-infers layouts
+        return fused
     return None
 
 

@@ -51,8 +51,17 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
     return params, flops
 
 
-def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    """Concrete values of every parameter and free size; defaults filled, preconditions checked."""
+def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Concrete values of every parameter and free size; defaults filled, preconditions checked,
+    and every axis of every value in the block (callees included) at least 1."""
+    try:
+        return _resolve_sizes(program, block, given)
+    except (SizeError, ZeroDivisionError, OverflowError) as err:
+        raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
+                         code="E331") from None
+
+
+def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     unknown = set(given) - set(block.params) - set(block.free)
     if unknown:
         known = ", ".join(list(block.params) + block.free)
@@ -80,7 +89,28 @@ def resolve_sizes(block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
             raise ShapeError(f"`{block.name}` requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
                              + f"; got {', '.join(f'{s} = {env[s]}' for s in sorted(pre.symbols()))}",
                              pre.span, code="E336")
+    _require_positive(program, block.body, env, block.name)
     return env
+
+
+def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: str) -> None:
+    """Refuse concrete sizes under which some value would have an empty axis (a conv whose
+    window no longer fits, a split into zero parts), naming the operation that produces it."""
+    for node in g.order():
+        for t in node.types:
+            for a in t.axes:
+                n = a.size.evaluate(env)
+                if n < 1:
+                    got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
+                    raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
+                                     f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
+                                     help="choose larger inputs or a smaller stride/kernel")
+        if node.kind == "call":
+            callee = program.by_key(node.attrs["callee"])
+            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["mapping"].items()}
+            _require_positive(program, callee.body, inner, callee.name)
+        elif node.kind == "repeat":
+            _require_positive(program, node.attrs["body"], env, where)
 
 
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
@@ -94,16 +124,11 @@ def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, 
 
 
 def _stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    env = resolve_sizes(block, given)
+    env = resolve_sizes(program, block, given)
     params, flops = graph_costs(program, block.body)
 
     def shape(t) -> list[int]:
-        dims = [int(a.size.evaluate(env)) for a in t.axes]
-        bad = [(a.name, d) for a, d in zip(t.axes, dims) if d < 0]
-        if bad:
-            raise ShapeError(f"`{block.name}` gives axis {bad[0][0]} the negative size {bad[0][1]} at these "
-                             "sizes", block.ast.name_span, code="E335", help="give larger input sizes")
-        return dims
+        return [int(a.size.evaluate(env)) for a in t.axes]
 
     return {
         "block": block.name,

@@ -1,0 +1,46 @@
+"""Symmetry contracts as diagrams and docs show them: the declared text and a verdict.
+
+`contract_rows` is the one place diagrams and docs pages get a verdict from; it asks the
+symmetry checker (`archdsl.symmetry.check_contracts`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import ast
+from .ir import BlockIR
+
+if TYPE_CHECKING:
+    from .program import Program
+
+
+
+def contract_text(block: ast.Block, contract: ast.Contract) -> str:
+    """`equivariant perm(T)`, `invariant shift(Y, X) by 2`: the contract as written."""
+    action = contract.action
+    text = f"{contract.kind} {action.group}({', '.join(action.axes)})"
+    if action.by is not None:
+        text += f" by {_source_of(block, action.by.span)}"
+    return text
+
+
+def contract_rows(program: Program, block: BlockIR) -> list[tuple[str, str]]:
+    """(contract text, verdict) for every contract the block declares, in source order; the
+    verdict names the subgroup that holds when the contract does not ("refuted; holds: ...")."""
+    from .symmetry import check_contracts
+    rows = []
+    for c, v in zip(block.ast.contracts, check_contracts(program, block)):
+        verdict = v.verdict
+        if v.verdict != "proven" and v.subgroup:
+            verdict += f"; holds{' approximately' if v.subgroup_verdict == 'approximate' else ''}: {v.subgroup}"
+        rows.append((contract_text(block.ast, c), verdict))
+    return rows
+
+
+def _source_of(block: ast.Block, span) -> str:
+    """The text a span covers in the block's source (whole lines from its first line)."""
+    lines = block.source.splitlines()
+    first, last = span.line - block.span.line, span.end_line - block.span.line
+    if first != last:
+        return " ".join(line.strip() for line in lines[first:last + 1])
+    return lines[first][span.column - 1:span.end_column - 1]

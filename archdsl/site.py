@@ -1,0 +1,228 @@
+"""`archc docs`: a static documentation site for `.arch` files, built from the IR.
+
+Python here gathers what each page shows (signature, axes, preconditions, counts, contracts,
+diagram, source, generated code); the Jinja templates in `sitegen/` lay it out, with
+autoescaping on, so no spec text can inject markup. Pages are built in memory and only
+written once every block of every file has compiled."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from . import static
+from .contracts import contract_rows
+from .diagram import diagram, render
+from .elaborate import doc_of
+from .errors import ArchError, ArchIOError
+from .ir import BlockIR, Graph, Precondition
+from .passes.stats import graph_costs, resolve_sizes
+from .program import Program, compile_file
+from .pytorch import generate
+from .resources import data_dir
+from .sizes import Size
+
+STD_PREFIX = "<std>/"
+
+
+@dataclass
+class _Doc:
+    """One block page: where it comes from and where it goes."""
+
+    program: Program
+    key: tuple[str, str]  # (file key inside `program`, block name)
+    file: str  # the file as the index names it
+    href: str  # path of the page inside the site
+    callees: list[tuple[str, str]] = field(default_factory=list)  # canonical ids
+
+
+def arch_files(paths: list[Path]) -> list[Path]:
+    """The `.arch` files named, directories searched recursively, in a stable order."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(p.rglob("*.arch"))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise ArchIOError(f"{p}: no such file or directory", code="E601")
+    if not out:
+        raise ArchIOError(f"no .arch files in {', '.join(map(str, paths))}", code="E605")
+    return list(dict.fromkeys(out))
+
+
+def build_site(paths: list[Path]) -> dict[str, str]:
+    """Every page of the site, by its path inside the site directory."""
+    base = Path(os.path.commonpath([p.resolve().parent for p in paths])) if paths else Path.cwd()
+    docs = _collect(arch_files(paths), base)
+    pages = {"style.css": (data_dir("sitegen") / "style.css").read_text(encoding="utf-8")}
+    files: dict[str, list[dict[str, Any]]] = {}
+    callers: dict[tuple[str, str], list[_Doc]] = {}
+    for doc in docs.values():
+        for callee in dict.fromkeys(doc.callees):
+            callers.setdefault(callee, []).append(doc)
+    for cid, doc in docs.items():
+        block = doc.program.by_key(doc.key)
+        page = _page(doc, block, docs)
+        page["callers"] = [(c.key[1], c.file, f"../{c.href}") for c in callers.get(cid, [])]
+        pages[doc.href] = _env().get_template("block.html.j2").render(page=page, root="../")
+        files.setdefault(doc.file, []).append(page)
+    index = [{"file": f, "blocks": blocks} for f, blocks in files.items()]
+    pages["index.html"] = _env().get_template("index.html.j2").render(files=index, root="")
+    return pages
+
+
+# -- which blocks, which pages ----------------------------------------------------------------
+def _collect(files: list[Path], base: Path) -> dict[tuple[str, str], _Doc]:
+    """A page for every block of every file and for every block they call, by canonical id."""
+    docs: dict[tuple[str, str], _Doc] = {}
+    slugs: dict[str, str] = {}  # canonical file -> slug
+    for path in files:
+        program = compile_file(path)
+        pending = [(program.root, name) for name in program.block_names()]
+        while pending:
+            key = pending.pop(0)
+            cid = (_canonical(key[0]), key[1])
+            if cid in docs:
+                continue
+            name = _display(key[0], base)
+            slug = slugs.setdefault(cid[0], _unique(_slug(name), set(slugs.values())))
+            doc = _Doc(program, key, name, f"{slug}/{key[1]}.html")
+            docs[cid] = doc
+            for callee in _callees(program.by_key(key).body):
+                doc.callees.append((_canonical(callee[0]), callee[1]))
+                pending.append(callee)
+    return dict(sorted(docs.items(), key=lambda kv: (kv[1].file, kv[0][1])))
+
+
+def _canonical(file_key: str) -> str:
+    if file_key.startswith(STD_PREFIX):
+        return str((data_dir("stdlib") / file_key[len(STD_PREFIX):]).resolve())
+    return str(Path(file_key).resolve())
+
+
+def _display(file_key: str, base: Path) -> str:
+    """`std.nn` for standard modules (also when named by path), else the path relative to
+    the directory that holds what the command named (`examples/transformer.arch`)."""
+    real = Path(_canonical(file_key))
+    if real.parent == data_dir("stdlib").resolve():
+        return f"std.{real.stem}"
+    return real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix()
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name.removesuffix(".arch").replace("/", ".").lstrip(".")) or "file"
+
+
+def _unique(slug: str, taken: set[str]) -> str:
+    n, out = 1, slug
+    while out in taken:
+        n += 1
+        out = f"{slug}-{n}"
+    return out
+
+
+def _callees(g: Graph) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for node in g.order():
+        if node.kind == "call" and node.attrs["callee"] not in out:
+            out.append(node.attrs["callee"])
+        elif node.kind == "repeat":
+            out += [c for c in _callees(node.attrs["body"]) if c not in out]
+    return out
+
+
+# -- one page ---------------------------------------------------------------------------------
+def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[str, Any]:
+    program = doc.program
+
+    def link(callee: tuple[str, str]) -> str | None:
+        target = docs.get((_canonical(callee[0]), callee[1]))
+        return f"../{target.href}" if target else None
+
+    svg = _inline_svg(render(diagram(program, block, depth=1, link=link), "svg"))
+    env, counts, missing = _at_defaults(program, block)
+    return {
+        "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
+        "doc": doc_of(block.ast), "signature": _signature(block), "svg": svg,
+        "axes": _axes(block, env), "preconditions": _preconditions(block),
+        "counts": counts, "missing": missing, "contracts": contract_rows(program, block),
+        "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
+        "source": block.ast.source, "code": generate(program, [block]),
+    }
+
+
+def _signature(block: BlockIR) -> str:
+    params = ", ".join(p.name if p.default is None else f"{p.name} = {static.show(p.default)}"
+                       for p in block.params.values())
+    ins = ", ".join(f"{n}: {_type(t)}" for n, t in block.inputs)
+    outs = ", ".join(_type(t) for t in block.outputs)
+    return f"{block.name}[{params}]({ins}) -> {outs if len(block.outputs) == 1 else f'({outs})'}"
+
+
+def _preconditions(block: BlockIR) -> list[tuple[str, str]]:
+    """The block's preconditions, and those its defaults add when a size is left to them
+    (`K = D / H` needs `D % H == 0`, checked by the generated `__init__`)."""
+    rows = [(str(p), p.origin) for p in block.preconditions]
+    for p in block.params.values():
+        if isinstance(p.default, Size) and not p.default.is_integral:
+            num, den = p.default.split_fraction()
+            rows.append((str(Precondition("divides", num, den, p.span)),
+                         f"when {p.name} takes its default {p.default}"))
+    return rows
+
+
+def _type(t) -> str:
+    return str(t) if t.dtype == "float" else f"{t} {t.dtype}"
+
+
+def _at_defaults(program: Program, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
+    """Sizes, parameter and FLOP counts at the defaults, or why there are none."""
+    try:
+        env = resolve_sizes(program, block, {})
+    except ArchError as err:
+        return None, None, err.message
+    params, flops = graph_costs(program, block.body)
+    return env, {"params": int(params.evaluate(env)), "flops": int(flops.evaluate(env))}, ""
+
+
+def _axes(block: BlockIR, env: dict[str, Any] | None) -> list[dict[str, str]]:
+    rows = []
+    for p in block.params.values():
+        default = "" if p.default is None else static.show(p.default)
+        kind = {"size": "size parameter", "bool": "flag", "float": "number"}[p.kind]
+        rows.append({"name": p.name, "kind": kind, "declared": default, "value": _value(env, p.name)})
+    for f in block.free:
+        ex = block.examples.get(f)
+        rows.append({"name": f, "kind": "read from the input", "declared": f"example {ex}" if ex else "",
+                     "value": _value(env, f)})
+    return rows
+
+
+def _value(env: dict[str, Any] | None, name: str) -> str:
+    if env is None or name not in env:
+        return ""
+    return static.show(env[name])
+
+
+def _inline_svg(data: bytes) -> Markup:
+    """Graphviz's SVG without its XML prolog and comments, safe to place inside HTML: dot
+    escapes label text itself, and every label went through `names.dot_label` first."""
+    text = data.decode("utf-8")
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    return Markup(text)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("sitegen"))),
+                              autoescape=True, undefined=jinja2.StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)

@@ -1,0 +1,138 @@
+"""Group actions on named axes and the contracts that name them.
+
+`perm(A, ...)` permutes each named axis independently, `shift(Y, X) by s` translates each
+named axis cyclically by multiples of s, `flip(A, ...)` reverses axes, `rot90(Y, X)` turns
+the (Y, X) plane by quarter turns (as `torch.rot90(x, k, dims=(Y, X))`). Every action is a
+product of generators; each generator gets its own id so the analysis can track it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import ast
+from ..errors import Span, SymmetryError
+from ..ir import BlockIR
+from ..sizes import Size, SizeError
+from ..types import TensorType
+from .state import ONE, Factor
+
+GROUPS = {"perm": "perm", "shift": "shift", "flip": "flip", "rot90": "rot"}
+
+
+@dataclass(frozen=True)
+class Action:
+    group: str  # "perm" | "shift" | "flip" | "rot90"
+    axes: tuple[str, ...]
+    by: Size = ONE  # shift only: multiples of this
+    span: Span | None = None
+
+    def generators(self) -> list[tuple[str, ...]]:
+        """The axes of each independent generator."""
+        return [self.axes] if self.group == "rot90" else [(a,) for a in self.axes]
+
+    def restricted(self, keep: list[int]) -> Action:
+        gens = self.generators()
+        return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span)
+
+    def text(self, by: Size | None = None) -> str:
+        by = self.by if by is None else by
+        suffix = f" by {_paren(by)}" if self.group == "shift" and by != ONE else ""
+        return f"{self.group}({', '.join(self.axes)}){suffix}"
+
+    def factors(self, t: TensorType, env: dict[str, Size] | None = None) -> list[Factor]:
+        """How the generators act on a tensor of type `t` (inputs, and outputs of equivariance)."""
+        out = []
+        for i, axes in enumerate(self.generators()):
+            if not all(t.axis(a) is not None for a in axes):
+                continue
+            kind = GROUPS[self.group]
+            base = t.size(axes[0]).subs(env or {}) if kind == "shift" else ONE
+            out.append(Factor((i,), kind, axes, ONE, base))
+        return out
+
+
+@dataclass(frozen=True)
+class Contract:
+    kind: str  # "equivariant" | "invariant"
+    action: Action
+    span: Span | None = None
+
+    def text(self, by: Size | None = None) -> str:
+        return f"{self.kind} {self.action.text(by)}"
+
+
+def contracts_of(block: BlockIR) -> list[Contract]:
+    """The block's declared contracts, checked against its signature (S102-S107)."""
+    return [_contract(c, block) for c in block.ast.contracts]
+
+
+def _contract(c: ast.Contract, block: BlockIR) -> Contract:
+    a = c.action
+    if a.group not in GROUPS:
+        raise SymmetryError(f"unknown group `{a.group}`", a.span, code="S102",
+                            help="groups: perm(A), shift(Y, X) [by s], flip(A), rot90(Y, X)")
+    if len(set(a.axes)) != len(a.axes):
+        raise SymmetryError(f"`{a.group}` names an axis twice", a.span, code="S106")
+    if a.group == "rot90" and len(a.axes) != 2:
+        raise SymmetryError("`rot90` turns the plane of exactly two axes: `rot90(Y, X)`", a.span,
+                            code="S106")
+    by = ONE
+    if a.by is not None:
+        if a.group != "shift":
+            raise SymmetryError(f"`by` restricts shifts only, not `{a.group}`", a.by.span, code="S107")
+        by = _size(a.by, block)
+    ins = [t for _, t in block.inputs]
+    for axis in a.axes:
+        if not any(t.axis(axis) is not None for t in ins):
+            raise SymmetryError(f"`{a.group}` acts on {axis}, which no input of `{block.name}` has",
+                                a.span, code="S103",
+                                help=f"inputs: {', '.join(f'{n}: {t}' for n, t in block.inputs)}")
+    if a.group == "rot90":
+        for n, t in block.inputs:
+            if (t.axis(a.axes[0]) is None) != (t.axis(a.axes[1]) is None):
+                raise SymmetryError(f"`rot90({', '.join(a.axes)})` needs both axes in `{n}`", a.span,
+                                    code="S103")
+    outs = block.output_names
+    for axis in a.axes:
+        present = [axis in names for names in outs]
+        if c.kind == "invariant" and any(present):
+            raise SymmetryError(f"`invariant {a.group}` acts on {axis}, but the output keeps {axis}",
+                                c.span, code="S104",
+                                help="an invariant axis is reduced away; did you mean `equivariant`?")
+        if c.kind == "equivariant" and not all(present):
+            raise SymmetryError(f"`equivariant {a.group}` acts on {axis}, which the output lacks",
+                                c.span, code="S105", help="did you mean `invariant`?")
+    return Contract(c.kind, Action(a.group, a.axes, by, a.span), c.span)
+
+
+def _size(e: ast.Expr, block: BlockIR) -> Size:
+    """A `by` expression: a whole positive size over the block's size parameters."""
+    try:
+        value = _eval(e, block)
+    except SizeError as err:
+        raise SymmetryError(str(err), e.span, code="S107") from None
+    if not value.is_integral or (value.is_const and value.const < 1):
+        raise SymmetryError(f"`by` takes a whole positive size, not {value}", e.span, code="S107")
+    return value
+
+
+def _eval(e: ast.Expr, block: BlockIR) -> Size:
+    if isinstance(e, ast.Number) and isinstance(e.value, int):
+        return Size.of(e.value)
+    if isinstance(e, ast.Name):
+        p = block.params.get(e.id)
+        if p is not None and p.kind == "size":
+            return Size.of(e.id)
+        raise SymmetryError(f"`by {e.id}`: not a size parameter of `{block.name}`", e.span, code="S107")
+    if isinstance(e, ast.BinOp) and e.op in ("+", "-", "*", "/"):
+        a, b = _eval(e.left, block), _eval(e.right, block)
+        if e.op == "/":
+            return a / b
+        return a + b if e.op == "+" else a - b if e.op == "-" else a * b
+    raise SymmetryError("`by` takes a size expression", e.span, code="S107")
+
+
+def _paren(s: Size) -> str:
+    text = str(s)
+    return f"({text})" if " " in text else text

@@ -1,0 +1,172 @@
+"""The symmetry pass: propagate factor states through a block's IR, into block calls (with
+the call's axis binding) and through `repeat` bodies (unrolled for a constant count, a
+fixpoint otherwise). Every op is asked through its registry entry (`Op.symmetry`)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ..ir import BlockIR, Graph, Node, Ref
+from ..ops import REGISTRY
+from ..sizes import Size
+from .rules import RuleContext
+from .state import Break, State, merge_notes
+
+if TYPE_CHECKING:
+    from ..program import Program
+
+MAX_UNROLL = 64
+
+
+class Analysis:
+    """One run for one action: states of every tensor, notes numbered in discovery order."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self._seq = itertools.count()
+
+    def counter(self) -> int:
+        return next(self._seq)
+
+    def block(self, block: BlockIR, ins: list[State], env: dict[str, Size], values: dict[str, Any],
+              site=None) -> list[State]:
+        states = self.graph(block.body, ins, env, values, site)
+        return [states[r] for r in block.body.outputs]
+
+    def graph(self, g: Graph, ins: list[State], env, values, site) -> dict[Ref, State]:
+        states: dict[Ref, State] = {(nid, 0): s for nid, s in zip(g.inputs, ins)}
+        for node in g.order():
+            if node.kind == "input":
+                continue
+            args = [states[r] for r in g.args(node.id)]
+            broken = next((s for s in args if s.broken), None)
+            if broken is not None:
+                outs = [replace(broken, notes=merge_notes(args))] * max(1, len(node.types))
+            elif node.kind == "op":
+                outs = [self.op(g, node, args, env, values, site)]
+            elif node.kind == "call":
+                outs = self.call(g, node, args, env, values, site)
+            else:
+                outs = self.repeat(node, args, env, values, site)
+            for i, s in enumerate(outs):
+                states[(node.id, i)] = s
+        return states
+
+    def op(self, g: Graph, node: Node, args: list[State], env, values, site) -> State:
+        ins = [g.type_of(r) for r in g.args(node.id)]
+        producers = [g.node(r[0]) for r in g.args(node.id)]
+        ctx = RuleContext(node, ins, node.types[0], args, producers, env, values, site, self.counter)
+        return REGISTRY[node.op].symmetry(node, ctx)
+
+    # -- block calls ------------------------------------------------------------------------
+    def call(self, g: Graph, node: Node, args: list[State], env, values, site) -> list[State]:
+        callee = self.program.by_key(node.attrs["callee"])
+        inner_env = {k: v.subs(env) for k, v in node.attrs["mapping"].items() if isinstance(v, Size)}
+        inner_values = _values(callee, node.attrs["sizes"], values)
+        where = site or node.span
+        bcast = set(node.attrs["bcast"])
+        ins, outside = [], []
+        for state, ref, layout, (_, ptype) in zip(args, g.args(node.id), node.attrs["layouts"],
+                                                  callee.inputs):
+            t = g.type_of(ref)
+            inner = self._enter(state, t, layout, ptype, bcast, node, env, values, where)
+            if inner.broken:
+                return [inner] * len(node.types)
+            ins.append(inner)
+            outside.append(State(tuple(f for f in state.factors if set(f.axes) <= bcast)))
+        # the callee acts independently at every broadcast position: one shared motion there
+        shared = RuleContext(node, [g.type_of(r) for r in g.args(node.id)], node.types[0], outside,
+                             [g.node(r[0]) for r in g.args(node.id)], env, values, where,
+                             self.counter).align()
+        if shared.broken:
+            return [replace(shared, notes=merge_notes(args))] * len(node.types)
+        outs = self.block(callee, ins, inner_env, inner_values, where)
+        back = {k: v for k, v in node.attrs["axes"].items()}
+        result = []
+        for state, t_out, t_callee in zip(outs, node.types, callee.outputs):
+            if state.broken:
+                result.append(state)
+                continue
+            result.append(self._leave(state, t_out, t_callee, back, shared, node, env, values, where))
+        return result
+
+    def _enter(self, state, t, layout, ptype, bcast, node, env, values, where) -> State:
+        """The argument's state in the callee's axis names (broadcast factors stay outside)."""
+        bound = {a for grp in layout for a in grp}
+        for f in state.factors:
+            if set(f.axes) & bound and set(f.axes) & bcast:
+                return self._break(node, f"`{node.op}` binds part of {f.describe()}", False, where)
+        cur = State(tuple(f for f in state.factors if set(f.axes) <= bound), state.notes)
+        names = {}
+        for grp, axis in zip(layout, ptype.axes):
+            if len(grp) > 1:
+                cur = self._apply(node, t, cur, "merge", env, values, where, parts=grp, dst=axis.name)
+                if cur.broken:
+                    return cur
+            else:
+                names[grp[0]] = axis.name
+        return replace(cur, factors=tuple(f.renamed(names) for f in cur.factors))
+
+    def _leave(self, state, t_out, t_callee, back, shared, node, env, values, where) -> State:
+        names = {a: b for a, b in back.items() if isinstance(b, str)}
+        cur = replace(state, factors=tuple(f.renamed(names) for f in state.factors))
+        for a, grp in back.items():
+            if isinstance(grp, tuple) and t_callee.axis(a) is not None:
+                sizes = [t_out.size(n).subs(env) for n in grp]
+                cur = self._apply(node, t_out, cur, "split", env, values, where, src=a, parts=grp,
+                                  sizes=sizes)
+                if cur.broken:
+                    return cur
+        return replace(cur, factors=tuple(sorted(set(cur.factors) | set(shared.factors), key=str)),
+                       notes=cur.notes | shared.notes)
+
+    def _apply(self, node, t, state, how, env, values, where, **kw) -> State:
+        ctx = RuleContext(node, [t], t, [state], [node], env, values, where, self.counter)
+        if how == "merge":
+            sizes = [t.size(n).subs(env) for n in kw["parts"]]
+            return ctx.merge(kw["parts"], kw["dst"], sizes)
+        return ctx.split(kw["src"], kw["parts"], kw["sizes"])
+
+    def _break(self, node, reason, certain, where) -> State:
+        return State(broken=Break(node.span, reason, certain, where))
+
+    # -- repeat -----------------------------------------------------------------------------
+    def repeat(self, node: Node, args: list[State], env, values, site) -> list[State]:
+        body: Graph = node.attrs["body"]
+        names, carried = node.attrs["inputs"], node.attrs["carried"]
+        count = node.attrs["count"].subs(env)
+        cur = dict(zip(names, args))
+        if count.is_const and count.const <= MAX_UNROLL:
+            for _ in range(int(count.const)):
+                outs = self.graph(body, [cur[n] for n in names], env, values, site)
+                cur.update({n: outs[r] for n, r in zip(carried, body.outputs)})
+            return [cur[n] for n in carried]
+        outs = self.graph(body, [cur[n] for n in names], env, values, site)
+        after = {n: outs[r] for n, r in zip(carried, body.outputs)}
+        for n in carried:
+            if after[n].broken:
+                return [after[n]] * len(carried)
+            if after[n].factors != cur[n].factors:
+                return [self._break(node, f"`repeat {count}` changes how `{n}` moves "
+                                    f"(from {_show(cur[n])} to {_show(after[n])}); a repeat with a "
+                                    "symbolic count needs a fixpoint", False, site)] * len(carried)
+        return [after[n] for n in carried]
+
+
+def _values(callee: BlockIR, bound: dict, outer: dict) -> dict[str, Any]:
+    """Static non-size values (flags) of a callee: bound at the call or defaults."""
+    from ..static import Real
+    out: dict[str, Any] = {}
+    for name, p in callee.params.items():
+        v = bound.get(name, p.default)
+        if isinstance(v, Real) and v.op == "param":
+            v = outer.get(v.args[0])
+        if isinstance(v, bool):
+            out[name] = v
+    return out
+
+
+def _show(s: State) -> str:
+    return ", ".join(f.describe() for f in s.factors) or "nothing"

@@ -1,0 +1,175 @@
+"""From the analysed output states to a verdict: proven, approximate, refuted or unproven,
+with the span of the first operation that breaks or restricts the claim, the largest proven
+subgroup and the size conditions the proof needs."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import asdict, dataclass, field, replace
+from math import lcm
+from typing import TYPE_CHECKING
+
+from ..errors import Span
+from ..ir import BlockIR
+from ..sizes import Size
+from .actions import Action, Contract
+from .analysis import Analysis
+from .state import ONE, Note, State
+
+if TYPE_CHECKING:
+    from ..program import Program
+
+VERDICTS = ("proven", "approximate", "refuted", "unproven")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One claim about one block. `contract` is the claim's text; `subgroup` the largest part of
+    it the analysis proves (exactly or approximately, see `subgroup_verdict`), or None; `span`
+    the first operation that breaks or restricts it (`site`: the call in `block` leading there)."""
+
+    block: str
+    contract: str
+    verdict: str
+    reason: str
+    subgroup: str | None = None
+    subgroup_verdict: str | None = None
+    span: Span | None = None
+    site: Span | None = None
+    requires: tuple[str, ...] = ()
+    declared: bool = True
+    conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
+    claim: Contract | None = field(default=None, compare=False)
+    subgroup_claim: Contract | None = field(default=None, compare=False)
+
+    def record(self) -> dict:
+        """The JSON form: `archc check --symmetry --format json` prints one per contract."""
+        def where(s: Span | None):
+            return None if s is None else asdict(s)
+        return {"block": self.block, "contract": self.contract, "verdict": self.verdict,
+                "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
+                "span": where(self.span), "site": where(self.site), "reason": self.reason,
+                "requires": list(self.requires), "declared": self.declared}
+
+
+def judge(program: Program, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
+    """Analyse one contract; when it fails, look for the largest subgroup that holds."""
+    outcome = _outcome(program, block, contract)
+    v = _verdict(block, contract, outcome, declared)
+    if v.verdict in ("refuted", "unproven") and v.subgroup is None:
+        sub = _smaller(program, block, contract)
+        if sub is not None:
+            v = replace(v, subgroup=sub.contract, subgroup_verdict=sub.verdict, subgroup_claim=sub.claim)
+    return v
+
+
+@dataclass
+class _Outcome:
+    states: list[State]
+    mismatch: str | None  # why the outputs do not move as the contract says
+    opaque: bool  # the mismatch involves a permutation the analysis could not name
+
+
+def _outcome(program: Program, block: BlockIR, contract: Contract) -> _Outcome:
+    action = contract.action
+    ins = [State(tuple(action.factors(t))) for _, t in block.inputs]
+    states = Analysis(program).block(block, ins, {}, {})
+    for s, t in zip(states, block.outputs):
+        if s.broken:
+            return _Outcome(states, None, False)
+        want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
+        plain = [f for f in s.factors if f.scale == ONE and not f.origin]  # exactly as the action moves
+        got = {(f.gen, f.kind, f.axes) for f in plain}
+        odd = [f for f in s.factors if f not in plain or (f.gen, f.kind, f.axes) not in want]
+        if odd or want - got:
+            f = odd[0] if odd else None
+            why = (f"the output still moves by {f.describe()}" if f else
+                   "the output does not move with the input")
+            return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd))
+    return _Outcome(states, None, False)
+
+
+def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) -> Verdict:
+    text = contract.text()
+    base = dict(block=block.name, contract=text, declared=declared, claim=contract)
+    broken = next((s.broken for s in o.states if s.broken), None)
+    if broken is not None:
+        return Verdict(**base, verdict="refuted" if broken.certain else "unproven",
+                       reason=broken.reason, span=broken.span, site=broken.site)
+    if o.mismatch:
+        return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch,
+                       span=block.ast.span)
+    notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
+    restricts = [n for n in notes if n.kind == "restrict"]
+    approx = [n for n in notes if n.kind == "approx"]
+    conditions = _conditions(restricts)
+    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions)
+    base["conditions"] = conditions
+    needed = _lcm([n.multiple for n in restricts])
+    wanted = contract.action.by
+    sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
+                                               _lcm([needed, wanted]))) if restricts else None
+    sub_text = sub_claim.text() if sub_claim else None
+    base["subgroup_claim"] = sub_claim
+    sub_verdict = ("approximate" if approx else "proven") if restricts else None
+    violated = [n for n in restricts if not (wanted / n.multiple).is_integral]
+    if not violated:
+        if approx:
+            return Verdict(**base, verdict="approximate", reason=approx[0].reason, span=approx[0].span,
+                           site=approx[0].site, requires=requires, subgroup=sub_text,
+                           subgroup_verdict=sub_verdict)
+        return Verdict(**base, verdict="proven", reason=_proof(restricts, needed), requires=requires,
+                       subgroup=sub_text, subgroup_verdict=sub_verdict,
+                       span=restricts[0].span if restricts else None,
+                       site=restricts[0].site if restricts else None)
+    hard = [n for n in violated if n.otherwise == "refuted"]
+    first: Note = hard[0] if hard else violated[0]
+    return Verdict(**base, verdict="refuted" if hard else "approximate", reason=first.reason,
+                   subgroup=sub_text, subgroup_verdict=sub_verdict, span=first.span, site=first.site,
+                   requires=requires)
+
+
+def _conditions(notes: list[Note]) -> tuple[tuple[Size, Size], ...]:
+    """Divisibility conditions, one per length (the strongest modulus)."""
+    by_length: dict[Size, list[Size]] = {}
+    for n in notes:
+        for length, modulus in n.requires:
+            by_length.setdefault(length, []).append(modulus)
+    return tuple((length, _lcm(mods)) for length, mods in by_length.items())
+
+
+def _proof(restricts: list[Note], needed: Size) -> str:
+    if not restricts:
+        return "every operation on the way commutes with the action"
+    return f"exact for multiples of {needed} ({restricts[0].reason})"
+
+
+def _lcm(sizes: list[Size]) -> Size:
+    out = ONE
+    for s in sizes:
+        if out.is_const and s.is_const:
+            out = Size.of(lcm(int(out.const), int(s.const)))
+        elif (s / out).is_integral:
+            out = s
+        elif not (out / s).is_integral:
+            out = out * s  # a common multiple: the subgroup named is smaller but still proven
+    return out
+
+
+def _smaller(program: Program, block: BlockIR, contract: Contract):
+    """The largest sub-action (fewer generators) that is proven or approximate."""
+    gens = contract.action.generators()
+    for k in range(len(gens) - 1, 0, -1):
+        for keep in itertools.combinations(range(len(gens)), k):
+            sub = Contract(contract.kind, contract.action.restricted(list(keep)), contract.span)
+            if contract.kind == "equivariant" or not _kept(block, sub.action):
+                v = _verdict(block, sub, _outcome(program, block, sub), True)
+                if v.verdict in ("proven", "approximate"):
+                    return v
+                if v.subgroup and v.subgroup_verdict:
+                    return replace(v, contract=v.subgroup, verdict=v.subgroup_verdict, claim=v.subgroup_claim)
+    return None
+
+
+def _kept(block: BlockIR, action: Action) -> bool:
+    return any(a in names for a in action.axes for names in block.output_names)

@@ -1,0 +1,200 @@
+"""Numeric verification of symmetry claims (`archc verify`, `archdsl.testing`).
+
+For every contract and every inferred symmetry of a block: build the generated module (eval
+mode, float64), draw random inputs and random group elements (Hypothesis, seeded, so runs are
+reproducible) and measure the relative error
+
+    equivariant: ||f(g x) - g f(x)|| / ||f(x)||        invariant: ||f(g x) - f(x)|| / ||f(x)||
+
+A proven claim must stay below `PROVEN_TOL`; a refuted one must come with a counterexample (the
+group element with the largest error, above `REFUTED_TOL`). torch and Hypothesis are imported
+only when a check runs: the front end never needs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import ArchError
+from .passes.stats import resolve_sizes
+from .symmetry import Verdict, check_contracts, infer_symmetries
+
+if TYPE_CHECKING:
+    from .program import Program
+
+PROVEN_TOL = 1e-6
+REFUTED_TOL = 1e-3
+
+
+@dataclass
+class Check:
+    """One claim checked numerically."""
+
+    verdict: Verdict
+    error: float | None = None  # the largest relative error over the trials
+    element: str = ""  # the group element that gave it
+    skipped: str = ""  # why it could not be checked at these sizes
+
+    @property
+    def ok(self) -> bool:
+        """Agrees with the static verdict: proven below tolerance, refuted with a counterexample."""
+        if self.skipped or self.error is None:
+            return True
+        if self.verdict.verdict == "proven":
+            return self.error < PROVEN_TOL
+        if self.verdict.verdict == "refuted":
+            return self.error > REFUTED_TOL
+        return True
+
+    def record(self) -> dict:
+        return {**self.verdict.record(), "error": self.error, "element": self.element,
+                "skipped": self.skipped, "ok": self.ok}
+
+
+def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, int] | None = None,
+                 seed: int = 0) -> list[Check]:
+    """Check every contract and inferred symmetry of block `name` numerically."""
+    block = program.block(name)
+    claims = check_contracts(program, block)
+    seen = {v.contract for v in claims}
+    claims += [v for v in infer_symmetries(program, block) if v.contract not in seen]
+    return verify_claims(program, name, claims, trials, sizes, seed)
+
+
+def verify_claims(program: Program, name: str, claims: list[Verdict], trials: int = 4,
+                  sizes: dict[str, int] | None = None, seed: int = 0) -> list[Check]:
+    """Check the given verdicts of block `name` (their `claim`) numerically."""
+    block = program.block(name)
+    env = resolve_sizes(program, block, sizes or {})
+    static = {k: v for k, v in env.items() if k in block.params}
+    model = None
+    checks = []
+    for v in claims:
+        skipped = _unmet(v, env)
+        if skipped:
+            checks.append(Check(v, skipped=skipped))
+            continue
+        if model is None:
+            import torch
+            with torch.random.fork_rng():  # seeded weights, without touching the caller's generator
+                torch.manual_seed(seed)
+                model = program.module(name, **static).eval().to(torch.float64)
+        checks.append(_measure(model, block, env, v, trials, seed))
+    return checks
+
+
+def _unmet(v: Verdict, env: dict[str, Any]) -> str:
+    for length, modulus in v.conditions:
+        try:
+            n, m = length.evaluate(env), modulus.evaluate(env)
+        except (KeyError, ArchError):
+            return f"cannot evaluate {length} % {modulus}"
+        if m == 0 or n % m != 0:
+            return f"sizes give {length} = {n}, not a multiple of {m}"
+    action = v.claim.action
+    if action.group == "rot90":
+        a, b = action.axes
+        if env.get(a) != env.get(b):
+            return f"rot90 needs {a} == {b}"
+    return ""
+
+
+def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
+    import torch
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as seeded
+    from hypothesis import strategies as st
+
+    action = v.claim.action
+    by = int(action.by.evaluate(env)) if action.group == "shift" else 1
+    worst: list[tuple[float, str]] = []
+
+    @seeded(seed)
+    @settings(max_examples=trials, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data())
+    def trial(data):
+        element = {}
+        for axes in action.generators():
+            n = int(env[axes[0]])
+            if action.group == "perm":
+                element[axes] = data.draw(st.permutations(range(n)))
+            elif action.group == "shift":
+                element[axes] = data.draw(st.integers(1, max(1, n // by - 1))) * by if n > by else 0
+            elif action.group == "flip":
+                element[axes] = True
+            else:
+                element[axes] = data.draw(st.integers(1, 3))
+        gen = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
+        xs = [_input(t, env, gen) for _, t in block.inputs]
+        with torch.no_grad():
+            ys = _tuple(model(*xs))
+            gys = _tuple(model(*[_act(x, t, action, element) for x, (_, t) in zip(xs, block.inputs)]))
+        if v.claim.kind == "equivariant":
+            want = [_act(y, t, action, element) for y, t in zip(ys, block.outputs)]
+        else:
+            want = ys
+        num = sum(float((a - b).norm()) ** 2 for a, b in zip(gys, want)) ** 0.5
+        den = sum(float(y.norm()) ** 2 for y in ys) ** 0.5
+        worst.append((num / max(den, 1e-300), _describe(action, element)))
+
+    trial()
+    error, element = max(worst)
+    return Check(v, error, element)
+
+
+def _input(t, env, gen):
+    import torch
+    shape = [2] + [int(a.size.evaluate(env)) for a in t.axes]
+    if t.dtype in ("int", "bool"):
+        x = torch.randint(0, 2, shape, generator=gen)
+        return x.bool() if t.dtype == "bool" else x
+    return torch.randn(shape, generator=gen, dtype=torch.float64)
+
+
+def _tuple(y):
+    return y if isinstance(y, tuple) else (y,)
+
+
+def _act(x, t, action, element):
+    """Apply the group element to a tensor laid out as [batch, *t.axes]."""
+    import torch
+    for axes, g in element.items():
+        if any(t.axis(a) is None for a in axes):
+            continue
+        dims = [1 + t.names.index(a) for a in axes]
+        if action.group == "perm":
+            x = x.index_select(dims[0], torch.tensor(g))
+        elif action.group == "shift":
+            x = torch.roll(x, g, dims[0])
+        elif action.group == "flip":
+            x = x.flip(dims[0])
+        else:
+            x = torch.rot90(x, g, dims)
+    return x
+
+
+def _describe(action, element) -> str:
+    parts = []
+    for axes, g in element.items():
+        if action.group == "perm":
+            shown = ", ".join(map(str, g[:12])) + (", ..." if len(g) > 12 else "")
+            parts.append(f"perm {axes[0]} = [{shown}]")
+        elif action.group == "shift":
+            parts.append(f"shift {axes[0]} by {g}")
+        elif action.group == "flip":
+            parts.append(f"flip {axes[0]}")
+        else:
+            parts.append(f"rot90 {', '.join(axes)} k={g}")
+    return ", ".join(parts)
+
+
+def assert_symmetries(program: Program, block: str, trials: int = 3, sizes: dict[str, int] | None = None,
+                      seed: int = 0) -> list[Check]:
+    """A pytest helper: every proven claim holds numerically (< 1e-6) and every refuted one has
+    a counterexample (> 1e-3). Returns the checks for further assertions."""
+    checks = verify_block(program, block, trials, sizes, seed)
+    bad = [c for c in checks if not c.ok]
+    assert not bad, "\n".join(f"{c.verdict.block}: {c.verdict.contract} is {c.verdict.verdict} but the "
+                              f"measured error is {c.error:.3g} ({c.element})" for c in bad)
+    return checks

@@ -1,0 +1,71 @@
+"""Compile time against model size: parse, check and codegen of N stacked blocks.
+
+    python benchmarks/compile.py                  # N = 10, 100, 1000, 10000
+    python benchmarks/compile.py --counts 50 2000
+
+The spec is one `Net` block whose body calls a pre-norm encoder layer (attention + MLP from
+std.nn) N times in sequence, each call its own statement (not `repeat`, which would compile in
+constant time): the IR, the shape pass and the generated `forward` all grow with N. The last
+column is the time per block relative to the smallest N; close to 1 means linear growth.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from archdsl.program import Program  # noqa: E402
+
+LAYER = """\
+from std.nn import SelfAttention, MLP
+
+block Layer[D, H](x: [T, D]) -> [T, D] {
+    x = x + SelfAttention[H = H](LayerNorm[D](x))
+    return x + MLP(LayerNorm[D](x))
+}
+"""
+
+
+def spec(n: int) -> str:
+    calls = "\n".join("    x = Layer[H = H](x)" for _ in range(n))
+    return f"{LAYER}\nblock Net[D = 512, H = 8](x: [T, D]) -> [T, D] {{\n{calls}\n    return x\n}}\n"
+
+
+def phases(n: int) -> tuple[float, float, float]:
+    """Seconds to parse (with imports), to elaborate and shape-check, and to generate code."""
+    text = spec(n)
+    t0 = time.perf_counter()
+    program = Program()
+    program.root = "<bench>"
+    program.load(text, "<bench>")
+    t1 = time.perf_counter()
+    program.check()
+    t2 = time.perf_counter()
+    program.source()
+    t3 = time.perf_counter()
+    return t1 - t0, t2 - t1, t3 - t2
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--counts", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    args = p.parse_args()
+    print(f"{'blocks':>7} | {'parse s':>8} {'check s':>8} {'codegen s':>9} {'total s':>8} | {'ms/block':>8} "
+          f"{'vs first':>8}")
+    phases(1)  # load the grammar and the standard library once, outside the measurements
+    first = None
+    for n in args.counts:
+        parse, check, codegen = phases(n)
+        total = parse + check + codegen
+        per = total / n
+        first = first or per
+        print(f"{n:>7} | {parse:>8.3f} {check:>8.3f} {codegen:>9.3f} {total:>8.3f} | {per * 1000:>8.3f} "
+              f"{per / first:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()

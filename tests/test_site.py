@@ -1,0 +1,172 @@
+"""`archc docs`: the static site for examples/ and stdlib/, its links, its contents and its
+escaping of hostile spec text."""
+
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import PurePosixPath
+
+import pytest
+from conftest import EXAMPLES, ROOT
+
+import archdsl
+
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+
+
+class _Page(HTMLParser):
+    """Tags, links, the title and the inline SVG of one page."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.tags: list[str] = []
+        self.links: list[str] = []
+        self.title = ""
+        self._in_title = False
+        self.feed(text)
+        start = text.find("<svg")
+        self.svg = text[start:text.find("</svg>", start) + 6] if start >= 0 else ""
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self._in_title = tag == "title"
+        for k, v in attrs:
+            if k in ("href", "xlink:href", "src") and tag != "svg":
+                self.links.append(v)
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag):
+        self._in_title = False
+
+
+@pytest.fixture(scope="module")
+def site():
+    from archdsl.site import build_site
+    return build_site([ROOT / "examples", ROOT / "stdlib"])
+
+
+def _resolve(page: str, link: str) -> str:
+    parts: list[str] = []
+    for p in (PurePosixPath(page).parent / link).parts:
+        if p == "..":
+            parts.pop()
+        elif p != ".":
+            parts.append(p)
+    return "/".join(parts)
+
+
+def test_index_lists_every_block_of_every_file(site):
+    index = _Page(site["index.html"])
+    assert index.title == "archdsl docs: blocks"
+    stdlib = archdsl.compile_file(ROOT / "stdlib/nn.arch")
+    expected = [("std.nn", b) for b in stdlib.block_names()]
+    for path in EXAMPLES:
+        slug = ".".join(("examples", *path.relative_to(ROOT / "examples").with_suffix("").parts))
+        expected += [(slug, b) for b in archdsl.compile_file(path).block_names()]
+    for slug, block in expected:
+        assert f"{slug}/{block}.html" in index.links
+
+
+def test_every_link_resolves_and_every_page_has_a_diagram(site):
+    for name, text in site.items():
+        if not name.endswith(".html"):
+            continue
+        page = _Page(text)
+        assert "script" not in page.tags
+        for link in page.links:  # every link and resource is a page of the site: nothing remote
+            assert _resolve(name, link) in site, (name, link)
+        assert ("../style.css" if "/" in name else "style.css") in page.links
+        if name != "index.html":
+            svg = ET.fromstring(page.svg)  # the inline SVG is well-formed XML
+            assert svg.tag.endswith("svg") and float(svg.get("width").rstrip("pt")) > 0
+
+
+def test_block_page_contents(site):
+    text = site["examples.transformer/EncoderLayer.html"]
+    page = _Page(text)
+    assert page.title.startswith("EncoderLayer")
+    # torch.nn.TransformerEncoderLayer(512, 8, 2048) has 3,152,384 parameters.
+    assert "3,152,384" in text
+    assert "D % H == 0" in text and "4 * D" in text
+    assert "class EncoderLayer(nn.Module)" in text and "class SelfAttention(nn.Module)" in text
+    assert "return x + MLP[F = F](LayerNorm[D](x))" in text
+    # calls link to the callee pages, in the list and in the diagram
+    assert page.links.count("../std.nn/SelfAttention.html") >= 2
+    assert "../std.nn/MLP.html" in page.links
+    callers = _Page(site["std.nn/MLP.html"]).links
+    assert "../examples.transformer/EncoderLayer.html" in callers and "../std.nn/SelfAttention.html" not in callers
+
+
+def test_blocks_without_defaults_say_why_there_are_no_counts(site):
+    assert "needs a value for D" in site["std.nn/MLP.html"]
+    assert "<code>D % H == 0</code> (when K takes its default D / H)" in site["std.nn/SelfAttention.html"]
+
+
+HOSTILE_DOC = r'"</script><script>alert(1)</script> <b>bold</b> {x} \"q\" & <!-- -->"'
+
+
+def test_hostile_spec_text_is_escaped(tmp_path):
+    from archdsl.site import build_site
+    spec = tmp_path / "we<ird>&name.arch"
+    spec.write_text(f'block Evil[D = 4](x: [T = 3, D]) -> [T, D]  equivariant perm(T) {{\n'
+                    f'    {HOSTILE_DOC}\n    return Linear[D -> D](x)\n}}\n')
+    pages = build_site([spec])
+    for name, text in pages.items():
+        if name.endswith(".html"):
+            page = _Page(text)
+            assert "script" not in page.tags and "b" not in page.tags, name
+    (page_name,) = [n for n in pages if n.endswith("Evil.html")]
+    text = pages[page_name]
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "we&lt;ird&gt;&amp;name.arch" in pages["index.html"]
+    assert "equivariant perm(T)" in text and ">proven<" in text
+    assert "equivariant perm(T): proven" in _Page(text).svg
+
+
+def _archc(*args):
+    return subprocess.run([sys.executable, "-m", "archdsl", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_docs_cli(tmp_path):
+    out = tmp_path / "site"
+    r = _archc("docs", "examples/mlp.arch", "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert (out / "index.html").is_file() and (out / "mlp/MLPClassifier.html").is_file()
+    bad = tmp_path / "bad.arch"
+    bad.write_text("block B(x: [T]) -> [T] {\n    return y\n}\n")
+    r = _archc("docs", "examples/mlp.arch", str(bad), "-o", str(tmp_path / "site2"))
+    assert r.returncode == 1 and "error[E202]" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "site2").exists()  # nothing written when any file fails
+    r = _archc("docs", str(tmp_path / "missing"), "-o", str(tmp_path / "site3"))
+    assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_readme_diagram_is_what_make_docs_regenerates():
+    """docs/encoderlayer.svg is produced by `make docs`; byte-equal under the Graphviz version that
+    wrote it, and with the same drawn text under any other version."""
+    from archdsl.diagram import diagram, render
+    prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
+    fresh = render(diagram(prog, prog.block("EncoderLayer")), "svg").decode()
+    committed = (ROOT / "docs/encoderlayer.svg").read_text(encoding="utf-8")
+    version = next(line for line in fresh.splitlines() if "Generated by graphviz" in line)
+    if version in committed:
+        assert fresh == committed
+    else:
+        def texts(s):
+            return [t.text for t in ET.fromstring(s[s.index("<svg"):]).iter("{http://www.w3.org/2000/svg}text")]
+        assert texts(fresh) == texts(committed)
+
+
+def test_contract_rows_quote_the_contract_as_written():
+    from archdsl.contracts import contract_rows
+    prog = archdsl.compile_source(
+        "block Pool[C = 4](x: [C, Y, X]) -> [C, X]  equivariant shift(X) by 2 * 1  invariant perm(Y) {\n"
+        "    return mean[Y](x)\n}\n", "pool.arch")
+    block = prog.block("Pool")
+    assert contract_rows(prog, block) == [("equivariant shift(X) by 2 * 1", "proven"),
+                                          ("invariant perm(Y)", "proven")]
