@@ -232,7 +232,7 @@ class Program:
         from .pytorch import generate
         return generate(self, self.check(), fuse=fuse)
 
-    def module(self, block: str, fuse: bool = True, **sizes: Any):
+    def module(self, block: str, /, fuse: bool = True, **sizes: Any):
         """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
         names in the spec). The generated source is imported once per program and fuse setting."""
         from .pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
@@ -243,11 +243,11 @@ class Program:
         kw = kwarg_names(ir)
         return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
 
-    def stats(self, block: str, **sizes: int) -> dict[str, Any]:
+    def stats(self, block: str, /, **sizes: int) -> dict[str, Any]:
         from .passes.stats import stats
         return stats(self, self.block(block), sizes)
 
-    def diagram(self, block: str, depth: int = 1, fused: bool = False, **sizes: int):
+    def diagram(self, block: str, /, depth: int = 1, fused: bool = False, **sizes: int):
         """The block's circuit diagram as a `graphviz.Digraph` (`.source` is DOT text); with
         sizes, the others take their defaults and wires show numbers."""
         from .diagram import diagram

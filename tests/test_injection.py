@@ -10,7 +10,7 @@ import keyword
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from hostile_util import sandbox
+from hostile_util import archc, sandbox
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +148,20 @@ def test_string_escapes_hold_for_any_text(text):
     assert "<" not in html_text(text) and '"' not in html_text(text)
     label = dot_label(text)  # inside a Graphviz HTML-like label <...>
     assert not any(ord(c) < 32 or c in '<>"' for c in label)
+
+
+def test_python_api_takes_sizes_named_like_its_own_arguments(tmp_path):
+    """`self` and `block` are spec names like any other (once a TypeError in `archc verify`)."""
+    pytest.importorskip("torch")
+    prog = _hostile_program(tmp_path)
+    assert prog.stats("torch", self=5)["sizes"]["self"] == 5
+    assert prog.module("torch", self=5).self_ == 5
+
+
+@pytest.mark.parametrize("args", [["diagram", "--block", "F", "-o", "f.dot"], ["docs", "-o", "site"],
+                                  ["verify", "--block", "torch", "--trials", "1"]])
+def test_other_subcommands_take_hostile_names(tmp_path, args):
+    path = tmp_path / "hostile.arch"
+    path.write_text(HOSTILE)
+    r = archc(*args[:1], str(path), *args[1:], cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr[-3000:]
