@@ -406,7 +406,10 @@ class _ClassWriter:
             if expr != var_of[name]:
                 self.fwd.append(f"{indent}    {var_of[name]} = {expr}")
         mods, self.loop = self.loop, outer_loop
-        if not mods:
+        if not mods and all(line.strip().startswith("#") for line in self.fwd[header_at:]):
+            # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
+            self.fwd[header_at:] = [indent + line.strip() for line in self.fwd[header_at:]]
+        elif not mods:
             self.fwd.insert(header_at, f"{indent}for _ in range({count}):")
         else:
             for m in mods:

@@ -40,3 +40,13 @@ def test_former_crash_is_a_diagnostic(src, code, line, col):
         archdsl.compile_source(src, "r.arch").source()
     first = info.value.errors[0] if isinstance(info.value, ArchErrors) else info.value
     assert (first.code, first.span.line, first.span.column) == (code, line, col), str(info.value)
+
+
+@pytest.mark.parametrize("body", ["repeat 3 { h = (h) }", "repeat 3 { g = h }", "repeat 2 { repeat 2 { h = h } }"])
+def test_repeat_whose_body_computes_nothing_compiles_to_valid_python(body):
+    """Found by `make fuzz`: the loop header was emitted with an empty body (IndentationError)."""
+    import ast
+    src = f"block B[D = 4](h: [T, D]) -> [T, D] {{\n    {body}\n    return h\n}}\n"
+    prog = archdsl.compile_source(src, "r.arch")
+    for fuse in (True, False):
+        ast.parse(prog.source(fuse=fuse))
