@@ -25,10 +25,17 @@ from hostile_util import sandbox  # noqa: E402
 BATCH = 200  # generated modules per sandbox process
 
 
-def _worker(job: tuple[str, int, int]) -> Tally:
+def _worker(job: tuple[str, int, int]) -> tuple[Tally, str | None]:
+    """One Hypothesis run; a crash ends it (after shrinking) and is returned, not raised, so
+    the other runs go on."""
     kind, n, seed = job
     strategy = grammar_programs() if kind == "grammar" else mutated_sources()
-    return fuzz(strategy, n, Tally(), seed=seed, unfused=seed % 4 == 0)
+    tally = Tally()
+    try:
+        fuzz(strategy, n, tally, seed=seed, unfused=seed % 4 == 0)
+    except Exception as err:  # noqa: BLE001 - a crash of the compiler: the point of fuzzing
+        return tally, f"{kind} run with seed {seed}: {type(err).__name__}: {err}"
+    return tally, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,9 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         kind = "grammar" if (i // chunk) % 4 == 0 else "mutation"
         jobs.append((kind, min(chunk, args.inputs - i), args.seed * 100_003 + i))
     start = time.perf_counter()
-    total, by_kind = Tally(), {"grammar": 0, "mutation": 0}
+    total, by_kind, crashes = Tally(), {"grammar": 0, "mutation": 0}, []
     with ProcessPoolExecutor(args.jobs) as pool:
-        for (kind, _, _), t in zip(jobs, pool.map(_worker, jobs)):
+        for (kind, _, _), (t, crash) in zip(jobs, pool.map(_worker, jobs)):
+            if crash:
+                crashes.append(crash)
             by_kind[kind] += t.tried
             total.tried += t.tried
             total.compiled += t.compiled
@@ -54,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                 total.codes[code] = total.codes.get(code, 0) + n
             total.sources.update(t.sources)
     compiled_at = time.perf_counter() - start
+    for crash in crashes:
+        print(f"CRASH in the {crash}")
     sources = list(total.sources)
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(0, len(sources), BATCH):
@@ -66,13 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     codes = ", ".join(f"{c} {n}" for c, n in sorted(total.codes.items(), key=lambda kv: -kv[1])[:15])
     print(f"tried {total.tried} inputs ({by_kind['grammar']} grammar sentences, {by_kind['mutation']} "
           f"mutated files) with {args.jobs} processes")
-    print(f"  compiled {total.compiled}, rejected with ArchError {total.rejected}, crashes 0 "
+    print(f"  compiled {total.compiled}, rejected with ArchError {total.rejected}, crashes {len(crashes)} "
           f"({compiled_at:.0f} s)")
     print(f"  imported and instantiated {len(sources)} distinct generated modules under the audit hook: "
           f"no violation ({elapsed - compiled_at:.0f} s)")
     print(f"  most frequent codes: {codes}")
     print(f"  total {elapsed:.0f} s, {total.tried / elapsed:.0f} inputs/s")
-    return 0
+    return 1 if crashes else 0
 
 
 if __name__ == "__main__":
