@@ -136,7 +136,7 @@ class Encoder(nn.Module):
         self.H = H
         if D % H != 0:
             raise ValueError('Encoder requires D % H == 0 (K = D / H in `SelfAttention`)')
-        self.encoder_layers = nn.ModuleList([EncoderLayer(D=D, H=H) for _ in range(L)])
+        self.encoder_layers = nn.ModuleList([EncoderLayer(H=H, D=D) for _ in range(L)])
         self.out_norm = nn.LayerNorm(D, eps=1e-05)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -212,7 +212,7 @@ class GPT(nn.Module):
             raise ValueError('GPT requires D % H == 0 (K = D / H in `SelfAttention`)')
         self.x_embed = nn.Embedding(V, D)
         self.x = nn.Parameter(torch.randn(T, D) * 0.02)
-        self.decoder_layers = nn.ModuleList([DecoderLayer(D=D, H=H) for _ in range(L)])
+        self.decoder_layers = nn.ModuleList([DecoderLayer(H=H, D=D) for _ in range(L)])
         self.out_norm = nn.LayerNorm(D, eps=1e-05)
         self.out_proj = nn.Linear(D, V, bias=False)
 

@@ -160,7 +160,7 @@ class _Drawer:
             per = _per(ins, op.acts_on(node))
             if per:
                 lines.append(_small(f"per {per}"))
-        if op.fused:
+        if op.is_fused(node):
             lines.append(_small("fused kernel"))
             attrs.update(style="rounded,filled", fillcolor=_FUSED_FILL)
         elif op.learned:

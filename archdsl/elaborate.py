@@ -443,6 +443,7 @@ class _Builder:
                              v.span, code="E330")
         sizes: dict[str, Value] = {}
         axes: dict[str, str | tuple[str, ...]] = {}
+        fallback: dict[str, Value] = {}  # an axis binding that is a size where no such axis exists
         callee_axes = {a.name for _, t in callee.inputs for a in t.axes}
         for c in e.spec or ():
             if not isinstance(c, ast.Binding):
@@ -450,7 +451,12 @@ class _Builder:
                                  code="E330")
             if c.name in sizes or c.name in axes:
                 raise ResolveError(f"`{c.name}` is bound twice", c.span, code="E204")
-            if c.name in callee.params:
+            if c.name in callee.params and c.name in callee_axes and isinstance(c.value, ast.Name):
+                # `MLP[D = T]`: D is MLP's axis and its size; bind the axis, the size follows
+                axes[c.name] = c.value.id
+                if c.value.id in self.scope.params or c.value.id in self.scope.free:
+                    fallback[c.name] = self.scope.static(c.value, f"parameter `{c.name}` of `{e.func}`")
+            elif c.name in callee.params:
                 if isinstance(c.value, tuple):
                     raise ShapeError(f"`{c.name}` is a size parameter; an axis group cannot bind it",
                                      c.span, code="E330")
@@ -478,7 +484,8 @@ class _Builder:
                              code="E328")
         self.need_graph(e.span)
         node = self.g.add("call", e.span, args, op=e.func, name=self.target, stmt=self.stmt,
-                          attrs={"sizes": sizes, "axes": axes, "outputs": callee.output_names,
+                          attrs={"sizes": sizes, "axes": axes, "fallback": fallback,
+                                 "outputs": callee.output_names,
                                  "callee": (callee.file, callee.name)})
         return (node.id, 0)
 

@@ -102,7 +102,8 @@ class ParamInfo:
 
 @dataclass(frozen=True)
 class Precondition:
-    """`lhs % modulus == 0` (kind "divides") or `lhs == rhs` (kind "equal") on sizes."""
+    """`lhs % modulus == 0` (kind "divides"), `lhs == rhs` (kind "equal") or `lhs >= rhs` (kind
+    "at_least", a repeat count such as `n - 1`) on sizes."""
 
     kind: str
     lhs: Size
@@ -114,10 +115,12 @@ class Precondition:
         a, b = self.lhs.evaluate(env), self.rhs.evaluate(env)
         if self.kind == "divides":
             return b != 0 and a.denominator == 1 and b.denominator == 1 and int(a) % int(b) == 0
+        if self.kind == "at_least":
+            return a >= b
         return a == b
 
     def render(self, symbol=str) -> str:
-        op = "%" if self.kind == "divides" else "=="
+        op = {"divides": "%", "equal": "==", "at_least": ">="}[self.kind]
         text = f"{_wrap(self.lhs.render(symbol))} {op} {_wrap(self.rhs.render(symbol))}"
         return text + (" == 0" if self.kind == "divides" else "")
 

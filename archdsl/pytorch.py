@@ -45,12 +45,20 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
     """Source of a module with a class for each root block and everything it calls."""
     order = emission_order(program, roots)
     class_names = python_class_names(order)
-    classes = [_ClassWriter(program, b, class_names, fuse).render() for b in order]
+    helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
+    classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
     # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
-    uses_functional = any(re.search(r"\bF\.", line) for c in classes for line in c["init"] + c["forward"])
+    lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
+    uses_functional = any(re.search(r"\bF\.", line) for line in lines)
     return _template().render(source=", ".join(comment(f) for f in files), classes=classes,
-                              fused=fuse, uses_functional=uses_functional)
+                              fused=fuse, uses_functional=uses_functional,
+                              helpers=[helpers[n] for n in sorted(helpers)])
+
+
+def helper_names() -> set[str]:
+    """Names of every module-level helper an op may emit (reserved for generated classes)."""
+    return {n for op in REGISTRY.values() for n in op.helpers}
 
 
 def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
@@ -79,8 +87,9 @@ def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
 def python_class_names(blocks: list[BlockIR]) -> dict[tuple[str, str], str]:
     """The class of each block (in emission order), distinct even when names mangle alike."""
     out: dict[tuple[str, str], str] = {}
+    taken = helper_names()
     for b in blocks:
-        out[(b.file, b.name)] = ident(b.name, set(out.values()))
+        out[(b.file, b.name)] = ident(b.name, set(out.values()) | taken)
     return out
 
 
@@ -141,8 +150,8 @@ class _Namer:
 
 
 class _ClassWriter:
-    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool):
-        self.program, self.block, self.class_names = program, block, class_names
+    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
+        self.program, self.block, self.class_names, self.helpers = program, block, class_names, helpers
         self.body = fuse_block(block, program) if fuse else block.body
         self.init: list[str] = []
         self.fwd: list[str] = []
@@ -151,7 +160,7 @@ class _ClassWriter:
         self.param_attr = unique(block.params, attr)
         self.param_kw = kwarg_names(block)
         self.size_local = {}
-        reserved = set(self.param_attr.values())
+        reserved = set(self.param_attr.values()) | helper_names()
         for f in block.free:
             self.size_local[f] = ident(f, reserved)
             reserved.add(self.size_local[f])
@@ -241,8 +250,11 @@ class _ClassWriter:
                 self._check(self.init, pre, self.isym)
 
     def _check(self, lines: list[str], pre, symbol: Callable[[str], str]) -> None:
-        cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
-            pre.render(symbol).replace(" == ", " != ")
+        if pre.kind == "at_least":
+            cond = f"not {pre.render(symbol)}"
+        else:
+            cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
+                pre.render(symbol).replace(" == ", " != ")
         lines.append(f"if {cond}:")
         msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
         lines.append(f"    raise ValueError({py_string(msg)})")
@@ -418,7 +430,7 @@ class _ClassWriter:
                 self.init.append(line)
             loop_vars = ", ".join(m["var"] for m in mods)
             lists = ", ".join(f"self.{m['attr']}" for m in mods)
-            src = lists if len(mods) == 1 else f"zip({lists})"
+            src = lists if len(mods) == 1 else f"zip({lists}, strict=True)"
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
         for i, name in enumerate(carried):
             self.code[(node.id, i)] = var_of[name]
@@ -513,6 +525,11 @@ class _Emitter:
     def submodule(self, suffix: str, ctor: str) -> str:
         base = self.node.name if self.node.name not in ("t",) else "layer"
         return self.w.submodule(f"{base}_{suffix}", ctor, self.node)
+
+    def helper(self, name: str) -> str:
+        """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
+        self.w.helpers[name] = REGISTRY[self.node.op].helpers[name].strip()
+        return name
 
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)

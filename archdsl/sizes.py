@@ -146,35 +146,54 @@ class Size:
         return _coerce(other) / self
 
     def floordiv(self, den: Size | int) -> Size:
-        """floor(self / den) for a positive `den`, simplified where exact."""
+        """floor(self / den) for a positive `den`, simplified where exact.
+
+        Terms that `den` divides leave the floor: floor((Y - P) / P) is floor(Y / P) - 1."""
         den = _coerce(den)
         if den.is_const and (den.const <= 0 or den.const.denominator != 1):
             raise SizeError(f"floor division by {den}")
         if den == 1 or (self / den).is_integral:
             return self / den
-        if not den.is_const:
+        if len(den.terms) != 1 or not den.is_integral or den.terms[0][1] < 0:
             return _floor_atom(self, den)
-        d = int(den.const)
-        whole: dict[Monomial, Fraction] = {}
-        rest: dict[Monomial, Fraction] = {}
+        d = int(den.terms[0][1])
+        whole, rest = Size.of(0), Size.of(0)
         for m, c in self.terms:
+            term = Size({m: c})
             if c.denominator != 1 or any(e < 0 for _, e in m):
-                rest[m] = c
-                continue
-            q, r = divmod(int(c), d)
-            if q:
-                whole[m] = Fraction(q)
-            if r:
-                rest[m] = Fraction(r)
-        remainder = Size(rest)
-        if remainder.is_const:
-            return Size(whole) + int(remainder.const) // d
-        if len(remainder.terms) == 1:
-            (m, c), = remainder.terms
+                rest = rest + term
+            elif (term / den).is_integral:
+                whole = whole + term / den
+            elif den.is_const:
+                q, r = divmod(int(c), d)
+                whole, rest = whole + Size({m: Fraction(q)}), rest + Size({m: Fraction(r)})
+            else:
+                rest = rest + term
+        if rest.is_const and den.is_const:
+            return whole + int(rest.const) // d
+        if len(rest.terms) == 1:
+            (m, c), = rest.terms
             if c == 1 and len(m) == 1 and m[0][1] == 1 and not m[0][0].is_symbol:
                 atom = m[0][0]  # floor(floor(p / a) / b) == floor(p / (a b))
-                return Size(whole) + atom.num.floordiv(atom.den * d)
-        return Size(whole) + _floor_atom(remainder, den)
+                return whole + atom.num.floordiv(atom.den * den)
+        return whole + _floor_atom(rest, den)
+
+    def exact(self) -> tuple[Size, list[tuple[Size, Size]]]:
+        """The value if every floor division in it were exact, and the (numerator, denominator)
+        pairs whose divisibility makes it so: floor(Y / 16) -> (Y / 16, [(Y, 16)])."""
+        total, conds = Size.of(0), []
+        for m, c in self.terms:
+            term = Size.of(c)
+            for atom, e in m:
+                if atom.is_symbol:
+                    base = Size.of(atom.name)
+                else:
+                    num, inner = atom.num.exact()
+                    conds += inner + [(num, atom.den)]
+                    base = num / atom.den
+                term = term * (base ** e if e >= 0 else Size.of(1) / base ** -e)
+            total = total + term
+        return total, conds
 
     def __pow__(self, exp: int) -> Size:
         if not isinstance(exp, int) or exp < 0:

@@ -23,6 +23,7 @@ symmetry numerically (proven below 1e-6, refuted with a counterexample above 1e-
 
 from __future__ import annotations
 
+from math import lcm
 from typing import Any
 
 from hypothesis import strategies as st
@@ -56,10 +57,37 @@ def _bound(block: BlockIR, name: str) -> int:
     return SMALL
 
 
-def _multiple_of(pre: Precondition, drawn: set[str]) -> str | None:
-    """For `S % M == 0` with S a single drawn symbol not in M: S (drawn last, as a multiple)."""
-    s = pre.lhs.as_symbol() if pre.kind == "divides" else None
-    return s if s in drawn and s not in pre.rhs.symbols() else None
+def _multiple_of(pre: Precondition, drawn: set[str]) -> tuple[str, int] | None:
+    """For `S % M == 0`, or `(S // a) % M == 0` and the like (see `_floor_chain`), with S a drawn
+    symbol not in M: (S, g). S is then drawn last, as a multiple of g M, which is enough."""
+    chain = _floor_chain(pre.lhs) if pre.kind == "divides" else None
+    return chain if chain and chain[0] in drawn and chain[0] not in pre.rhs.symbols() else None
+
+
+def _floor_chain(size: Size) -> tuple[str, int] | None:
+    """(S, g) such that `size` is a multiple of m whenever S is a multiple of g m: for one symbol S
+    under positive rational factors and floor divisions by constants (`(S // 4) / 2`: g = 8)."""
+    if len(size.terms) != 1:
+        return None
+    ((mono, coef),) = size.terms
+    if coef <= 0 or len(mono) != 1 or mono[0][1] != 1:
+        return None
+    atom = mono[0][0]
+    if atom.is_symbol:
+        return atom.name, coef.denominator
+    if not (atom.den.is_const and atom.den.const.denominator == 1):
+        return None
+    inner = _floor_chain(atom.num)
+    return (inner[0], inner[1] * int(atom.den.const) * coef.denominator) if inner else None
+
+
+def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
+    """`values` with the derived parameters (`K = D / H`) evaluated, preconditions unchecked."""
+    env: dict[str, Any] = dict(values)
+    for p in block.params.values():
+        if p.name not in env and p.default is not None:
+            env[p.name] = static.evaluate(p.default, env)
+    return env
 
 
 def _env(program: Program, block: BlockIR, values: dict[str, int]) -> dict[str, int] | None:
@@ -70,21 +98,43 @@ def _env(program: Program, block: BlockIR, values: dict[str, int]) -> dict[str, 
     return {k: v for k, v in env.items() if k in values}
 
 
+def _free_range(program: Program, block: BlockIR) -> tuple[int, int]:
+    """Free axes are drawn from 1..SMALL unless the block needs larger inputs (ConvNeXt's 4x stem
+    and three 2x downsamplings need 32): then from n..2n, n the smallest power of two that works."""
+    others = {k: _bound(block, k) for k in drawn_symbols(block) if k not in block.free}
+    n = SMALL
+    while block.free and n < 1024 and _env(program, block, {**others, **dict.fromkeys(block.free, n)}) is None:
+        n *= 2
+    return (1, SMALL) if n == SMALL or n >= 1024 else (n, 2 * n)
+
+
 @st.composite
-def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None) -> dict[str, int]:
+def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None,
+           free_range: tuple[int, int]) -> dict[str, int]:
     names = drawn_symbols(block)
-    multiples = {s: pre for pre in block.preconditions if pre is not broken
-                 and (s := _multiple_of(pre, set(names))) is not None}
+    if broken is not None:  # a derived parameter in `broken` (`K = C * r * r`) is broken by passing it
+        names += sorted(n for n in broken.symbols() - set(names) if n in block.params)
+    multiples: dict[str, list[tuple[int, Precondition]]] = {}
+    for pre in block.preconditions:
+        if pre is not broken and (found := _multiple_of(pre, set(names))) is not None:
+            multiples.setdefault(found[0], []).append((found[1], pre))
+    free_lo, free_hi = free_range
     values: dict[str, int] = {}
     for name in sorted(names, key=lambda n: n in multiples):  # divisors before their multiples
-        values[name] = draw(st.integers(1, _bound(block, name)), label=name)
-        pre = multiples.get(name)
-        if pre is not None and pre.rhs.symbols() <= values.keys():
-            m = int(pre.rhs.evaluate(values))
-            if m >= 1:
-                values[name] = m * draw(st.integers(1, max(1, _bound(block, name) // m)), label=f"{name}/{m}")
+        lo, hi = (free_lo, max(free_hi, _bound(block, name))) if name in block.free and free_lo > 1 else \
+            (1, _bound(block, name))
+        if broken is not None and broken.kind == "at_least" and name in broken.symbols():
+            lo = 0  # `repeat n - 1` is broken by n = 0
+        values[name] = draw(st.integers(lo, hi), label=name)
+        known = [a * int(pre.rhs.evaluate(values)) for a, pre in multiples.get(name, ())
+                 if pre.rhs.symbols() <= values.keys()]
+        m = lcm(*known) if known else 0
+        if m >= 1:
+            k_lo = max(1, -(-lo // m))
+            values[name] = m * draw(st.integers(k_lo, max(k_lo, hi // m)), label=f"{name}/{m}")
     if broken is not None:
-        if broken.holds(values) or not all(p.holds(values) for p in block.preconditions if p is not broken):
+        env = _with_defaults(block, values)
+        if broken.holds(env) or not all(p.holds(env) for p in block.preconditions if p is not broken):
             draw(st.nothing())
         return values
     env = _env(program, block, values)
@@ -95,12 +145,23 @@ def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Preconditi
 
 def block_sizes(program: Program, block: str) -> st.SearchStrategy[dict[str, int]]:
     """Sizes under which `block` is valid (preconditions hold, no axis is empty)."""
-    return _sizes(program, program.block(block), None)
+    ir = program.block(block)
+    return _sizes(program, ir, None, _free_range(program, ir))
 
 
 def broken_sizes(program: Program, block: str, pre: Precondition) -> st.SearchStrategy[dict[str, int]]:
     """Sizes that satisfy every precondition of `block` except `pre`, which they violate."""
-    return _sizes(program, program.block(block), pre)
+    ir = program.block(block)
+    return _sizes(program, ir, pre, _free_range(program, ir))
+
+
+def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
+    """`values` with every parameter not in it at its default (derived ones by their formula)."""
+    env: dict[str, Any] = dict(values)
+    for p in block.params.values():
+        if p.name not in env and p.default is not None:
+            env[p.name] = static.evaluate(p.default, env)
+    return env
 
 
 def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: int = 2, seed: int = 0) -> list:
@@ -109,15 +170,12 @@ def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: i
     import torch
 
     ir = program.block(block)
-    env = dict(sizes)  # not `stats`: broken sizes must reach the generated module's own checks
-    for p in ir.params.values():
-        if p.name not in env and p.default is not None:
-            env[p.name] = static.evaluate(p.default, env)
+    env = _with_defaults(ir, sizes)  # no precondition check: the module itself must refuse
     gen = torch.Generator().manual_seed(seed)
-    low = min([v for v in env.values() if isinstance(v, int) and not isinstance(v, bool) and v > 0] or [1])
+    low = min([v for v in env.values() if type(v) is int and v > 0] or [1])
     out = []
     for (name, t) in ir.inputs:
-        shape = (batch, *[int(a.size.evaluate(env)) for a in t.axes])
+        shape = (batch, *(int(a.size.evaluate(env)) for a in t.axes))
         if t.dtype == "int":
             out.append(torch.randint(0, low, shape, generator=gen))
         elif t.dtype == "bool":

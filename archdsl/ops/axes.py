@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
+from ..sizes import Size
 from ..types import Axis
 from .base import Op, flat, fresh_axes, need_axes, prod, register, without
 
@@ -177,7 +178,8 @@ class Concat(Op):
     name = "concat"
     arity = None
     spec = "map"
-    summary = "join tensors along an axis: `concat[C](a, b)`, or `concat[A, B -> C](a, b)`"
+    summary = ("join tensors along an axis: `concat[C](a, b)`, or `concat[A, B -> C](a, b)`; an operand "
+               "without batch axes (a `Param`, such as a class token) is repeated over the batch")
     example = "h = concat[C1, C2 -> C](skip, up)"
     symmetry_doc = ("factors on the other axes that all operands share", "any action on the "
                     "joined axes")
@@ -230,9 +232,13 @@ class Concat(Op):
         parts = node.attrs["axes_in"]
         order0 = [a.name for a in e.ins[0].axes]
         args = []
+        batched = next((e.arg(i) for i, t in enumerate(e.ins) if t.batch), None)
         for i, t in enumerate(e.ins):
             order = [parts[i] if n == parts[0] else n for n in order0]
-            args.append(e.arg(i, order))
+            x = e.arg(i, order)
+            if batched is not None and not t.batch:  # a learned token: one copy per example
+                x = f"{x}.expand({batched}.shape[0]{', -1' * len(order)})"
+            args.append(x)
         return f"torch.cat(({', '.join(args)}), dim={e.out.dim(node.attrs['out'])})"
 
 
@@ -302,3 +308,37 @@ class Roll(Op):
         dims = ", ".join(str(e.ins[0].dim(n)) for n in axes)
         shifts = ", ".join([s] * len(axes))
         return f"torch.roll({e.arg(0)}, shifts=({shifts},), dims=({dims},))"
+
+
+@register
+class Select(Op):
+    name = "select"
+    spec = "axes"
+    options = {"index": None}
+    summary = "take one position along an axis, which disappears (ViT's class token: `index = 0`)"
+    example = "cls = select[T](x, index = 0)"
+    symmetry_doc = ("everything on the other axes", "any action on the selected axis (one position "
+                    "is singled out)")
+
+    def symmetry(self, node, rule):
+        why = f"`select` picks one position of {node.attrs['axes'][0]}"
+        return rule.mix(node.attrs["axes"], why) or rule.keep()
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = node.attrs["axes"]
+        if len(axes) != 1:
+            raise ArchError("`select` takes one axis", node.span, code="E204",
+                            help=f"for example `{self.example}`")
+        need_axes(x, axes, node.span, self.name)
+        index, size = node.attrs["kw"]["index"], x.size(axes[0])
+        if not isinstance(index, Size) or not index.is_const or index.const.denominator != 1:
+            raise ShapeError("`select` takes a whole-number `index`", node.span, code="E306")
+        if size.is_const and not -size.const <= index.const < size.const:
+            raise ShapeError(f"index {index} is out of range for {axes[0]} = {size}", node.span,
+                             code="E306")
+        return x.replace(without(x, axes))
+
+    def emit(self, node, e):
+        dim = e.ins[0].dim(node.attrs["axes"][0])
+        return f"{e.arg(0)}.select({dim}, {e.value(node.attrs['kw']['index'])})"

@@ -37,6 +37,7 @@ class Op:
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
+    helpers: ClassVar[dict[str, str]] = {}  # name -> source of a module-level function emit may call
     # (what it keeps, what it breaks or restricts): the docs' rules table; None = no rule
     symmetry_doc: ClassVar[tuple[str, str] | None] = None
 
@@ -92,6 +93,11 @@ class Op:
     def emit(self, node: Node, e) -> str:
         """A Python expression computing the output in `node.types[0]`'s layout."""
         raise NotImplementedError
+
+    def is_fused(self, node: Node) -> bool:
+        """Whether this node is a fused kernel (diagrams mark it); `longconv` is one once it runs
+        through the FFT."""
+        return self.fused
 
     def label(self, node: Node) -> str:
         axes = node.attrs.get("axes")

@@ -52,9 +52,10 @@ class Attention(Op):
     """Scaled dot-product attention as one kernel; only the fusion pass creates it."""
 
     name = "attention"
-    arity = 3
+    arity = None
     fused = True
-    summary = "fused softmax(q k / scale) v (F.scaled_dot_product_attention); made by the fusion pass"
+    summary = ("fused softmax(q k / scale + masks) v (F.scaled_dot_product_attention, additive masks as "
+               "its attn_mask); made by the fusion pass")
     example = "(made by `archc compile` from dot -> scale -> softmax -> dot)"
     symmetry_doc = ("as the `dot -> softmax -> dot` it replaces: factors on the queries' axes; "
                     "the key axis cancels when keys and values move alike",
@@ -80,7 +81,7 @@ class Attention(Op):
         return rule.keep(0)
 
     def infer(self, node, ins, ctx):
-        q, k, v = ins
+        q, k, v = ins[:3]
         t, s, f = node.attrs["t"], node.attrs["s"], node.attrs["k"]
         batch = [a for a in q.axes if a.name not in (t, f)]
         vf = [a for a in v.axes if a.name != s and a.name not in {b.name for b in batch}]
@@ -94,7 +95,7 @@ class Attention(Op):
                           q.batch or k.batch or v.batch)
 
     def flops(self, node, ins, out):
-        q, k, v = ins
+        q, k, v = ins[:3]
         scores = prod(a.size for a in q.axes if a.name != node.attrs["k"]) * k.size(node.attrs["s"])
         return 2 * scores * q.size(node.attrs["k"]) + 2 * scores * out.axes[-1].size
 
@@ -105,13 +106,34 @@ class Attention(Op):
         q = e.arg(0, b + [t, f])
         k = e.arg(1, b + [s, f])
         v = e.arg(2, b + [s, vf])
-        args = [q, k, v]
+        mask = " + ".join(self._mask(e, i, b + [t, s]) for i in range(3, len(e.ins)))
+        # SDPA's fused kernels take (N, heads, L, E): fold the outer batch axes (windows) into N
+        fold = len(b) >= 2 and all(x.batch for x in e.ins[:3])
+        if fold:
+            q, k, v = (f"{x}.flatten(0, {len(b) - 1})" for x in (q, k, v))
+            if mask:
+                sizes = ", ".join(e.size(e.ins[0].size(n)) for n in b + [t]) + f", {e.size(e.ins[1].size(s))}"
+                mask = f"({mask}).expand({e.arg(0)}.shape[0], {sizes}).flatten(0, {len(b) - 1})"
+        args = [q, k, v] + ([f"attn_mask={mask}"] if mask else [])
         causal, scale = node.attrs.get("causal"), node.attrs.get("scale")
         if causal is not None:
             args.append(f"is_causal={e.value(causal)}")
         if scale is not None:
             args.append(f"scale={e.value(scale)}")
-        return f"F.scaled_dot_product_attention({', '.join(args)})"
+        out = f"F.scaled_dot_product_attention({', '.join(args)})"
+        if fold:
+            out += f".unflatten(0, (-1, {', '.join(e.size(e.ins[0].size(n)) for n in b[:-1])}))"
+        return out
+
+    @staticmethod
+    def _mask(e, i: int, layout: list[str]) -> str:
+        """Mask `i` laid out to broadcast against the scores (batch, *layout)."""
+        m = e.ins[i]
+        rel = [n for n in layout if m.axis(n) is not None]
+        code = e.arg(i, rel)
+        names = layout if m.batch else layout[layout.index(rel[0]):]
+        index = ([":"] if m.batch else []) + [":" if n in rel else "None" for n in names]
+        return f"{code}[{', '.join(index)}]" if "None" in index else code
 
     def label(self, node):
         return f"attention {node.attrs['t']}×{node.attrs['s']} over {node.attrs['k']} (fused SDPA)"

@@ -138,6 +138,7 @@ _unary("silu", "F.silu", "sigmoid linear unit (swish)")
 _unary("sigmoid", "torch.sigmoid", "logistic sigmoid")
 _unary("tanh", "torch.tanh", "hyperbolic tangent")
 _unary("exp", "torch.exp", "exponential")
+_unary("sin", "torch.sin", "sine (Hyena's filter network)")
 
 
 @register

@@ -120,9 +120,10 @@ class Param(Op):
     learned = True
     arity = 0
     spec = "axes"
-    options = {"init": "normal", "std": 0.02}
-    enums = {"init": ("normal", "zeros", "ones")}
-    summary = "a learned tensor with the given axes (no batch axes); `init` = normal | zeros | ones"
+    options = {"init": "normal", "std": 0.02, "value": 0.0}
+    enums = {"init": ("normal", "zeros", "ones", "constant")}
+    summary = ("a learned tensor with the given axes (no batch axes); sizes by parameter or keyword "
+               "(`Param[T, D](T = 1)`); `init` = normal (`std`) | zeros | ones | constant (`value`)")
     example = "pos = Param[T, D](init = normal, std = 0.02)"
     symmetry_doc = ("does not move (a constant)", "whatever it is added to along its axes "
                     "(a positional embedding; see `binary`)")
@@ -130,8 +131,16 @@ class Param(Op):
     def symmetry(self, node, rule):
         return rule.state(())
 
+    def keywords(self, attrs):
+        """An axis whose size is not a parameter gets it by keyword, as in `split`."""
+        return set(attrs["axes"])
+
     def infer(self, node, ins, ctx):
-        axes = [Axis(n, ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
+        kw = node.attrs["kw"]
+        for option, init in (("std", "normal"), ("value", "constant")):
+            if kw[option] != self.options[option] and kw["init"] != init:
+                raise ArchError(f"`{option}` only applies to `init = {init}`", node.span, code="E204")
+        axes = [Axis(n, kw[n] if n in kw else ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
         for a in axes:
             ctx.static(a.size, node.span, f"the size of {a.name} in a Param")
         return TensorType(tuple(axes), batch=False)
@@ -143,8 +152,11 @@ class Param(Op):
         shape = ", ".join(e.isize(a.size) for a in e.out.axes)
         kw = node.attrs["kw"]
         init = {"zeros": f"torch.zeros({shape})", "ones": f"torch.ones({shape})",
+                "constant": f"torch.full(({shape}{',' if len(e.out.axes) == 1 else ''}), "
+                            f"{e.ivalue(kw['value'])})",
                 "normal": f"torch.randn({shape}) * {e.ivalue(kw['std'])}"}[kw["init"]]
         return e.parameter(f"nn.Parameter({init})")
 
     def label(self, node):
-        return f"Param {' '.join(node.attrs['axes'])}"
+        kw = node.attrs.get("kw", {})
+        return "Param " + " ".join(f"{n}={kw[n]}" if n in kw else n for n in node.attrs["axes"])

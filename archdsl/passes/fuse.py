@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import raise_all
 from ..ir import BlockIR, Graph, Node, Ref
+from ..ops.sequence import uses_fft
 from ..sizes import Size
 from ..static import Real
 from .shapes import ShapeContext, infer_graph
@@ -30,7 +31,7 @@ def _single_producer(g: Graph, ref: Ref, op: str) -> Node | None:
 
 
 def _attention(g: Graph, node: Node) -> Node | None:
-    """dot[S](softmax[S](causal_mask?(scale?(dot[K](q, k)))), v) -> attention(q, k, v)"""
+    """dot[S](softmax[S](causal_mask?(scale?(dot[K](q, k)) + masks...)), v) -> attention(q, k, v, masks...)"""
     if node.op != "dot" or len(node.attrs["axes"]) != 1:
         return None
     s = node.attrs["axes"][0]
@@ -48,6 +49,9 @@ def _attention(g: Graph, node: Node) -> Node | None:
             if s_axis != s:
                 continue
             causal, x = mask.attrs["kw"]["enabled"], g.args(mask.id)[0]
+        x, masks = _additive_masks(g, x)
+        if masks and causal is not None:
+            continue  # SDPA takes a mask or is_causal, not both
         scale = Size.of(1)
         sc = _single_producer(g, x, "binary")
         if sc is not None and len(g.args(sc.id)) == 1 and not sc.attrs.get("scalar_left"):
@@ -78,19 +82,53 @@ def _attention(g: Graph, node: Node) -> Node | None:
         vfeat = [n for n in tv.names if n not in batch and n != s]
         if len(vfeat) != 1 or vfeat[0] == t:
             continue
-        if isinstance(scale, Real) and scale.args[1] == Real("sqrt", (tq.size(feat),)):
+        if any(not set(g.type_of(m).names) <= batch | {t, s} for m in masks):
+            continue  # a mask over other axes than the scores' cannot be an attn_mask
+        if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
             scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
         attrs = {"t": t, "s": s, "k": feat, "scale": scale, "causal": causal}
-        fused = g.add("op", node.span, [q, k, v], op="attention", attrs=attrs, name=node.name,
+        fused = g.add("op", node.span, [q, k, v, *masks], op="attention", attrs=attrs, name=node.name,
                       stmt=node.stmt)
         fused.types = list(node.types)  # provisional (same axes) until fuse_block re-infers layouts
         return fused
     return None
 
 
+def _additive_masks(g: Graph, x: Ref) -> tuple[Ref, list[Ref]]:
+    """scores + m1 + m2 -> (scores, [m1, m2]): the terms added to what comes from the q.k dot."""
+    masks: list[Ref] = []
+    while (add := _single_producer(g, x, "binary")) is not None and add.attrs["fn"] == "+" \
+            and len(g.args(add.id)) == 2:
+        a, b = g.args(add.id)
+        x, m = (a, b) if _reaches_dot(g, a) else (b, a)
+        masks.append(m)
+    return x, masks
+
+
+def _reaches_dot(g: Graph, ref: Ref, depth: int = 8) -> bool:
+    node = g.node(ref[0])
+    if node.kind != "op" or depth == 0:
+        return False
+    return node.op == "dot" or (node.op == "binary" and any(_reaches_dot(g, r, depth - 1) for r in g.args(node.id)))
+
+
+def _long_conv_fft(g: Graph, node: Node) -> Node | None:
+    """longconv[L](u, h) -> longconv[L](u, h) through the FFT, when h can reach the threshold"""
+    if node.op != "longconv" or node.attrs.get("fft"):
+        return None
+    args = g.args(node.id)
+    if not uses_fft(node, g.type_of(args[1]).size(node.attrs["axes"][0])):
+        return None
+    fft = g.add("op", node.span, args, op="longconv", attrs={**node.attrs, "fft": True},
+                name=node.name, stmt=node.stmt)
+    fft.types = list(node.types)  # the same type: only the kernel changes
+    return fft
+
+
 # (rule, before -> after)
 RULES: list[tuple[Callable[[Graph, Node], Node | None], str]] = [
     (_attention, "dot -> scale -> causal_mask -> softmax -> dot  =>  attention (SDPA)"),
+    (_long_conv_fft, "longconv (direct, O(L K))  =>  longconv (FFT, O(L log L)) above fft_threshold"),
 ]
 
 

@@ -12,6 +12,7 @@ from ..ops import REGISTRY
 from ..ops.base import prod
 from ..sizes import Size, SizeError
 from ..types import Axis, TensorType
+from .conditions import canonical, implies
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -69,14 +70,31 @@ class ShapeContext:
             if diff.is_const:
                 raise ShapeError(f"sizes differ in {pre.origin}: {pre.lhs} vs {pre.rhs}", pre.span,
                                  code="E313")
+            exact, divisions = diff.exact()
+            if exact == 0:  # equal once the floor divisions are exact: require that instead
+                for num, den in divisions:
+                    self.require(Precondition("divides", num, den, pre.span, pre.origin))
+                return
+            # state it without the terms both sides share: `k == 2 * (k // 2) + 1`, not two long sizes
+            pos = Size({m: c for m, c in diff.terms if c > 0})
+            lhs, rhs = (pos, pos - diff) if pos != 0 else (-diff, Size.of(0))
+            pre = Precondition("equal", lhs, rhs, pre.span, pre.origin)
+        elif pre.kind == "at_least":
+            diff = pre.lhs - pre.rhs
+            if diff.is_integral and all(c >= 0 for _, c in diff.terms):
+                return  # a sum of products of sizes, which are never negative
+            if diff.is_const:
+                raise ShapeError(f"{pre.origin}: {pre.lhs} is less than {pre.rhs}", pre.span, code="E324")
         else:
+            pre = canonical(pre)
             if (pre.lhs / pre.rhs).is_integral:
                 return
             if pre.lhs.is_const and pre.rhs.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is not divisible by {pre.rhs}", pre.span,
                                  code="E332")
-        if all(str(p) != str(pre) for p in self.preconditions):
-            self.preconditions.append(pre)
+        if any(str(p) == str(pre) or implies(p, pre) for p in self.preconditions):
+            return
+        self.preconditions = [p for p in self.preconditions if not implies(pre, p)] + [pre]
 
 
 MAX_ERRORS = 20
@@ -135,6 +153,7 @@ def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
 
 
 def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    ctx.require(Precondition("at_least", node.attrs["count"], Size.of(0), node.span, "a repeat count"))
     body: Graph = node.attrs["body"]
     for nid, t in zip(body.inputs, ins):
         body.node(nid).types = [t]
@@ -157,13 +176,17 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
 def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
     """Bind a block's signature to its arguments by name; everything unmatched broadcasts."""
     callee = program.by_key(node.attrs["callee"])
-    axis_map: dict[str, str | tuple[str, ...]] = node.attrs["axes"]
+    axis_map: dict[str, str | tuple[str, ...]] = dict(node.attrs["axes"])
     mapping: dict[str, Size] = {k: v for k, v in node.attrs["sizes"].items()
                                 if callee.params[k].kind == "size"}
+    inferred: dict[str, Size] = {}
+    for k, v in node.attrs.get("fallback", {}).items():
+        if not any(t.axis(axis_map[k]) for t in ins):  # `[D = E]` with no axis E: the size E
+            del axis_map[k]
+            mapping[k] = inferred[k] = v
     for k, v in mapping.items():
         if not isinstance(v, Size):
             raise ShapeError(f"`{k}` of `{callee.name}` is a size", node.span, code="E329")
-    inferred: dict[str, Size] = {}
     bcast: list[Axis] | None = None
     layouts = []
     for (pname, ptype), arg in zip(callee.inputs, ins):

@@ -1,0 +1,235 @@
+"""Operations along a sequence axis for long-convolution models (Hyena): the causal long
+convolution (direct, or FFT above a kernel-length threshold), positional features,
+evenly spaced values along an axis, and slicing."""
+
+from __future__ import annotations
+
+from ..errors import ArchError, ShapeError
+from ..sizes import Size
+from ..types import Axis, TensorType
+from .base import Op, flat, need_axes, numel, register
+
+_CAUSAL_CONV = '''
+def _causal_conv(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """y[n, c, t] = sum over j <= t of h[c, j] u[n, c, t - j]: u is (N, C, L), h is (C, K)."""
+    return F.conv1d(F.pad(u, (h.shape[-1] - 1, 0)), h.flip(-1).unsqueeze(1), groups=h.shape[0])
+'''
+
+_CAUSAL_CONV_FFT = '''
+def _causal_conv_fft(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`_causal_conv` through the FFT, zero-padded to L + K so that nothing wraps around."""
+    n = u.shape[-1] + h.shape[-1]
+    y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(h, n=n), n=n)
+    return y[..., : u.shape[-1]].to(u.dtype)
+'''
+
+_FOURIER = '''
+def _fourier_features(length: int, bands: int, like: torch.Tensor) -> torch.Tensor:
+    """Hyena's positional features, (length, 2 bands + 1): t, cos(f w), -sin(f w) with
+    t = l / (length - 1), w = 2 pi l / length, and `bands` frequencies f from 1e-4 to bands - 1."""
+    t = torch.linspace(0, 1, length, device=like.device)[:, None]
+    w = 2 * torch.pi * torch.arange(length, device=like.device)[:, None] / length
+    f = torch.linspace(1e-4, bands - 1, bands, device=like.device)
+    return torch.cat([t, torch.cos(f * w), -torch.sin(f * w)], dim=-1).to(like.dtype)
+'''
+
+
+@register
+class LongConv(Op):
+    """Causal convolution of every channel with its own filter as long as the sequence. The
+    fusion pass marks it `fft` when the filter can reach `fft_threshold` taps; it then runs
+    through the FFT (O(L log L)) instead of the direct O(L K) convolution."""
+
+    name = "longconv"
+    arity = 2
+    spec = "axes"
+    options = {"fft_threshold": 64}
+    summary = ("causal convolution along L of `u` with a per-channel filter `h` (h's other axes are "
+               "channels of u); FFT above `fft_threshold` taps when compiled with fusion")
+    example = "y = longconv[L](u, h, fft_threshold = 64)"
+    helpers = {"_causal_conv": _CAUSAL_CONV, "_causal_conv_fft": _CAUSAL_CONV_FFT}
+    symmetry_doc = ("everything on the axes the filter does not have",
+                    "any action on L (a causal convolution sees only the past) or on a channel axis "
+                    "(each channel has its own filter)")
+
+    def symmetry(self, node, rule):
+        (axis,) = node.attrs["axes"]
+        return (rule.mix([axis], f"a causal convolution along {axis} sees only the past")
+                or rule.mix(node.attrs["channels"], "each channel has its own filter") or rule.keep())
+
+    def infer(self, node, ins, ctx):
+        u, h = ins
+        (axis,) = self._axis(node)
+        need_axes(u, (axis,), node.span, self.name, "signal")
+        need_axes(h, (axis,), node.span, self.name, "filter")
+        if h.batch:
+            raise ShapeError("`longconv`'s filter must not have batch axes (it is one filter per channel)",
+                             node.span, code="E310", help="build it from Params and positions")
+        for a in h.axes:
+            if a.name != axis:
+                need_axes(u, (a.name,), node.span, self.name, "signal (it needs the filter's channels)")
+                ctx.equal(a.size, u.size(a.name), node.span, f"channel axis {a.name} of longconv")
+        chans = [a.name for a in h.axes if a.name != axis]
+        node.attrs["channels"] = chans
+        others = [a for a in u.axes if a.name not in chans and a.name != axis]
+        return u.replace(others + [u.axis(n) for n in chans] + [u.axis(axis)])
+
+    def _axis(self, node):
+        if len(node.attrs["axes"]) != 1:
+            raise ArchError("`longconv` convolves along one axis", node.span, code="E204")
+        return node.attrs["axes"]
+
+    def flops(self, node, ins, out):
+        return 2 * numel(ins[0]) * ins[1].size(node.attrs["axes"][0])
+
+    def emit(self, node, e):
+        (axis,) = node.attrs["axes"]
+        chans = node.attrs["channels"]
+        u = e.arg(0, [a.name for a in e.out.axes])
+        h = e.arg(1, chans + [axis])
+        if len(chans) > 1:
+            h = f"{h}.flatten(0, {len(chans) - 1})"
+        elif not chans:
+            h = f"{h}.unsqueeze(0)"
+        taps = e.ins[1].size(axis)
+        fn = self._kernel(node, e, taps)
+        c = len(chans)
+        if c == 1:
+            template = f"{fn}({{}}, {h})"
+        elif c == 0:
+            template = f"{fn}({{}}.unsqueeze(1), {h}).squeeze(1)"
+        else:
+            sizes = ", ".join(e.size(e.out.size(n)) for n in chans)
+            template = f"{fn}({{}}.flatten(1, {c}), {h}).unflatten(1, ({sizes}))"
+        return e.batched(template, u, e.out, [*chans, axis], 1)
+
+    def _kernel(self, node, e, taps: Size) -> str:
+        direct = e.helper("_causal_conv")
+        if not node.attrs.get("fft"):
+            return direct
+        fft = e.helper("_causal_conv_fft")
+        if taps.is_const:
+            return fft
+        threshold = e.value(node.attrs["kw"]["fft_threshold"])
+        return f"({fft} if {e.size(taps)} >= {threshold} else {direct})"
+
+    def is_fused(self, node):
+        return bool(node.attrs.get("fft"))
+
+    def label(self, node):
+        return f"longconv {node.attrs['axes'][0]}" + (" (FFT)" if node.attrs.get("fft") else "")
+
+
+def uses_fft(node, taps: Size) -> bool:
+    """Whether a `longconv` with `taps`-long filters may reach its FFT threshold."""
+    threshold = node.attrs["kw"]["fft_threshold"]
+    if taps.is_const and isinstance(threshold, Size) and threshold.is_const:
+        return taps.const >= threshold.const
+    return True
+
+
+@register
+class FourierFeatures(Op):
+    name = "fourier_features"
+    spec = "map"
+    options = {"bands": None}
+    summary = ("Hyena's positional features of the positions along L: [L, F] with F = 2 bands + 1 "
+               "(t in [0, 1], then cosines and sines); the argument only gives L's size")
+    example = "z = fourier_features[L -> F](x, bands = 1)"
+    helpers = {"_fourier_features": _FOURIER}
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it feeds along L "
+                    "(positions; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
+
+    def configure_map(self, clauses, span):
+        c = clauses[0]
+        if len(clauses) != 1 or not c.rhs or c.over or len(flat(c.lhs)) != 1 or len(flat(c.rhs)) != 1:
+            raise ArchError("`fourier_features` takes `L -> F`", span, code="E204",
+                            help=f"for example `{self.example}`")
+        return {"axis": flat(c.lhs)[0], "out": flat(c.rhs)[0]}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        a = node.attrs
+        need_axes(x, (a["axis"],), node.span, self.name)
+        a["reads"] = x.names
+        f = 2 * node.attrs["kw"]["bands"] + 1
+        declared = ctx.maybe_size(a["out"])
+        if declared is not None:
+            ctx.equal(declared, f, node.span, f"{a['out']} = 2 bands + 1 features")
+        return TensorType((x.axis(a["axis"]), Axis(a["out"], f)), batch=False)
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives L's size: nothing broadcasts
+
+    def emit(self, node, e):
+        length = e.size(e.out.size(node.attrs["axis"]))
+        return f"{e.helper('_fourier_features')}({length}, {e.value(node.attrs['kw']['bands'])}, {e.arg(0)})"
+
+
+@register
+class Linspace(Op):
+    name = "linspace"
+    spec = "axes"
+    options = {"start": None, "stop": None}
+    real_options = frozenset({"start", "stop"})  # required, and real numbers (not sizes)
+    summary = "evenly spaced values from `start` to `stop` along an axis of the argument (a constant [A])"
+    example = "t = linspace[L](x, start = 0.0, stop = 1.0)"
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is combined with "
+                    "along its axis (see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = node.attrs["axes"]
+        if len(axes) != 1:
+            raise ArchError("`linspace` runs along one axis", node.span, code="E204")
+        need_axes(x, axes, node.span, self.name)
+        node.attrs["reads"] = x.names
+        return TensorType((x.axis(axes[0]),), batch=False)
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives A's size: nothing broadcasts
+
+    def emit(self, node, e):
+        kw = node.attrs["kw"]
+        n = e.size(e.out.axes[0].size)
+        return (f"torch.linspace({e.value(kw['start'])}, {e.value(kw['stop'])}, {n}, "
+                f"device={e.arg(0)}.device, dtype={e.arg(0)}.dtype)")
+
+
+@register
+class Slice(Op):
+    name = "slice"
+    spec = "axes"
+    options = {"start": 0, "stop": None}
+    summary = "positions `start` to `stop` (exclusive) along an axis: `slice[L](c, stop = L)` keeps the first L"
+    example = "y = slice[L](c, start = 0, stop = L)"
+    symmetry_doc = ("everything on other axes", "any action on the sliced axis (some positions are dropped)")
+
+    def symmetry(self, node, rule):
+        return rule.mix(node.attrs["axes"], "slicing drops positions") or rule.keep()
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        axes = node.attrs["axes"]
+        if len(axes) != 1:
+            raise ArchError("`slice` cuts along one axis", node.span, code="E204")
+        need_axes(x, axes, node.span, self.name)
+        kw, size = node.attrs["kw"], x.size(axes[0])
+        start, stop = kw["start"], kw["stop"]
+        if not all(isinstance(v, Size) and v.is_integral for v in (start, stop)):
+            raise ShapeError("`slice` takes whole-number sizes", node.span, code="E306")
+        for what, d in (("start <= stop", stop - start), (f"stop <= {size}", size - stop)):
+            if d.is_const and d.const < 0:
+                raise ShapeError(f"`slice` needs {what}", node.span, code="E306")
+        return x.replace([Axis(a.name, stop - start) if a.name == axes[0] else a for a in x.axes])
+
+    def emit(self, node, e):
+        kw = node.attrs["kw"]
+        dim = e.ins[0].dim(node.attrs["axes"][0])
+        return f"{e.arg(0)}.narrow({dim}, {e.value(kw['start'])}, {e.size(kw['stop'] - kw['start'])})"

@@ -1,0 +1,166 @@
+"""Operations for attention inside windows of a grid (Swin, MaxViT): the learned relative
+position bias and the shifted-window mask. Both are tensors over the query and key axes of a
+window; the sizes come from the windowed tensor they are given, which they do not read."""
+
+from __future__ import annotations
+
+from ..errors import ArchError
+from ..types import Axis, TensorType
+from .base import Op, flat, need_axes, prod, register
+
+_RELATIVE_INDEX = '''
+def _relative_position_index(*window: int, device=None) -> torch.Tensor:
+    """(N, N) rows of a table with one row per offset in an M1 x ... x Mk window (N = M1 ... Mk
+    positions, row-major): the row of query position t and key position s is the offset t - s,
+    numbered row-major over the offsets (-(M1 - 1) .. M1 - 1) x ... as in Swin."""
+    grids = torch.meshgrid(*(torch.arange(m, device=device) for m in window), indexing="ij")
+    coords = torch.stack([g.flatten() for g in grids])
+    offset = coords[:, :, None] - coords[:, None, :]
+    index = torch.zeros_like(offset[0])
+    for d, m in enumerate(window):
+        index = index * (2 * m - 1) + offset[d] + m - 1
+    return index
+'''
+
+_WINDOW_MASK = '''
+def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, like: torch.Tensor) -> torch.Tensor:
+    """Swin's mask for attention in windows of a grid rolled by -shift: `value` between two tokens
+    of one window that come from different regions of the unrolled grid, 0 elsewhere. Along an
+    axis of W windows of M, the regions are [0, WM - M), [WM - M, WM - shift), [WM - shift, WM).
+    `grid` lists (W, M) per axis; the result is (W1, ..., Wk, N, N) with N = M1 ... Mk."""
+    ids = torch.zeros([w * m for w, m in grid], dtype=torch.long, device=like.device)
+    for d, (w, m) in enumerate(grid):
+        p = torch.arange(w * m, device=like.device)
+        region = (p >= w * m - m).long() + (p >= w * m - shift).long()
+        ids = ids * 3 + region.view([-1] + [1] * (len(grid) - d - 1))
+    k = len(grid)
+    ids = ids.reshape([s for w, m in grid for s in (w, m)])
+    ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
+    return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
+'''
+
+
+def _window_spec(op: Op, clauses, span, pairs: bool):
+    """`[My Mx -> T S, H]` (grid axes -> query, key; extra axes) or `[Wy My, Wx Mx -> T S]`."""
+    last = next((i for i, c in enumerate(clauses) if c.rhs), None)
+    if last is None or any(c.over for c in clauses) or len(flat(clauses[last].rhs)) != 2:
+        raise ArchError(f"`{op.name}` maps window axes to a query and a key axis: `{op.example}`",
+                        span, code="E204")
+    grid = [flat(c.lhs) for c in clauses[:last + 1]]
+    extra = [flat(c.lhs) for c in clauses[last + 1:]]
+    if pairs:
+        if extra or any(len(g) != 2 for g in grid) or not 1 <= len(grid) <= 3:
+            raise ArchError(f"`{op.name}` takes one `W M` pair (windows, window size) per grid axis",
+                            span, code="E204", help=f"for example `{op.example}`")
+        grid = [tuple(g) for g in grid]
+    else:
+        if len(grid) != 1 or not 1 <= len(grid[0]) <= 3 or any(len(x) != 1 for x in extra):
+            raise ArchError(f"`{op.name}` takes 1 to 3 window axes, then the bias's own axes",
+                            span, code="E204", help=f"for example `{op.example}`")
+        grid, extra = grid[0], tuple(x[0] for x in extra)
+    t, s = flat(clauses[last].rhs)
+    return {"grid": grid, "t": t, "s": s, **({} if pairs else {"extra": extra})}
+
+
+@register
+class RelPosBias(Op):
+    """Swin's relative position bias: b[H, T, S] = table[offset(T, S), H], a learned table with
+    one row per relative offset in the window ((2 My - 1)(2 Mx - 1) rows, like torchvision)."""
+
+    name = "RelPosBias"
+    learned = True
+    spec = "map"
+    options = {"std": 0.02}
+    summary = ("learned bias over a window's query and key positions, by their relative offset: "
+               "`RelPosBias[My Mx -> T S, H](w)` is [H, T, S], with a ((2My-1)(2Mx-1), H) table")
+    example = "b = RelPosBias[My Mx -> T S, H](w)"
+    helpers = {"_relative_position_index": _RELATIVE_INDEX}
+    symmetry_doc = ("does not move (a learned table looked up by offsets)", "whatever it is added to along its "
+                    "axes (a position-dependent bias; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
+
+    def configure_map(self, clauses, span):
+        return _window_spec(self, clauses, span, pairs=False)
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        a = node.attrs
+        need_axes(x, a["grid"], node.span, self.name)
+        if a["t"] == a["s"] or len({a["t"], a["s"], *a["extra"]}) != 2 + len(a["extra"]):
+            raise ArchError(f"`{self.name}` needs distinct query, key and bias axes", node.span, code="E204")
+        for n in a["grid"]:
+            ctx.static(x.size(n), node.span, f"the window size {n} of {self.name}")
+        extra = [Axis(n, ctx.axis_size(n, node.span)) for n in a["extra"]]
+        for ax in extra:
+            ctx.static(ax.size, node.span, f"the size of {ax.name} in {self.name}")
+        n = prod(x.size(g) for g in a["grid"])
+        a["window"] = tuple(x.size(g) for g in a["grid"])
+        a["reads"] = x.names
+        return TensorType(tuple(extra + [Axis(a["t"], n), Axis(a["s"], n)]), batch=False)
+
+    def parameters(self, node, ins, out):
+        rows = prod(2 * m - 1 for m in node.attrs["window"])
+        return {"": (rows, *(a.size for a in out.axes[:-2]))}
+
+    def emit(self, node, e):
+        (shape,) = self.parameters(node, e.ins, e.out).values()
+        std = e.ivalue(node.attrs["kw"]["std"])
+        table = e.submodule("table", f"nn.Parameter(torch.randn({', '.join(e.isize(s) for s in shape)}) * {std})")
+        window = ", ".join(e.size(m) for m in node.attrs["window"])
+        index = f"{e.helper('_relative_position_index')}({window}, device={table}.device)"
+        k = len(shape) - 1
+        perm = ", ".join(str(i) for i in [*range(2, 2 + k), 0, 1])
+        return f"{table}[{index}]" + (f".permute({perm})" if k else "")
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives sizes: nothing broadcasts
+
+    def label(self, node):
+        return f"RelPosBias {' '.join(node.attrs['grid'])} → {node.attrs['t']} {node.attrs['s']}"
+
+
+@register
+class WindowMask(Op):
+    """The shifted-window attention mask of Swin, as a constant [Wy, Wx, T, S] tensor."""
+
+    name = "window_mask"
+    spec = "map"
+    options = {"shift": None, "value": -100.0}
+    summary = ("Swin's shifted-window mask: `value` (default -100) between tokens of one window that "
+               "a roll by -shift brought together from different regions, else 0: [Wy, Wx, T, S]")
+    example = "m = window_mask[Wy My, Wx Mx -> T S](w, shift = 3)"
+    helpers = {"_shifted_window_mask": _WINDOW_MASK}
+    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is added to along its "
+                    "axes (a position-dependent bias; see `binary`)")
+
+    def symmetry(self, node, rule):
+        return rule.state(())
+
+    def configure_map(self, clauses, span):
+        return _window_spec(self, clauses, span, pairs=True)
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        a = node.attrs
+        need_axes(x, tuple(n for pair in a["grid"] for n in pair), node.span, self.name)
+        if a["t"] == a["s"]:
+            raise ArchError(f"`{self.name}` needs distinct query and key axes", node.span, code="E204")
+        n = prod(x.size(m) for _, m in a["grid"])
+        a["reads"] = x.names
+        windows = [Axis(w, x.size(w)) for w, _ in a["grid"]]
+        return TensorType(tuple(windows + [Axis(a["t"], n), Axis(a["s"], n)]), batch=False)
+
+    def emit(self, node, e):
+        t = e.ins[0]
+        grid = ", ".join(f"({e.size(t.size(w))}, {e.size(t.size(m))})" for w, m in node.attrs["grid"])
+        kw = node.attrs["kw"]
+        return (f"{e.helper('_shifted_window_mask')}([{grid}], {e.value(kw['shift'])}, "
+                f"{e.value(kw['value'])}, {e.arg(0)})")
+
+    def acts_on(self, node):
+        return set(node.attrs["reads"])  # the argument only gives sizes: nothing broadcasts
+
+    def label(self, node):
+        return f"window_mask shift={node.attrs['kw']['shift']}"
