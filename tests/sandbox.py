@@ -16,6 +16,7 @@ lazily on first use:
   meta device) whether or not it is installed;
 - `exec` and `compile` fail, except `exec` of the generated modules' own code objects, which
   are compiled before the hook is armed (that exec *is* the import);
+- warnings are silenced (showing one would `open` the source file it points at);
 - `open`, `subprocess.*`, `os.system`, `os.exec*`, `os.spawn*`, `os.posix_spawn`, `os.fork`,
   `socket.*`, `ctypes.*`, file-system mutations and `urllib`/`webbrowser` fail.
 
@@ -33,6 +34,7 @@ import os
 import sys
 import traceback
 import types
+import warnings
 
 import torch
 import torch.nn.functional as F  # noqa: F401 - imported before the hook, as generated code does
@@ -105,6 +107,9 @@ def main(manifest_path: str) -> int:
     with open(manifest_path) as f:
         manifest = json.load(f)
     _warm_up()
+    # displaying a warning reads the source line of its origin (linecache -> open): silence them,
+    # so that torch's "zero-element tensor" warnings are not taken for the module opening files
+    warnings.simplefilter("ignore")
     modules = []
     for entry in manifest["modules"]:
         with open(entry["path"], encoding="utf-8") as f:

@@ -34,7 +34,7 @@ block torch[import = 4, class = 2, F = import * class, self = 3, os = 1](os_in: 
 
 block F[import = 4, __class__ = 2](self: [batch, import]) -> [batch, import] {{
     class = rename[import -> class](self)
-    def = torch[import = import, class = import, self = __class__, T = batch](self, class)
+    def = torch[import = import, self = __class__, T = batch](self, class)
     nn = SelfAttention[T = batch, H = 2](rename[import -> D](Linear[F -> import](def)))
     return rename[D -> import](nn) + Param[import]()
 }}
