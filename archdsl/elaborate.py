@@ -424,8 +424,8 @@ class _Builder:
         is_size = key not in op.options or (default is None and key not in op.real_options) or (
             isinstance(default, int) and not isinstance(default, bool))
         if is_size and not (isinstance(value, Size) and (value.is_integral or not value.is_const)):
-            raise ShapeError(f"`{key}` of `{func}` is a size: a whole number, a size parameter or "
-                             f"arithmetic on them, not {value}", v.span, code="E329")
+            raise ShapeError(f"`{key}` of `{func}` takes a whole-number size (a number, a size parameter "
+                             f"or arithmetic on them), not {value}", v.span, code="E329")
         if isinstance(value, Size) and not value.is_integral and value.is_const:
             value = float(value.const)
         if op.learned and isinstance(value, (Size, Real)):
