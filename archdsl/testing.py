@@ -155,15 +155,6 @@ def broken_sizes(program: Program, block: str, pre: Precondition) -> st.SearchSt
     return _sizes(program, ir, pre, _free_range(program, ir))
 
 
-def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
-    """`values` with every parameter not in it at its default (derived ones by their formula)."""
-    env: dict[str, Any] = dict(values)
-    for p in block.params.values():
-        if p.name not in env and p.default is not None:
-            env[p.name] = static.evaluate(p.default, env)
-    return env
-
-
 def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: int = 2, seed: int = 0) -> list:
     """Random input tensors for `block` at `sizes`, with one leading batch axis. Integer inputs
     (token ids) are drawn below the smallest size the block is given, so any embedding accepts them."""
