@@ -6,8 +6,8 @@
 For each block: the static verdict of `invariant shift(Y, X)` and of `... by 4`, and the largest
 relative error ||f(g x) - f(x)|| / ||f(x)|| over random inputs and shifts (float64, eval mode),
 as `archc verify` measures it. The last column compares each block's full-shift error with the
-circular CNN's (the aliasing that blur-pooling removes, "Making Convolutional Networks
-Shift-Invariant Again").
+circular CNN's (the aliasing that blur-pooling reduces, "Making Convolutional Networks
+Shift-Invariant Again", and adaptive polyphase sampling removes, "Truly Shift-Invariant CNNs").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from archdsl.symmetry import Action, Contract  # noqa: E402
 from archdsl.symmetry.verdicts import judge  # noqa: E402
 from archdsl.verify import verify_claims  # noqa: E402
 
-BLOCKS = ("CircularCNN", "ZeroPadCNN", "BlurPoolCNN")
+BLOCKS = ("CircularCNN", "ZeroPadCNN", "BlurPoolCNN", "APSCNN")
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ EXPECTED = [
     ("cnn.arch", "ZeroPadCNN", "invariant shift(Y, X) by 4", "approximate", "invariant shift(Y, X) by 4", 15),
     ("cnn.arch", "BlurPoolCNN", "invariant shift(Y, X) by 4", "proven", "invariant shift(Y, X) by 4", 24),
     ("cnn.arch", "BlurPoolCNN", "invariant shift(Y, X)", "approximate", "invariant shift(Y, X) by 4", 24),
+    ("cnn.arch", "APSCNN", "invariant shift(Y, X)", "proven", None, None),
     ("windows.arch", "WindowAttention", "equivariant shift(Y, X) by M", "proven", "equivariant shift(Y, X) by M", 8),
     ("windows.arch", "AxialLayer", "equivariant perm(Y)", "proven", None, None),
     ("windows.arch", "AxialLayer", "equivariant perm(X)", "proven", None, None),
@@ -83,6 +84,9 @@ def test_inferred_symmetries_without_contracts():
     assert found["Encoder"] == ["equivariant perm(T)"]  # through `repeat L` (a fixpoint)
     assert found["DecoderLayer"] == []  # causal: order matters
     assert found["GPT"] == []  # learned positional embedding
+    std = archdsl.compile_file(ROOT / "stdlib/nn.arch")
+    (v,) = infer_symmetries(std, std.block("SelfAttention"))  # a flag read at its default is said
+    assert (v.contract, v.verdict, v.requires) == ("equivariant perm(T)", "proven", ("causal = false",))
     resnet = archdsl.compile_file(ROOT / "examples/resnet.arch")
     (v,) = infer_symmetries(resnet, resnet.block("ResNet18"))
     assert (v.contract, v.verdict) == ("invariant shift(Y, X) by 32", "approximate")
@@ -227,3 +231,22 @@ block P[D = 4, Y = 3](x: [T, Y, D]) -> [T, Y, D] equivariant perm(T) equivariant
         assert any(n.op == "attention" for n in fused.body.order())
         got = [judge(prog, fused, c.claim).verdict for c in check_contracts(prog, block)]
         assert got == [v.verdict for v in check_contracts(prog, block)] == want
+
+
+def test_split_undoes_merge():
+    src = """block B[D = 2, X = 4](x: [Y = 4, X, D]) -> [Y, X, D] equivariant perm(Y) equivariant flip(X) {
+    n = merge[Y X -> N](x)
+    k = rename[N -> S](n)
+    return split[N -> Y X](dot[S](softmax[S](dot[D](n, k)), k), X = X)
+}
+"""
+    prog = archdsl.compile_source(src)
+    assert [v.verdict for v in check_contracts(prog, prog.block("B"))] == ["proven", "proven"]
+
+
+def test_cli_usage_and_user_errors():
+    r = _archc("check", "--format", "json", "examples/symmetry/deepsets.arch")
+    assert r.returncode == 0 and list(json.loads(r.stdout)) == ["blocks"]
+    r = _archc("verify", "examples/symmetry/deepsets.arch", "--block", "Nope")
+    assert r.returncode == 1 and "error[E215]" in r.stderr and "Traceback" not in r.stderr
+    assert _archc("verify", "examples/symmetry/deepsets.arch", "--trials", "0").returncode == 2

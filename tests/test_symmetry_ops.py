@@ -88,3 +88,14 @@ def test_p4cnn_flops_and_parameters_match_torch():
         model(torch.randn(1, 3, 9, 9))
     assert counter.get_total_flops() == stats["flops"]
     assert sum(p.numel() for p in model.parameters()) == stats["params"]
+
+
+def test_aps_keeps_the_phase_with_the_largest_norm():
+    m = _one("block B(x: [T, C, Y, X]) -> [T, C, Y, X] {\n    return aps[C over Y X](x, stride = 2)\n}\n")
+    x = torch.randn(3, 2, 4, 6, 8, dtype=torch.float64)
+    out = m(x)
+    for b in range(3):
+        for t in range(2):  # the phase is chosen per position of T (broadcast)
+            phases = [x[b, t, :, i::2, j::2] for i in range(2) for j in range(2)]
+            best = max(phases, key=lambda p: float(p.norm()))
+            torch.testing.assert_close(out[b, t], best)

@@ -23,7 +23,7 @@ SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.a
 
 
 def test_archc_verify_reports_errors_and_counterexamples():
-    r = subprocess.run([sys.executable, "-m", "archdsl", "verify", "examples/symmetry/cnn.arch", "--trials", "3",
+    r = subprocess.run([sys.executable, "-m", "archdsl", "verify", "examples/symmetry/cnn.arch", "--block", "CircularCNN", "--trials", "3",
                         "--format", "json"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stdout + r.stderr
     checks = {(c["block"], c["contract"]): c for c in json.loads(r.stdout)}
@@ -84,7 +84,8 @@ INNER = """block Inner[D](x: [T, D]) -> [T, D] {
 """
 DOWN = ["Conv[D -> D over Y X]({h}, kernel = 2, stride = 2)",
         "Conv[D -> D over Y X]({h}, kernel = 3, stride = 2, padding = 1, mode = circular)",
-        "blurpool[Y X]({h}, stride = 2, mode = circular)", "maxpool[Y X]({h}, kernel = 2)"]
+        "blurpool[Y X]({h}, stride = 2, mode = circular)", "maxpool[Y X]({h}, kernel = 2)",
+        "aps[T D over Y X]({h}, stride = 2)"]
 UP = "upsample[Y X]({h}, scale = 2)"
 ACTIONS = [("perm", ("T",)), ("perm", ("Y",)), ("perm", ("D",)), ("shift", ("Y",)), ("shift", ("Y", "X")),
            ("flip", ("Y",)), ("flip", ("X",)), ("rot90", ("Y", "X"))]

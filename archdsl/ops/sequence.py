@@ -55,7 +55,9 @@ class LongConv(Op):
     def symmetry(self, node, rule):
         (axis,) = node.attrs["axes"]
         return (rule.mix([axis], f"a causal convolution along {axis} sees only the past")
-                or rule.mix(node.attrs["channels"], "each channel has its own filter") or rule.keep())
+                or rule.mix(node.attrs["channels"], "each channel has its own filter")
+                or rule.mix([axis, *node.attrs["channels"]], "the filter must not move", i=1)
+                or rule.keep())
 
     def infer(self, node, ins, ctx):
         u, h = ins

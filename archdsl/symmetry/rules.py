@@ -118,6 +118,14 @@ class RuleContext:
             return None
         return self.broken(f"{why}, which does not commute with {hit[0].describe()}", certain)
 
+    def grid_requirement(self, f: Factor, stride) -> tuple[tuple[Size, Size], ...]:
+        """The divisibility under which a shifted axis sampled at `stride` stays a cyclic grid."""
+        return _requirement(f.base, f.scale / self.size(stride))
+
+    def fresh(self) -> int:
+        """A number no other op application gets: the identity of an input-dependent motion."""
+        return self._next()
+
     def moved(self, f: Factor, **changes) -> Factor:
         """`f` with other axes, kind or scale (for ops that map factors themselves)."""
         return replace(f, **changes)
@@ -199,6 +207,11 @@ class RuleContext:
                 if isinstance(moved, State):
                     return moved
                 new.append(moved)
+            elif f.kind == "ashift" and st == 1:  # an input-dependent roll commutes like any roll
+                if not _exact(k, st, p, d, mode):
+                    notes.append(self.note("approx", f"the {what} is shift-equivariant only up to "
+                                           "boundary effects"))
+                new.append(f)
             elif f.kind in ("flip", "rot") and symmetric and st == 1 and p is not None and k is not None \
                     and d is not None and 2 * p == d * (k - 1):
                 new.append(f)
@@ -220,8 +233,7 @@ class RuleContext:
             scale = f.scale / st
         except SizeError:
             return self.broken(f"{what}: stride {st} is not a product of sizes", certain=False)
-        exact = (p == 0 and _lt(d * (k - 1), st)) or (
-            mode == "circular" and _le(d * (k - 1) - st + 1, 2 * p) and _le(2 * p, d * (k - 1)))
+        exact = _exact(k, st, p, d, mode)
         gen_axis = f.axes[0]
         if st != 1:
             needs = _requirement(f.base, scale)
@@ -254,6 +266,8 @@ class RuleContext:
                              f"by multiples of {inner}", multiple=_multiple(inner / f.scale),
                              requires=_requirement(f.base, scale))
             return self.state(others + [replace(f, axes=(parts[0],), scale=scale)], [note])
+        if f.kind == "perm" and f.origin[:3] == ("merge", tuple(parts), tuple(sizes)):
+            return self.state(others + list(f.origin[3]))  # undoing a merge restores its factors
         if f.kind == "flip" and len(f.axes) == 1:  # reversing y = w M + m reverses w and m
             return self.state(others + [replace(f, axes=(p,)) for p in parts])
         return self.broken(f"splitting {src} into {' '.join(parts)} does not keep {f.describe()} "
@@ -332,6 +346,14 @@ def _requirement(base: Size, scale: Size) -> tuple[tuple[Size, Size], ...]:
     if den == 1 or (base.is_const and den.is_const and (base / den).is_integral):
         return ()
     return ((base, den),)
+
+
+def _exact(k: Size, st: Size, p: Size, d: Size, mode: str) -> bool:
+    """Does the window map a cyclic grid of length n to one of length n / st (no boundary)?"""
+    if None in (k, st, p, d):
+        return False
+    return (p == 0 and _lt(d * (k - 1), st)) or (
+        mode == "circular" and _le(d * (k - 1) - st + 1, 2 * p) and _le(2 * p, d * (k - 1)))
 
 
 def _le(a: Size, b: Size) -> bool:

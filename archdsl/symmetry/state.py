@@ -27,7 +27,7 @@ ONE = Size.of(1)
 @dataclass(frozen=True)
 class Factor:
     gen: tuple[int, ...]  # the generators of the action this factor is a function of
-    kind: str  # "perm" | "shift" | "flip" | "rot" | "cyc"
+    kind: str  # "perm" | "shift" | "flip" | "rot" | "cyc" | "ashift" (a roll chosen by the input)
     axes: tuple[str, ...]  # the axes it permutes jointly ("rot": the ordered pair)
     scale: Size = ONE  # "shift": moves by g * scale; "cyc": +1 or -1 per quarter turn
     base: Size = ONE  # "shift": length of the axis at the block input (divisibility)
@@ -48,7 +48,8 @@ class Note:
     """A restriction or an approximation met on the way to a tensor."""
 
     seq: int  # order of discovery: the first one is the one reported
-    kind: str  # "restrict": exact only for multiples; "approx": boundary effects
+    kind: str  # "restrict": exact only for multiples; "approx": boundary effects; "assume": a stated
+    # condition on the input (APS: a unique largest phase)
     span: Span
     reason: str
     multiple: Size = ONE  # "restrict": the generator must be a multiple of this

@@ -38,6 +38,7 @@ class Verdict:
     site: Span | None = None
     requires: tuple[str, ...] = ()
     declared: bool = True
+    file: str = ""  # the file that defines `block`
     conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
     subgroup_claim: Contract | None = field(default=None, compare=False)
@@ -46,7 +47,7 @@ class Verdict:
         """The JSON form: `archc check --symmetry --format json` prints one per contract."""
         def where(s: Span | None):
             return None if s is None else asdict(s)
-        return {"block": self.block, "contract": self.contract, "verdict": self.verdict,
+        return {"block": self.block, "file": self.file, "contract": self.contract, "verdict": self.verdict,
                 "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
                 "span": where(self.span), "site": where(self.site), "reason": self.reason,
                 "requires": list(self.requires), "declared": self.declared}
@@ -68,12 +69,35 @@ class _Outcome:
     states: list[State]
     mismatch: str | None  # why the outputs do not move as the contract says
     opaque: bool  # the mismatch involves a permutation the analysis could not name
+    assumed: tuple[str, ...] = ()  # flags of the block read at their defaults ("causal = false")
+
+
+class _Defaults(dict):
+    """The block's flags at their defaults, remembering which ones the analysis read: a verdict
+    that depends on `causal = false` says so."""
+
+    def __init__(self, block: BlockIR):
+        super().__init__({n: p.default for n, p in block.params.items() if isinstance(p.default, bool)})
+        self.read: dict[str, bool] = {}
+
+    def get(self, key, default=None):
+        if key in self:
+            self.read[key] = self[key]
+        return super().get(key, default)
 
 
 def _outcome(program: Program, block: BlockIR, contract: Contract) -> _Outcome:
     action = contract.action
     ins = [State(tuple(action.factors(t))) for _, t in block.inputs]
-    states = Analysis(program).block(block, ins, {}, {})
+    flags = _Defaults(block)
+    states = Analysis(program).block(block, ins, {}, flags)
+    o = _check_outputs(block, contract, states)
+    o.assumed = tuple(f"{k} = {str(v).lower()}" for k, v in flags.read.items())
+    return o
+
+
+def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _Outcome:
+    action = contract.action
     for s, t in zip(states, block.outputs):
         if s.broken:
             return _Outcome(states, None, False)
@@ -91,19 +115,21 @@ def _outcome(program: Program, block: BlockIR, contract: Contract) -> _Outcome:
 
 def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) -> Verdict:
     text = contract.text()
-    base = dict(block=block.name, contract=text, declared=declared, claim=contract)
+    base = dict(block=block.name, file=block.file, contract=text, declared=declared, claim=contract)
     broken = next((s.broken for s in o.states if s.broken), None)
+    given = f" (with {', '.join(o.assumed)})" if o.assumed else ""
     if broken is not None:
         return Verdict(**base, verdict="refuted" if broken.certain else "unproven",
-                       reason=broken.reason, span=broken.span, site=broken.site)
+                       reason=broken.reason + given, span=broken.span, site=broken.site)
     if o.mismatch:
-        return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch,
+        return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch + given,
                        span=block.ast.span)
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
-    conditions = _conditions(restricts)
-    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions)
+    conditions = _conditions(notes)
+    assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
+    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
