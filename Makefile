@@ -24,7 +24,7 @@ tools:
 	  else echo "note: apt-get install graphviz chromium chromium-driver to run the diagram and browser tests"; fi; \
 	fi
 
-.PHONY: setup tools demo test lint docs
+.PHONY: setup tools demo test lint docs fuzz
 setup: $(VENV)/.ready
 
 demo: setup
@@ -43,3 +43,7 @@ lint: setup
 docs: setup
 	$(VENV)/bin/archc docs examples stdlib -o build/site
 	$(VENV)/bin/archc diagram examples/transformer.arch --block EncoderLayer -o docs/encoderlayer.svg
+
+# A long fuzz campaign (tests/fuzzing.py); the test suite runs a short one.
+fuzz: setup
+	$(PY) benchmarks/fuzz.py --inputs 20000

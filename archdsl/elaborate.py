@@ -6,10 +6,11 @@ each name means and which operation each expression is."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Callable, Union
 
 from . import ast
-from .errors import ResolveError, ShapeError, Span
+from .diagnostics import warn
+from .errors import ArchError, ArchErrors, Poisoned, ResolveError, ShapeError, Span, raise_all
 from .ir import BlockIR, Graph, ParamInfo, Ref
 from .ops import REGISTRY
 from .sizes import Size, SizeError
@@ -28,29 +29,36 @@ def is_tensor(v: object) -> bool:
     return isinstance(v, tuple)
 
 
+MAX_ERRORS = 20  # per block: after that many, stop looking
+MAX_SIZE_BITS = 63
+MAX_REPEAT = 10_000  # a constant repeat count above this is refused (E338)
+_POISON = object()  # the value of a name whose statement failed: using it is not a new error
+
+
 def elaborate_block(block: ast.Block, program: Program, file: str) -> BlockIR:
     """Build the IR of one block; callees are elaborated (and shape-checked) on demand."""
+    ir, errors, poisoned = elaborate_partial(block, program, file)
+    raise_all(errors)
+    if poisoned:
+        raise Poisoned()
+    return ir
+
+
+def elaborate_partial(block: ast.Block, program: Program, file: str) -> tuple[BlockIR, list[ArchError], bool]:
+    """The IR of what elaborates, the errors, and whether a failure elsewhere poisoned it.
+
+    A failed statement is reported and its names poisoned, so the statements that do not
+    depend on it are still checked: one run reports every independent error."""
     params: dict[str, ParamInfo] = {}
     scope = _Scope(params, {}, program, file)
     for p in block.params:
-        if p.name in params:
-            raise ResolveError(f"parameter `{p.name}` is declared twice", p.span, code="E206")
-        default = scope.static(p.default, "a parameter default") if p.default is not None else None
-        kind = "bool" if isinstance(default, bool) else "float" if isinstance(default, (float, Real)) else "size"
-        params[p.name] = ParamInfo(p.name, default, kind, p.span)
+        scope.attempt(lambda p=p: _param(p, params, scope), [p.name])
     g = Graph()
     free: list[str] = []
     examples: dict[str, Size] = {}
     inputs: list[tuple[str, TensorType]] = []
     for p in block.inputs:
-        if p.name in scope.vars or p.name in params:
-            raise ResolveError(f"input `{p.name}` is declared twice", p.span, code="E206")
-        t = _declared_type(p.type, params, free, examples, scope)
-        node = g.add("input", p.span, name=p.name, attrs={"index": len(inputs)})
-        node.types = [t]
-        g.inputs.append(node.id)
-        scope.vars[p.name] = (node.id, 0)
-        inputs.append((p.name, t))
+        scope.attempt(lambda p=p: _input(p, g, params, free, examples, inputs, scope), [p.name])
     scope.free = set(free)
     outputs = [tuple(a.name for a in o.axes) for o in block.outputs]
     body = [s for s in block.body]
@@ -58,12 +66,38 @@ def elaborate_block(block: ast.Block, program: Program, file: str) -> BlockIR:
         body = body[1:]
     builder = _Builder(scope, g)
     builder.statements(body, top=True)
+    ir = BlockIR(block, params, inputs, outputs, g, free, examples, file=file)
+    if scope.errors or scope.poisoned:
+        return ir, scope.errors, bool(scope.poisoned)
     if not g.outputs:
         raise ResolveError(f"block `{block.name}` has no `return`", block.name_span, code="E207")
     if len(g.outputs) != len(outputs):
         raise ShapeError(f"`{block.name}` declares {len(outputs)} output(s) but returns {len(g.outputs)}",
                          block.span, code="E318")
-    return BlockIR(block, params, inputs, outputs, g, free, examples, file=file)
+    builder.warn_unused()
+    return ir, [], False
+
+
+def _param(p: ast.SizeParam, params: dict[str, ParamInfo], scope: _Scope) -> None:
+    if p.name in params:
+        raise ResolveError(f"parameter `{p.name}` is declared twice", p.span, code="E206")
+    default = scope.static(p.default, "a parameter default") if p.default is not None else None
+    if isinstance(default, Size) and default.is_const and default.const < 0:
+        raise ShapeError(f"size `{p.name}` defaults to {default}; sizes are >= 0", p.default.span,
+                         code="E339")
+    kind = "bool" if isinstance(default, bool) else "float" if isinstance(default, (float, Real)) else "size"
+    params[p.name] = ParamInfo(p.name, default, kind, p.span)
+
+
+def _input(p: ast.Param, g: Graph, params, free, examples, inputs, scope: _Scope) -> None:
+    if p.name in scope.vars or p.name in params:
+        raise ResolveError(f"input `{p.name}` is declared twice", p.span, code="E206")
+    t = _declared_type(p.type, params, free, examples, scope)
+    node = g.add("input", p.span, name=p.name, attrs={"index": len(inputs)})
+    node.types = [t]
+    g.inputs.append(node.id)
+    scope.vars[p.name] = (node.id, 0)
+    inputs.append((p.name, t))
 
 
 def doc_of(block: ast.Block) -> str:
@@ -80,8 +114,8 @@ def _declared_type(t: ast.TensorTypeExpr, params, free, examples, scope) -> Tens
                 free.append(a.name)
             if a.example is not None:
                 ex = scope.static(a.example, "an example size")
-                if not isinstance(ex, Size) or not ex.is_const:
-                    raise ShapeError("an example size must be a number", a.span, code="E320")
+                if not isinstance(ex, Size) or not ex.is_const or ex.const < 0:
+                    raise ShapeError("an example size must be a number >= 0", a.span, code="E320")
                 examples[a.name] = ex
         elif a.example is not None:
             raise ShapeError(f"`{a.name}` is a parameter; give its default in the parameter list",
@@ -91,17 +125,38 @@ def _declared_type(t: ast.TensorTypeExpr, params, free, examples, scope) -> Tens
 
 
 class _Scope:
-    """What names mean inside one block: tensors, parameters, sizes read from inputs."""
+    """What names mean inside one block: tensors, parameters, sizes read from inputs; and the
+    errors found so far."""
 
     def __init__(self, params: dict[str, ParamInfo], vars: dict[str, Ref], program, file: str):
         self.params, self.vars, self.program, self.file = params, vars, program, file
         self.free: set[str] = set()
+        self.errors: list[ArchError] = []
+        self.poisoned: set[str] = set()  # names whose definition failed
 
-    def static(self, e: ast.Expr, what: str) -> Value:
-        v = _Builder(self, None).expr(e)
+    def static(self, e: ast.Expr, what: str, tensors=()) -> Value:
+        """Evaluate a static expression; `tensors` are the tensor names visible there (using one
+        is an error of its own, not an unknown name)."""
+        b = _Builder(self, None)
+        b.tensor_names = set(tensors) | set(self.vars)
+        v = b.expr(e)
         if is_tensor(v):
             raise ShapeError(f"{what} must be a static value, not a tensor", e.span, code="E321")
         return v
+
+    def attempt(self, work: Callable[[], object], names: list[str]) -> bool:
+        """Run one declaration or statement; on an error record it and poison `names`."""
+        try:
+            work()
+            return True
+        except Poisoned:
+            pass
+        except ArchError as err:
+            self.errors.append(err)
+            if len(self.errors) >= MAX_ERRORS:
+                raise ArchErrors(self.errors) from None
+        self.poisoned.update(names or ["<statement>"])
+        return False
 
 
 class _Builder:
@@ -114,10 +169,20 @@ class _Builder:
         self.assigned: dict[str, None] = {}  # names assigned here, in order
         self.stmt = 0
         self.target = "t"
+        self.defs: dict[str, tuple[Span, bool]] = {}  # top level: name -> (definition, read since)
+        self.tensor_names: set[str] = set()  # static evaluation: tensors that are not allowed here
+
+    def visible(self) -> set[str]:
+        """Every tensor name visible here, through enclosing `repeat`s."""
+        return set(self.vars) | (self.outer.visible() if self.outer is not None else set())
 
     # -- names --------------------------------------------------------------------
     def lookup(self, name: str) -> Ref | None:
         if name in self.vars:
+            if self.vars[name] is _POISON:
+                raise Poisoned()
+            if name in self.defs:
+                self.defs[name] = (self.defs[name][0], True)
             return self.vars[name]
         if self.outer is not None:
             ref = self.outer.lookup(name)
@@ -132,24 +197,59 @@ class _Builder:
 
     # -- statements -----------------------------------------------------------------
     def statements(self, stmts, top: bool) -> None:
-        for i, s in enumerate(stmts):
-            self.stmt = s.span.line
-            if isinstance(s, ast.Doc):
-                raise ResolveError("a docstring must be the first statement of a block", s.span,
-                                   code="E208")
-            if self.g.outputs:
-                raise ResolveError("statement after `return`", s.span, code="E209")
-            if isinstance(s, ast.Assign):
-                self.assign(s)
-            elif isinstance(s, ast.Return):
-                if not top:
-                    raise ResolveError("`return` inside `repeat`", s.span, code="E210")
-                self.target = "out"
-                vals = [self.tensor(v, "a returned value") for v in s.values]
-                self.g.outputs = vals
-                self.g.return_span = s.span
-            elif isinstance(s, ast.Repeat):
-                self.repeat(s)
+        if top:
+            for name, ref in self.vars.items():
+                self.defs[name] = (self.g.node(ref[0]).span, False)
+        for s in stmts:
+            targets = _targets(s)
+            if not self.scope.attempt(lambda s=s: self.statement(s, top), targets):
+                for t in targets:
+                    self.vars[t] = _POISON
+                    self.defs.pop(t, None)
+
+    def statement(self, s: ast.Stmt, top: bool) -> None:
+        self.stmt = s.span.line
+        if isinstance(s, ast.Doc):
+            raise ResolveError("a docstring must be the first statement of a block", s.span,
+                               code="E208")
+        if self.g.outputs:
+            raise ResolveError("statement after `return`", s.span, code="E209")
+        if isinstance(s, ast.Assign):
+            self.assign(s)
+            if top:
+                self.define(s.targets, s.span)
+        elif isinstance(s, ast.Return):
+            if not top:
+                raise ResolveError("`return` inside `repeat`", s.span, code="E210")
+            self.target = "out"
+            vals = [self.tensor(v, "a returned value") for v in s.values]
+            self.g.outputs = vals
+            self.g.return_span = s.span
+        elif isinstance(s, ast.Repeat):
+            self.repeat(s)
+            if top:
+                self.define(_targets(s), s.span)
+
+    def define(self, names, span: Span) -> None:
+        """Note new definitions (top level): warn about a value replaced before it was read,
+        and about a tensor that hides a size of the same name."""
+        for n in names:
+            prev = self.defs.get(n)
+            if prev is not None and not prev[1] and not n.startswith("_"):
+                warn(self.scope.program.warnings, "W201", f"the value of `{n}` is never used", prev[0],
+                     help=f"remove it, or name it `_{n}`")
+            if n in self.scope.params or n in self.scope.free:
+                warn(self.scope.program.warnings, "W202", f"the tensor `{n}` hides the size `{n}` of this "
+                     "block from here on", span, help="give the tensor another name")
+            self.defs[n] = (span, False)
+
+    def warn_unused(self) -> None:
+        """After a successful block: values (and inputs) that are never read."""
+        for n, (span, used) in self.defs.items():
+            if not used and not n.startswith("_"):
+                what = "input" if self.vars.get(n) in [(i, 0) for i in self.g.inputs] else "value of"
+                warn(self.scope.program.warnings, "W201", f"the {what} `{n}` is never used", span,
+                     help=f"remove it, or name it `_{n}`")
 
     def assign(self, s: ast.Assign) -> None:
         self.target = s.targets[0] if len(s.targets) == 1 else "_".join(s.targets)
@@ -170,16 +270,24 @@ class _Builder:
             self.vars[t] = (node.id, i)
 
     def repeat(self, s: ast.Repeat) -> None:
-        count = self.scope.static(s.count, "a repeat count")
+        count = self.scope.static(s.count, "a repeat count", self.visible())
         if not isinstance(count, Size) or not count.symbols() <= set(self.scope.params):
             raise ShapeError("a repeat count must be a whole number or a block parameter",
                              s.count.span, code="E324")
         if count.is_const and (count.const < 0 or count.const.denominator != 1):
             raise ShapeError(f"repeat count must be a whole number >= 0, not {count}", s.count.span,
                              code="E324")
+        default = count.subs({n: p.default for n, p in self.scope.params.items()
+                              if isinstance(p.default, Size) and p.default.is_const})
+        if default.is_const and default.const > MAX_REPEAT:
+            raise ShapeError(f"repeat count {default} is more than {MAX_REPEAT:,} layers", s.count.span,
+                             code="E338", help="a stack that deep is almost certainly a typo")
         body = Graph()
         child = _Builder(self.scope, body, outer=self)
+        errors_before = (len(self.scope.errors), len(self.scope.poisoned))
         child.statements(s.body, top=False)
+        if (len(self.scope.errors), len(self.scope.poisoned)) != errors_before:
+            raise Poisoned()
         carried = [n for n in child.assigned if self.lookup(n) is not None]
         for n in carried:
             child.lookup(n)  # every carried name is an input of the body (L = 0 keeps it)
@@ -192,6 +300,12 @@ class _Builder:
             self.vars[n] = (node.id, i)
 
     # -- expressions ----------------------------------------------------------------
+    def need_graph(self, span: Span) -> None:
+        """Static contexts (defaults, repeat counts, options) have no graph: no tensors there."""
+        if self.g is None:
+            raise ShapeError("a tensor operation where a static value is needed", span, code="E321",
+                             help="sizes, flags and counts are numbers, parameters and arithmetic")
+
     def tensor(self, e: ast.Expr, what: str) -> Ref:
         v = self.expr(e)
         if not is_tensor(v):
@@ -202,7 +316,7 @@ class _Builder:
         if isinstance(e, ast.Name):
             return self.name(e)
         if isinstance(e, ast.Number):
-            return Size.of(e.value) if isinstance(e.value, int) else e.value
+            return _bounded(Size.of(e.value), e.span) if isinstance(e.value, int) else e.value
         if isinstance(e, (ast.Bool, ast.String)):
             return e.value
         if isinstance(e, ast.Neg):
@@ -211,7 +325,7 @@ class _Builder:
                 return self.op("neg", e.span, [v], {})
             return -v if isinstance(v, (Size, float, int)) else Real("neg", (v,))
         if isinstance(e, ast.BinOp):
-            return self.binop(e)
+            return _bounded(self.binop(e), e.span)
         return self.call(e)
 
     def name(self, e: ast.Name) -> Result:
@@ -224,6 +338,11 @@ class _Builder:
             return Size.of(e.id) if p.kind == "size" else Real("param", (e.id,))
         if e.id in self.scope.free:
             return Size.of(e.id)
+        if e.id in self.scope.poisoned:
+            raise Poisoned()
+        if e.id in self.tensor_names:
+            raise ShapeError(f"`{e.id}` is a tensor, but a static value is needed here", e.span, code="E321",
+                             help="sizes, flags and counts are numbers, parameters and arithmetic")
         known = list(self.vars) + list(self.scope.params) + list(self.scope.free)
         raise ResolveError(f"unknown name `{e.id}`", e.span, code="E202", help=_suggest(e.id, known))
 
@@ -257,6 +376,7 @@ class _Builder:
         return self.block_call(e, callee)
 
     def op(self, name: str, span: Span, args: list[Ref], attrs: dict) -> Ref:
+        self.need_graph(span)
         node = self.g.add("op", span, args, op=name, attrs=attrs, name=self.target, stmt=self.stmt)
         return (node.id, 0)
 
@@ -295,10 +415,17 @@ class _Builder:
                 raise ResolveError(f"`{key}` of `{func}` is one of {', '.join(op.enums[key])}", v.span,
                                    code="E204")
             return word
-        value = self.scope.static(v, f"option `{key}` of `{func}`")
+        value = self.scope.static(v, f"option `{key}` of `{func}`", self.visible())
         default = op.options.get(key)
         if isinstance(default, bool) and not isinstance(value, (bool, Real)):
             raise ShapeError(f"`{key}` of `{func}` is true or false", v.span, code="E329")
+        if isinstance(default, float) and isinstance(value, (bool, str)):
+            raise ShapeError(f"`{key}` of `{func}` is a number", v.span, code="E329")
+        is_size = key not in op.options or (default is None and key not in op.real_options) or (
+            isinstance(default, int) and not isinstance(default, bool))
+        if is_size and not (isinstance(value, Size) and (value.is_integral or not value.is_const)):
+            raise ShapeError(f"`{key}` of `{func}` takes a whole-number size (a number, a size parameter "
+                             f"or arithmetic on them), not {value}", v.span, code="E329")
         if isinstance(value, Size) and not value.is_integral and value.is_const:
             value = float(value.const)
         if op.learned and isinstance(value, (Size, Real)):
@@ -333,7 +460,7 @@ class _Builder:
                 if isinstance(c.value, tuple):
                     raise ShapeError(f"`{c.name}` is a size parameter; an axis group cannot bind it",
                                      c.span, code="E330")
-                value = self.scope.static(c.value, f"parameter `{c.name}` of `{e.func}`")
+                value = self.scope.static(c.value, f"parameter `{c.name}` of `{e.func}`", self.visible())
                 late = (value.symbols() if isinstance(value, (Size, Real)) else set()) - set(self.scope.params)
                 if late:
                     raise ShapeError(f"`{c.name}` of `{e.func}` must be known when the module is built, "
@@ -355,11 +482,30 @@ class _Builder:
         if len(args) != len(callee.inputs):
             raise ShapeError(f"`{e.func}` takes {len(callee.inputs)} tensor(s), got {len(args)}", e.span,
                              code="E328")
+        self.need_graph(e.span)
         node = self.g.add("call", e.span, args, op=e.func, name=self.target, stmt=self.stmt,
                           attrs={"sizes": sizes, "axes": axes, "fallback": fallback,
                                  "outputs": callee.output_names,
                                  "callee": (callee.file, callee.name)})
         return (node.id, 0)
+
+
+def _bounded(v: Result, span: Span) -> Result:
+    """Sizes are tensor dimensions: every constant in one must fit in 64 bits."""
+    if isinstance(v, Size) and any(max(abs(c.numerator), c.denominator).bit_length() > MAX_SIZE_BITS
+                                   for _, c in v.terms):
+        raise ShapeError(f"a size constant does not fit in {MAX_SIZE_BITS} bits", span, code="E331",
+                         help="tensor dimensions are 64-bit integers")
+    return v
+
+
+def _targets(s: ast.Stmt) -> list[str]:
+    """The names a statement (re)defines; for `repeat`, every name assigned in its body."""
+    if isinstance(s, ast.Assign):
+        return list(s.targets)
+    if isinstance(s, ast.Repeat):
+        return list(dict.fromkeys(n for inner in s.body for n in _targets(inner)))
+    return []
 
 
 def _static_binop(e: ast.BinOp, a: Value, b: Value) -> Value:

@@ -75,3 +75,44 @@ class ArchIOError(ArchError):
     """A file that cannot be read or written (E6xx)."""
 
     code = "E601"
+
+
+class UsageError(ArchIOError):
+    """A command-line input that does not exist or is not a file: a usage error (exit 2)."""
+
+    code = "E606"
+
+
+class ArchErrors(ArchError):
+    """Several independent errors of one compile, in source order.
+
+    It reads as its first error (`code`, `span`, `message`), so code that expects one error
+    keeps working; `errors` holds them all."""
+
+    def __init__(self, errors: list[ArchError]):
+        flat: list[ArchError] = []
+        for e in errors:
+            flat.extend(e.errors if isinstance(e, ArchErrors) else [e])
+        first = flat[0]
+        super().__init__(first.message, first.span, first.help, first.code)
+        self.errors = flat
+
+    def __str__(self) -> str:
+        more = len(self.errors) - 1
+        return str(self.errors[0]) + (f" (and {more} more error{'s' * (more > 1)})" if more else "")
+
+
+def raise_all(errors: list[ArchError]) -> None:
+    """Raise nothing, the one error, or all of them as `ArchErrors`."""
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ArchErrors(errors)
+
+
+class Poisoned(ArchError):
+    """Internal: a value or block that depends on an error already reported. It stops the work
+    that depends on it and is dropped when errors are collected; it never reaches the user."""
+
+    def __init__(self) -> None:
+        super().__init__("depends on an earlier error")

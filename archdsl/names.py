@@ -1,5 +1,6 @@
 """The one gate for names and text that reach generated output: Python identifiers are
-validated and mangled, comments and docstrings confined, Graphviz labels escaped.
+validated and mangled; strings are escaped by one function per target (Python literal,
+comment, docstring, HTML, Graphviz label and attribute).
 
 Python keywords, builtins, the names the generated module itself uses (`torch`, `nn`, `F`,
 `self`, `math`) and the attributes of `nn.Module` are renamed with a trailing underscore."""
@@ -7,44 +8,95 @@ Python keywords, builtins, the names the generated module itself uses (`torch`, 
 from __future__ import annotations
 
 import builtins
+import html
 import keyword
 import re
+from typing import Callable, Iterable
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist) | frozenset(dir(builtins)) | {
-    "torch", "nn", "F", "self", "math", "batch", "super"}
+    "torch", "nn", "F", "self", "math", "batch", "super", "_"}
+# the public attributes of torch.nn.Module (torch 2.x); names starting with `_` never reach
+# an attribute (see `attr`), which keeps `_parameters`, `_modules`, ... out of reach
 MODULE_ATTRS = frozenset({
-    "training", "forward", "train", "eval", "parameters", "named_parameters", "buffers", "children",
-    "modules", "state_dict", "load_state_dict", "to", "cuda", "cpu", "float", "double", "half",
-    "apply", "zero_grad", "register_buffer", "register_parameter", "add_module", "extra_repr",
-    "type", "requires_grad_", "share_memory", "dump_patches", "call_super_init", "named_modules",
-    "named_children", "named_buffers", "get_submodule", "get_parameter", "get_buffer", "compile",
-    "bfloat16", "ipu", "xpu", "mtia", "to_empty", "register_module", "set_extra_state",
-    "get_extra_state", "register_forward_hook", "register_forward_pre_hook", "T_destination"})
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "call_super_init", "children",
+    "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr", "float", "forward",
+    "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
+    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules",
+    "named_parameters", "parameters", "register_backward_hook", "register_buffer",
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter",
+    "register_state_dict_post_hook", "register_state_dict_pre_hook", "requires_grad_",
+    "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train",
+    "training", "type", "xpu", "zero_grad"})
 
 
 def ident(name: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
-    """A safe Python identifier for `name` (which the grammar already restricts)."""
+    """A safe Python identifier for `name` (which the grammar already restricts).
+
+    Leading double underscores are dropped (they trigger Python's private-name mangling and
+    dunder protocols: `__import__` -> `import_`); reserved or `taken` names get `_` appended
+    until they are free. Callers that need distinct results pass the names already used."""
     if not _IDENT.match(name):
         raise ValueError(f"not an identifier: {name!r}")
-    while name in RESERVED or name in taken or name.startswith("__"):
-        name = name.lstrip("_") + "_" if name.startswith("__") else name + "_"
+    if name.startswith("__") or not name.strip("_"):
+        core = name.lstrip("_") or "u"
+        name = ("n" + core if core[0].isdigit() else core) + "_"
+    while name in RESERVED or name in taken:
+        name += "_"
     return name
 
 
-def attr(name: str) -> str:
-    """A safe attribute name on an `nn.Module`."""
-    return ident(name, MODULE_ATTRS)
+def attr(name: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
+    """A safe attribute name on an `nn.Module`: not one of its methods, and never starting with
+    `_` (`nn.Module` keeps its own state in `_parameters`, `_modules`, ...)."""
+    if name.startswith("_") and _IDENT.match(name):
+        core = name.lstrip("_") or "u"
+        name = ("n" + core if core[0].isdigit() else core) + "_"
+    return ident(name, MODULE_ATTRS | set(taken))
+
+
+def unique(names: Iterable[str], gate: Callable[[str, set[str]], str] = ident,
+           taken: Iterable[str] = ()) -> dict[str, str]:
+    """Safe, pairwise distinct identifiers for `names`, assigned in order: `import` and
+    `import_` become `import_` and `import__`, never one name for two things."""
+    used, out = set(taken), {}
+    for n in names:
+        out[n] = gate(n, used)
+        used.add(out[n])
+    return out
+
+
+# -- strings, one escaping function per target ---------------------------------------------
+def py_string(text: str) -> str:
+    """A Python string literal that evaluates to `text` (ASCII-only, so no odd line breaks)."""
+    return ascii(str(text))
 
 
 def comment(text: str) -> str:
-    """Text that stays inside one `#` comment line."""
-    return " ".join(text.replace("\r", " ").split())
+    """Text that stays inside one `#` comment line (any line break or control character is
+    folded to a space)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def docstring(text: str) -> str:
-    """Text that cannot close a triple-quoted docstring or escape it."""
-    return text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\r", "")
+    """Text for the inside of a `\"\"\"` docstring: it cannot close the string (every quote is
+    escaped), end in a stray backslash, or carry characters Python source cannot hold."""
+    out = []
+    for c in text.replace("\r\n", "\n"):
+        if c == "\\" or c == '"':
+            out.append("\\" + c)
+        elif c == "\n" or c.isprintable():
+            out.append(c)
+        else:
+            out.append(c.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def html_text(text: str) -> str:
+    """Text safe inside HTML element content and quoted attribute values."""
+    return html.escape(str(text), quote=True)
 
 
 def dot_label(text: str) -> str:

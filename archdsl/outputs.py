@@ -6,15 +6,33 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import ArchIOError
+
 
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write via a temporary file in the same directory, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write via a temporary file in the same directory, then rename over `path`.
+
+    The file gets the permissions a plain `open(path, "w")` would give it (mkstemp's are
+    0600); a write that fails raises `ArchIOError` and leaves `path` as it was."""
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    tmp = None
     try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode("utf-8") if isinstance(data, str) else data)
+            f.write(payload)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    except OSError as err:
+        raise ArchIOError(f"cannot write {path}: {err.strerror or err}", code="E607") from None
+    finally:
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

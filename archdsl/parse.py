@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Iterator
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.lexer import PatternStr
 
 from . import ast
-from .errors import ParseError, Span
+from .errors import ArchError, ParseError, Span, raise_all
 from .resources import data_dir
 
 _OPEN = {"LPAR", "LSQB"}
@@ -40,87 +42,177 @@ def _parser() -> Lark:
                 maybe_placeholders=True)
 
 
+MAX_DEPTH = 100  # nesting of the syntax tree; deeper input gets E104, not a RecursionError
+MAX_PARSE_ERRORS = 20
+MAX_NUMBER_DIGITS = 100
+_ITEM_START = re.compile(r"(block|from)\b")
+_BLOCK_NAME = re.compile(r"block\s+([A-Za-z_][A-Za-z_0-9]*)")
+_IMPORTED = re.compile(r"^from\b.*?\bimport\b([^\n]*)", re.M)
+
+
 def parse(text: str, path: str = "<string>") -> ast.Module:
     """Parse one `.arch` file; syntax errors become `ParseError` with a span."""
+    module, errors, _ = parse_recovering(text, path)
+    raise_all(list(errors))
+    return module
+
+
+@lru_cache(maxsize=32)
+def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, tuple[ArchError, ...],
+                                                                 frozenset[str]]:
+    """Parse each top-level item (`block ...`, `from ... import ...`) on its own, so that a
+    syntax error in one does not hide the others.
+
+    Returns the module of every item that parsed, the errors (at most one per item, at most
+    `MAX_PARSE_ERRORS`) and the names of blocks and imports that did not parse, so that uses
+    of them are not reported again as unknown. Results are immutable and cached: a standard
+    module imported by every file of a run is parsed once."""
+    lines = text.split("\n")  # as Lark counts lines: "\f" or "\u2028" do not end one
+    starts = [i for i, line in enumerate(lines)
+              if _ITEM_START.match(line) and not (i and lines[i - 1].rstrip("\r").endswith("\\"))]
+    if not starts or starts[0] != 0:
+        starts.insert(0, 0)
+    imports: list[ast.Import] = []
+    blocks: list[ast.Block] = []
+    errors: list[ArchError] = []
+    broken: set[str] = set()
+    for k, lo in enumerate(starts):
+        hi = starts[k + 1] if k + 1 < len(starts) else len(lines)
+        chunk = "\n".join(lines[lo:hi])
+        try:
+            m = _parse_chunk(chunk, path, lo, last=hi == len(lines))
+        except ParseError as err:
+            if len(errors) < MAX_PARSE_ERRORS:
+                errors.append(err.with_traceback(None))
+            name = _BLOCK_NAME.match(lines[lo])
+            if name:
+                broken.add(name.group(1))
+            for names in _IMPORTED.findall(chunk):
+                broken.update(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", names))
+            continue
+        imports += m.imports
+        blocks += m.blocks
+    return ast.Module(path, tuple(imports), tuple(blocks)), tuple(errors), frozenset(broken)
+
+
+@lru_cache(maxsize=512)
+def _parse_chunk(text: str, path: str, line_offset: int, last: bool) -> ast.Module:
+    """One top-level item (or a whole file). Cached: re-checking a file after an edit parses
+    only the items that changed."""
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as err:
-        raise _syntax_error(err, text, path) from None
-    builder = _Build(path, text)
-    items = builder.transform(tree)
+        raise _syntax_error(err, text, path, line_offset, last) from None
+    _check_depth(tree, path, line_offset)
+    try:
+        items = _Build(path, text, line_offset).transform(tree)
+    except VisitError as err:  # Lark's wrapper never reaches the user: our diagnostic does (or a
+        raise err.orig_exc from None  # bug shows as itself, not as a VisitError)
     imports = tuple(i for i in items.children if isinstance(i, ast.Import))
     blocks = tuple(i for i in items.children if isinstance(i, ast.Block))
     return ast.Module(path, imports, blocks)
 
 
-_WORDS = {
+def _check_depth(tree: Tree, path: str, line_offset: int) -> None:
+    """Refuse trees deeper than `MAX_DEPTH` before anything recursive walks them."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            span = Span(path, meta.line + line_offset, meta.column, meta.end_line + line_offset,
+                        meta.end_column) if not meta.empty else None
+            raise ParseError(f"expression nested more than {MAX_DEPTH} levels deep", span, code="E104",
+                             help="split it into several statements")
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
+
+
+_WORDS = {  # terminals that are patterns, in words; literal ones are quoted (`'->'`, `'block'`)
     "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "_NL": "a new line",
-    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'",
-    "RBRACE": "'}'", "COMMA": "','", "EQUAL": "'='", "COLON": "':'", "PLUS": "'+'",
-    "MINUS": "'-'", "STAR": "'*'", "SLASH": "'/'", "DOT": "'.'", "PERCENT": "'%'",
-    "CONTRACT": "'equivariant' or 'invariant'", "$END": "the end of the file",
+    "CONTRACT": "'equivariant' or 'invariant'", "DTYPE": "a type (int, float, bool)",
+    "$END": "the end of the file",
 }
 
 
 def _describe(terminals: set[str]) -> str:
-    words = sorted({_WORDS.get(t, f"'{t.lower()}'" if t.isupper() and t.isalpha() else t)
-                    for t in terminals})
+    """Expected terminals in words, never Lark's names (`RPAR`, `__ANON_0`)."""
+    literal = {t.name: f"'{t.pattern.value}'" for t in _parser().terminals if isinstance(t.pattern, PatternStr)}
+    words = sorted({_WORDS.get(t) or literal.get(t) or "a token" for t in terminals})
     if len(words) > 6:
         words = words[:6] + ["..."]
     return ", ".join(words)
 
 
-def _syntax_error(err: UnexpectedInput, text: str, path: str) -> ParseError:
-    line, col = max(err.line, 1), max(err.column, 1)
+def _inside_brackets(prefix: str) -> bool:
+    """Whether the end of `prefix` is inside (...) or [...] (strings and comments skipped)."""
+    depth = 0
+    for tok in re.findall(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]]', prefix):
+        if tok in "([":
+            depth += 1
+        elif tok in ")]":
+            depth = max(depth - 1, 0)
+    return depth > 0
+
+
+def _syntax_error(err: UnexpectedInput, text: str, path: str, line_offset: int = 0,
+                  last: bool = True) -> ParseError:
+    line, col = max(err.line, 1) + line_offset, max(err.column, 1)
+    eof = "the end of the file" if last else "the next top-level item"
     end = col + 1
     if isinstance(err, UnexpectedToken):
-        found = "the end of the file" if err.token.type == "$END" else (
+        found = eof if err.token.type == "$END" else (
             "a new line" if err.token.type == "_NL" else f"'{err.token}'")
         if err.token.type not in ("$END", "_NL"):
             end = col + len(str(err.token))
-        message = f"unexpected {found}; expected {_describe(err.expected)}"
+        expected = set(err.expected)
+        if _inside_brackets(text[:err.pos_in_stream]):
+            expected.discard("_NL")  # the postlexer drops new lines there: never really expected
+        message = f"expected {_describe(expected)}; found {found}"
         code = "E102"
     elif isinstance(err, UnexpectedCharacters):
         message = f"unexpected character {text[err.pos_in_stream]!r}"
         code = "E101"
     elif isinstance(err, UnexpectedEOF):
-        message = f"unexpected end of file; expected {_describe(set(err.expected))}"
-        code = "E103"
+        message = f"expected {_describe(set(err.expected))}; found {eof}"
+        code = "E102"
     else:  # pragma: no cover - Lark's hierarchy is closed
         message, code = str(err), "E101"
     return ParseError(message, Span(path, line, col, line, end), code=code)
 
 
-def _span(path: str, meta) -> Span:
-    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
-
-
-def _tok_span(path: str, tok: Token) -> Span:
-    return Span(path, tok.line, tok.column, tok.end_line, tok.end_column)
-
-
-def _unquote(tok: Token) -> str:
+def _unquote(tok: Token, span: Span) -> str:
     body = str(tok)[1:-1]
-    return body.encode("latin-1", "backslashreplace").decode("unicode_escape") if "\\" in body else body
+    if "\\" not in body:
+        return body
+    try:
+        return body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError as err:
+        raise ParseError(f"invalid escape sequence in a string: {err.reason}", span, code="E105",
+                         help="escapes are \\n, \\t, \\\\, \\\", \\xHH and \\uHHHH") from None
 
 
 @v_args(meta=True, inline=True)
 class _Build(Transformer):
     """Parse tree -> `ast` dataclasses. Callbacks never raise: errors come later."""
 
-    def __init__(self, path: str, text: str):
+    def __init__(self, path: str, text: str, line_offset: int = 0):
         super().__init__()
-        self.path, self.lines = path, text.splitlines()
+        self.path, self.lines, self.offset = path, text.split("\n"), line_offset
 
     def _s(self, meta) -> Span:
-        return _span(self.path, meta)
+        return Span(self.path, meta.line + self.offset, meta.column, meta.end_line + self.offset,
+                    meta.end_column)
+
+    def _t(self, tok: Token) -> Span:
+        return Span(self.path, tok.line + self.offset, tok.column, tok.end_line + self.offset,
+                    tok.end_column)
 
     # module level
     def std_module(self, meta, *names):
         return ("std", ".".join(names))
 
     def file_module(self, meta, s):
-        return ("file", _unquote(s))
+        return ("file", _unquote(s, self._t(s)))
 
     def import_stmt(self, meta, module, *names):
         kind, text = module
@@ -159,7 +251,7 @@ class _Build(Transformer):
         outputs = next(r for r in rest if isinstance(r, tuple))
         source = "\n".join(self.lines[meta.line - 1:meta.end_line])
         return ast.Block(str(name), params or (), inputs, outputs, contracts, tuple(rest[-1]),
-                         self._s(meta), _tok_span(self.path, name), source)
+                         self._s(meta), self._t(name), source)
 
     def body(self, meta, *stmts):
         return [s for s in stmts if s is not None]
@@ -176,7 +268,7 @@ class _Build(Transformer):
         return ast.Repeat(count, tuple(body), self._s(meta))
 
     def doc(self, meta, s):
-        return ast.Doc(_unquote(s), self._s(meta))
+        return ast.Doc(_unquote(s, self._s(meta)), self._s(meta))
 
     # expressions
     def _bin(op):  # noqa: N805 - a factory evaluated in the class body
@@ -195,6 +287,9 @@ class _Build(Transformer):
 
     def number(self, meta, tok):
         text = str(tok)
+        if len(text) > MAX_NUMBER_DIGITS:
+            raise ParseError(f"a number of {len(text)} digits is too long", self._s(meta), code="E106",
+                             help=f"numbers have at most {MAX_NUMBER_DIGITS} digits")
         value = float(text) if any(c in text for c in ".eE") else int(text)
         return ast.Number(value, self._s(meta))
 
@@ -205,12 +300,12 @@ class _Build(Transformer):
         return ast.Bool(False, self._s(meta))
 
     def string(self, meta, tok):
-        return ast.String(_unquote(tok), self._s(meta))
+        return ast.String(_unquote(tok, self._s(meta)), self._s(meta))
 
     def call(self, meta, func, spec, *args):
         pos = tuple(a for a in args if a is not None and not isinstance(a, tuple))
         kw = tuple(a for a in args if isinstance(a, tuple))
-        return ast.Call(str(func), spec, pos, kw, self._s(meta), _tok_span(self.path, func))
+        return ast.Call(str(func), spec, pos, kw, self._s(meta), self._t(func))
 
     def kwarg(self, meta, name, value):
         return (str(name), value)

@@ -21,7 +21,7 @@ import jinja2
 from . import static
 from .errors import CodegenError
 from .ir import BlockIR, Graph, Node, Ref
-from .names import attr, comment, docstring, ident
+from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
 from .passes.fuse import fuse_block
 from .sizes import Size
@@ -43,23 +43,8 @@ def _template() -> jinja2.Template:
 
 def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
     """Source of a module with a class for each root block and everything it calls."""
-    order: list[BlockIR] = []
-    seen: set[tuple[str, str]] = set()
-
-    def visit(b: BlockIR) -> None:
-        key = (b.file, b.name)
-        if key in seen:
-            return
-        seen.add(key)
-        for callee in _callees(b.body):
-            visit(program.by_key(callee))
-        order.append(b)
-
-    for b in roots:
-        visit(b)
-    class_names: dict[tuple[str, str], str] = {}
-    for b in order:
-        class_names[(b.file, b.name)] = ident(b.name, set(class_names.values()) | helper_names())
+    order = emission_order(program, roots)
+    class_names = python_class_names(order)
     helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
     classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
@@ -74,6 +59,43 @@ def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
 def helper_names() -> set[str]:
     """Names of every module-level helper an op may emit (reserved for generated classes)."""
     return {n for op in REGISTRY.values() for n in op.helpers}
+
+
+def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
+    """`roots` and every block they call, callees first (an explicit stack: call chains of
+    any length)."""
+    order: list[BlockIR] = []
+    seen: set[tuple[str, str]] = set()
+    for root in roots:
+        if (root.file, root.name) in seen:
+            continue
+        seen.add((root.file, root.name))
+        stack = [(root, iter(_callees(root.body)))]
+        while stack:
+            block, todo = stack[-1]
+            key = next((k for k in todo if k not in seen), None)
+            if key is None:
+                stack.pop()
+                order.append(block)
+            else:
+                seen.add(key)
+                callee = program.by_key(key)
+                stack.append((callee, iter(_callees(callee.body))))
+    return order
+
+
+def python_class_names(blocks: list[BlockIR]) -> dict[tuple[str, str], str]:
+    """The class of each block (in emission order), distinct even when names mangle alike."""
+    out: dict[tuple[str, str], str] = {}
+    taken = helper_names()
+    for b in blocks:
+        out[(b.file, b.name)] = ident(b.name, set(out.values()) | taken)
+    return out
+
+
+def kwarg_names(block: BlockIR) -> dict[str, str]:
+    """The `__init__` keyword of each static parameter; callers use the same map."""
+    return unique(block.params)
 
 
 def _callees(g: Graph) -> list[tuple[str, str]]:
@@ -101,8 +123,8 @@ def import_source(source: str) -> types.ModuleType:
 
 
 def block_class(module: types.ModuleType, block: str) -> type:
-    """The generated `nn.Module` class for `block`."""
-    cls = getattr(module, ident(block), None)
+    """The generated `nn.Module` class named `block` (a Python name: `python_class_names`)."""
+    cls = getattr(module, block, None)
     if cls is None:
         raise CodegenError(f"no block `{block}` in the generated module", code="E502")
     return cls
@@ -135,7 +157,8 @@ class _ClassWriter:
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
         self.suffix: dict[str, int] = {}
-        self.param_attr = {p: attr(p) for p in block.params}
+        self.param_attr = unique(block.params, attr)
+        self.param_kw = kwarg_names(block)
         self.size_local = {}
         reserved = set(self.param_attr.values()) | helper_names()
         for f in block.free:
@@ -144,7 +167,7 @@ class _ClassWriter:
         self.namer = _Namer(reserved)
         self.code: dict[Ref, str] = {}
         self.owner: dict[Ref, Ref] = {}
-        self.source_lines = block.ast.source.splitlines()
+        self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
         self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
 
@@ -158,7 +181,7 @@ class _ClassWriter:
         if name not in self.param_attr:
             raise CodegenError(f"size `{name}` is needed when `{self.block.name}` is built, but it is "
                                "only known from the input", self.block.ast.span, code="E501")
-        return ident(name)
+        return self.param_kw[name]
 
     # -- the class -----------------------------------------------------------------------
     def render(self) -> dict:
@@ -180,7 +203,7 @@ class _ClassWriter:
     def _doc(self) -> str:
         from .elaborate import doc_of
         b = self.block
-        lines = [docstring(doc_of(b.ast)) or f"`{b.name}` from {Path(b.file).name}."]
+        lines = [docstring(doc_of(b.ast) or f"`{b.name}` from {Path(b.file).name}.")]
         sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
         outs = ", ".join(str(t) for t in b.outputs)
         lines += ["", docstring(f"forward({sig}) -> {outs}"),
@@ -195,11 +218,11 @@ class _ClassWriter:
         for p in self.block.params.values():
             typ = {"size": "int", "bool": "bool", "float": "float"}[p.kind]
             if p.default is None:
-                parts.append(f"{ident(p.name)}: {typ}")
+                parts.append(f"{self.param_kw[p.name]}: {typ}")
             elif _is_literal(p.default):
-                parts.append(f"{ident(p.name)}: {typ} = {static.render(p.default, ident)}")
+                parts.append(f"{self.param_kw[p.name]}: {typ} = {static.render(p.default, self.isym)}")
             else:
-                parts.append(f"{ident(p.name)}: {typ} | None = None")
+                parts.append(f"{self.param_kw[p.name]}: {typ} | None = None")
         return ", *, " + ", ".join(parts) if parts else ""
 
     def _init_params(self) -> None:
@@ -207,21 +230,21 @@ class _ClassWriter:
         for p in b.params.values():
             if p.default is None or _is_literal(p.default):
                 continue
-            n = ident(p.name)
+            n = self.param_kw[p.name]
             self.init.append(f"if {n} is None:")
             if isinstance(p.default, Size) and not p.default.is_integral:
                 num, den = p.default.split_fraction()
                 self.init.append(f"    if ({num.render(self.isym)}) % ({den.render(self.isym)}) != 0:")
                 msg = f"{b.name} requires {num} % {den} == 0 for the default {p.name} = {p.default}"
-                self.init.append(f"        raise ValueError({msg!r})")
+                self.init.append(f"        raise ValueError({py_string(msg)})")
             self.init.append(f"    {n} = {static.render(p.default, self.isym)}")
-        sizes = [ident(p.name) for p in b.params.values() if p.kind == "size"]
+        sizes = [self.param_kw[p.name] for p in b.params.values() if p.kind == "size"]
         if sizes:
             self.init.append(f"if min({', '.join(sizes)}{', 0' if len(sizes) == 1 else ''}) < 0:")
             got = ", ".join(f"{n}={{{n}}}" for n in sizes)
             self.init.append(f"    raise ValueError(f{f'{b.name}: sizes must be >= 0, got {got}'!r})")
         for p in b.params.values():
-            self.init.append(f"self.{self.param_attr[p.name]} = {ident(p.name)}")
+            self.init.append(f"self.{self.param_attr[p.name]} = {self.param_kw[p.name]}")
         for pre in b.preconditions:
             if pre.symbols() <= set(b.params):
                 self._check(self.init, pre, self.isym)
@@ -234,7 +257,7 @@ class _ClassWriter:
                 pre.render(symbol).replace(" == ", " != ")
         lines.append(f"if {cond}:")
         msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
-        lines.append(f"    raise ValueError({msg!r})")
+        lines.append(f"    raise ValueError({py_string(msg)})")
 
     def _prologue(self) -> None:
         b = self.block
@@ -326,11 +349,12 @@ class _ClassWriter:
     def _call(self, g: Graph, node: Node, indent: str) -> None:
         callee = self.program.by_key(node.attrs["callee"])
         kwargs = []
+        kw = kwarg_names(callee)
         for k, v in node.attrs["sizes"].items():
-            kwargs.append(f"{ident(k)}={static.render(v, self.isym)}")
+            kwargs.append(f"{kw[k]}={static.render(v, self.isym)}")
         for k, v in node.attrs["inferred"].items():
             if k not in node.attrs["sizes"]:
-                kwargs.append(f"{ident(k)}={v.render(self.isym)}")
+                kwargs.append(f"{kw[k]}={v.render(self.isym)}")
         ctor = f"{self.class_names[node.attrs['callee']]}({', '.join(kwargs)})"
         mod = self.submodule(_snake(callee.name), ctor, node)
         args = []
@@ -394,7 +418,10 @@ class _ClassWriter:
             if expr != var_of[name]:
                 self.fwd.append(f"{indent}    {var_of[name]} = {expr}")
         mods, self.loop = self.loop, outer_loop
-        if not mods:
+        if not mods and all(line.strip().startswith("#") for line in self.fwd[header_at:]):
+            # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
+            self.fwd[header_at:] = [indent + line.strip() for line in self.fwd[header_at:]]
+        elif not mods:
             self.fwd.insert(header_at, f"{indent}for _ in range({count}):")
         else:
             for m in mods:

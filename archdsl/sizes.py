@@ -19,6 +19,7 @@ from math import lcm
 from typing import Callable, Mapping
 
 Monomial = tuple[tuple["Atom", int], ...]
+MAX_TERMS = 4096  # a product that would expand further is refused (`(A + B + C) ** 64`)
 
 
 class Atom:
@@ -122,6 +123,8 @@ class Size:
 
     def __mul__(self, other: object) -> Size:
         other = _coerce(other)
+        if len(self.terms) * len(other.terms) > MAX_TERMS:
+            raise SizeError(f"a size expression with more than {MAX_TERMS} terms is too large to check")
         acc: dict[Monomial, Fraction] = {}
         for m1, c1 in self.terms:
             for m2, c2 in other.terms:

@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Mapping, Union
 
+from .names import py_string
 from .sizes import Size
 
 Value = Union[Size, "Real", bool, float, str]
@@ -56,7 +57,7 @@ def render(value: Value, symbol: Callable[[str], str]) -> str:
     if isinstance(value, Real):
         return value.render(symbol)
     if isinstance(value, str):
-        return repr(value)
+        return py_string(value)
     return repr(value)
 
 

@@ -175,7 +175,7 @@ def test_select_breaks_symmetry_along_its_axis_only(tmp_path, capsys):
                     "block B[D = 4](x: [T, D]) -> [T]  equivariant perm(T) {\n    return select[D](x, index = 0)\n}\n")
     assert archc(["check", "--symmetry", "--format", "json", str(path)]) == 1
     verdicts = {c["block"]: c for c in json.loads(capsys.readouterr().out)["contracts"]}
-    assert verdicts["A"]["verdict"] == "refuted" and "`select` picks one position of T" in verdicts["A"]["reason"]
+    assert verdicts["A"]["verdict"] == "refuted" and "`select` keeps the fixed position 0 of T" in verdicts["A"]["reason"]
     assert verdicts["B"]["verdict"] == "proven"
 
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
+from ..diagnostics import warn
+from ..errors import ArchError, SymmetryError, UsageError, raise_all
 from ..program import compile_file
 
 NAME = "check"
@@ -24,10 +25,17 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     records: dict[str, list] = {"blocks": [], "contracts": [], "inferred": []}
-    failed = False
+    errors: list[ArchError] = []  # every file's, reported together (through archdsl.cli)
     for f in args.files:
-        program = compile_file(f)
-        for b in program.check():
+        try:
+            program = compile_file(f)
+            blocks = program.check()
+        except UsageError:
+            raise
+        except ArchError as err:
+            errors.append(err)
+            continue
+        for b in blocks:
             sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
             outs = ", ".join(str(t) for t in b.outputs)
             records["blocks"].append({"block": b.name, "file": b.file, "signature": f"({sig}) -> {outs}",
@@ -37,15 +45,16 @@ def run(args: argparse.Namespace) -> int:
                 for pre in b.preconditions:
                     print(f"    requires {pre}  ({pre.origin})" if pre.origin else f"    requires {pre}")
             if args.symmetry:
-                failed |= _symmetry(program, b, records, args.format == "text")
+                errors += _symmetry(program, b, records, args.format == "text")
     if args.format == "json":
         if not args.symmetry:
             del records["contracts"], records["inferred"]
         print(json.dumps(records, indent=1))
-    return 1 if failed else 0
+    raise_all(errors)
+    return 0
 
 
-def _symmetry(program, block, records, text: bool) -> bool:
+def _symmetry(program, block, records, text: bool) -> list[ArchError]:
     from ..symmetry import check_contracts, infer_symmetries
     inferred = infer_symmetries(program, block)
     verdicts = check_contracts(program, block)
@@ -58,17 +67,19 @@ def _symmetry(program, block, records, text: bool) -> bool:
         for v in verdicts:
             print(f"    contract {v.contract}: {v.verdict}"
                   + (f" (holds: {v.subgroup})" if v.subgroup and v.verdict != "proven" else ""))
+    refuted = []
     for v in verdicts:
-        if v.verdict != "proven":
-            print(diagnostic(v), file=sys.stderr)
-    return any(v.verdict == "refuted" for v in verdicts)
+        if v.verdict == "refuted":
+            refuted.append(diagnostic(v))
+        elif v.verdict != "proven":
+            d = diagnostic(v)
+            warn(program.warnings, d.code, d.message, d.span, d.help)
+    return refuted
 
 
-def diagnostic(v) -> str:
-    """A contract verdict as a rendered diagnostic: S101 refuted (error), S201 approximate and
-    S202 unproven (warnings)."""
-    from ..cli import render
-    from ..errors import SymmetryError
+def diagnostic(v) -> SymmetryError:
+    """A contract verdict as a diagnostic: S101 refuted (an error), S201 approximate and S202
+    unproven (reported as warnings)."""
     code = {"refuted": "S101", "approximate": "S201", "unproven": "S202"}[v.verdict]
     what = {"refuted": "does not hold", "approximate": "holds only approximately",
             "unproven": "is unproven"}[v.verdict]
@@ -77,6 +88,5 @@ def diagnostic(v) -> str:
         msg += f" (reached through the call at {v.site})"
     if v.subgroup and v.verdict != "approximate":
         msg += f". Proven instead: {v.subgroup}" + (" (approximately)" if v.subgroup_verdict == "approximate" else "")
-    text = render(SymmetryError(msg, v.span, code=code,
-                                help=("requires " + ", ".join(v.requires)) if v.requires else None))
-    return text if v.verdict == "refuted" else text.replace(f"error[{code}]", f"warning[{code}]", 1)
+    return SymmetryError(msg, v.span, code=code,
+                         help=("requires " + ", ".join(v.requires)) if v.requires else None)

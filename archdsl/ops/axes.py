@@ -317,11 +317,11 @@ class Select(Op):
     options = {"index": None}
     summary = "take one position along an axis, which disappears (ViT's class token: `index = 0`)"
     example = "cls = select[T](x, index = 0)"
-    symmetry_doc = ("everything on the other axes", "any action on the selected axis (one position "
-                    "is singled out)")
+    symmetry_doc = ("everything on the other axes", "any action on the selected axis (one fixed "
+                    "position is kept)")
 
     def symmetry(self, node, rule):
-        why = f"`select` picks one position of {node.attrs['axes'][0]}"
+        why = f"`select` keeps the fixed position {node.attrs['kw']['index']} of {node.attrs['axes'][0]}"
         return rule.mix(node.attrs["axes"], why) or rule.keep()
 
     def infer(self, node, ins, ctx):

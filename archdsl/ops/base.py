@@ -31,6 +31,9 @@ class Op:
     arity: ClassVar[int | None] = 1  # tensor arguments; None = one or more
     options: ClassVar[dict[str, Any]] = {}  # keyword -> default (None: required)
     enums: ClassVar[dict[str, tuple[str, ...]]] = {}  # keyword -> allowed words
+    # required options (default None) that take real numbers; every other required option,
+    # every option with an int default and every axis-size keyword is a size (a whole number)
+    real_options: ClassVar[frozenset[str]] = frozenset()
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""

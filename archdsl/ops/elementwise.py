@@ -16,6 +16,14 @@ def align(a: TensorType, b: TensorType, span, ctx) -> TensorType:
 
     Layout: the operand with more axes keeps its order; the other's extra axes follow."""
     big, small = (b, a) if len(b.axes) > len(a.axes) else (a, b)
+    only_a = [n for n in a.names if b.axis(n) is None]
+    only_b = [n for n in b.names if a.axis(n) is None]
+    if only_a and only_b and set(a.names) & set(b.names):
+        ctx.warn("W301", f"the operands share {', '.join(n for n in a.names if b.axis(n))} but not "
+                 f"{', '.join(only_a)} / {', '.join(only_b)}: the result broadcasts over both, "
+                 f"{a} with {b} -> every pair", span,
+                 help=f"if {only_a[0]} and {only_b[0]} are the same axis, rename one: "
+                      f"`rename[{only_b[0]} -> {only_a[0]}](...)`")
     axes = list(big.axes)
     for ax in small.axes:
         other = big.axis(ax.name)

@@ -176,6 +176,7 @@ class Linspace(Op):
     name = "linspace"
     spec = "axes"
     options = {"start": None, "stop": None}
+    real_options = frozenset({"start", "stop"})  # required, and real numbers (not sizes)
     summary = "evenly spaced values from `start` to `stop` along an axis of the argument (a constant [A])"
     example = "t = linspace[L](x, start = 0.0, stop = 1.0)"
     symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is combined with "

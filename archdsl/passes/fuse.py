@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Callable
 
+from ..errors import raise_all
 from ..ir import BlockIR, Graph, Node, Ref
 from ..ops.sequence import uses_fft
 from ..sizes import Size
@@ -162,5 +163,7 @@ def fuse_block(block: BlockIR, program: Program) -> Graph:
     """A fused copy of the block body, with types re-inferred (layouts may change)."""
     g = copy.deepcopy(block.body)
     if fuse_graph(g):
-        infer_graph(g, ShapeContext(block), program)
+        ctx = ShapeContext(block)
+        infer_graph(g, ctx, program)
+        raise_all(ctx.errors)
     return g

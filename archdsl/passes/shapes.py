@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errors import ShapeError, Span
+from ..diagnostics import Diagnostic, warn
+from ..errors import ArchError, ArchErrors, Poisoned, ShapeError, Span, raise_all
 from ..ir import BlockIR, Graph, Node, Precondition
 from ..ops import REGISTRY
 from ..ops.base import prod
-from ..sizes import Size
+from ..sizes import Size, SizeError
 from ..types import Axis, TensorType
 from .conditions import canonical, implies
 
@@ -20,9 +21,14 @@ if TYPE_CHECKING:
 class ShapeContext:
     """What an op's shape rule may ask: sizes of names, proofs, preconditions."""
 
-    def __init__(self, block: BlockIR):
+    def __init__(self, block: BlockIR, warnings: list[Diagnostic] | None = None):
         self.block = block
         self.preconditions: list[Precondition] = []
+        self.errors: list[ArchError] = []
+        self.warnings = warnings if warnings is not None else []
+
+    def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
+        warn(self.warnings, code, message, span, help)
 
     def maybe_size(self, name: str) -> Size | None:
         p = self.block.params.get(name)
@@ -91,10 +97,20 @@ class ShapeContext:
         self.preconditions = [p for p in self.preconditions if not implies(pre, p)] + [pre]
 
 
-def infer_block(block: BlockIR, program: Program) -> None:
-    """Fill in every node's types, the block's output types and its preconditions."""
-    ctx = ShapeContext(block)
+MAX_ERRORS = 20
+
+
+def infer_block(block: BlockIR, program: Program, partial: bool = False) -> list[ArchError]:
+    """Fill in every node's types, the block's output types and its preconditions.
+
+    An op whose rule fails is reported and its result poisoned (nodes that depend on it are
+    skipped), so independent shape errors are all found. `partial`: the block already failed
+    to elaborate; return the errors of what did elaborate instead of raising them."""
+    ctx = ShapeContext(block, program.warnings)
     infer_graph(block.body, ctx, program)
+    if partial:
+        return ctx.errors
+    raise_all(ctx.errors)
     outs = []
     for ref, names in zip(block.body.outputs, block.output_names):
         t = block.body.type_of(ref)
@@ -106,19 +122,34 @@ def infer_block(block: BlockIR, program: Program) -> None:
         outs.append(t.replace([t.axis(n) for n in names]))
     block.outputs = outs
     block.preconditions = ctx.preconditions
+    return []
 
 
 def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
+    """Types for every node in order; a failed node gets no types (poisoned)."""
     for node in graph.order():
         if node.kind == "input":
             continue
-        ins = [graph.type_of(r) for r in graph.args(node.id)]
-        if node.kind == "op":
-            node.types = [REGISTRY[node.op].infer(node, ins, ctx)]
-        elif node.kind == "call":
-            node.types = infer_call(node, ins, ctx, program)
-        else:
-            node.types = infer_repeat(node, ins, ctx, program)
+        node.types = []
+        args = graph.args(node.id)
+        if any(not graph.node(r[0]).types for r in args):
+            continue  # depends on a failed node: already reported
+        ins = [graph.type_of(r) for r in args]
+        try:
+            if node.kind == "op":
+                node.types = [REGISTRY[node.op].infer(node, ins, ctx)]
+            elif node.kind == "call":
+                node.types = infer_call(node, ins, ctx, program)
+            else:
+                node.types = infer_repeat(node, ins, ctx, program)
+        except Poisoned:
+            pass
+        except SizeError as err:
+            ctx.errors.append(ShapeError(str(err), node.span, code="E331"))
+        except ArchError as err:
+            ctx.errors.append(err)
+        if len(ctx.errors) >= MAX_ERRORS:
+            raise ArchErrors(ctx.errors)
 
 
 def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
@@ -127,6 +158,8 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
     for nid, t in zip(body.inputs, ins):
         body.node(nid).types = [t]
     infer_graph(body, ctx, program)
+    if any(not body.node(r[0]).types for r in body.outputs):
+        raise Poisoned()
     outs = []
     for name, ref in zip(node.attrs["carried"], body.outputs):
         before = ins[node.attrs["inputs"].index(name)]

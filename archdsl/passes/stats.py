@@ -12,7 +12,7 @@ from .. import static
 from ..errors import ShapeError
 from ..ir import BlockIR, Graph
 from ..ops import REGISTRY
-from ..sizes import Size
+from ..sizes import Size, SizeError
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -54,6 +54,14 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
 def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     """Concrete values of every parameter and free size; defaults filled, preconditions checked,
     and every axis of every value in the block (callees included) at least 1."""
+    try:
+        return _resolve_sizes(program, block, given)
+    except (SizeError, ZeroDivisionError, OverflowError) as err:
+        raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
+                         code="E331") from None
+
+
+def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     unknown = set(given) - set(block.params) - set(block.free)
     if unknown:
         known = ", ".join(list(block.params) + block.free)
@@ -106,6 +114,16 @@ def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: st
 
 
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Counts and shapes at concrete sizes; arithmetic that has no answer there (a division by
+    a size given as 0) is an error at the block, not a crash."""
+    try:
+        return _stats(program, block, given)
+    except (SizeError, ZeroDivisionError, OverflowError) as err:
+        raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
+                         code="E331") from None
+
+
+def _stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     env = resolve_sizes(program, block, given)
     params, flops = graph_costs(program, block.body)
 
