@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable, Union
 
 from . import ast
 from .diagnostics import warn
-from .errors import ArchError, ArchErrors, Poisoned, ResolveError, ShapeError, Span, raise_all
+from .errors import ArchError, ArchErrors, Poisoned, ResolveError, ShapeError, Span
 from .ir import BlockIR, Graph, ParamInfo, Ref
 from .ops import REGISTRY
 from .sizes import Size, SizeError
@@ -33,15 +33,6 @@ MAX_ERRORS = 20  # per block: after that many, stop looking
 MAX_SIZE_BITS = 63
 MAX_REPEAT = 10_000  # a constant repeat count above this is refused (E338)
 _POISON = object()  # the value of a name whose statement failed: using it is not a new error
-
-
-def elaborate_block(block: ast.Block, program: Program, file: str) -> BlockIR:
-    """Build the IR of one block; callees are elaborated (and shape-checked) on demand."""
-    ir, errors, poisoned = elaborate_partial(block, program, file)
-    raise_all(errors)
-    if poisoned:
-        raise Poisoned()
-    return ir
 
 
 def elaborate_partial(block: ast.Block, program: Program, file: str) -> tuple[BlockIR, list[ArchError], bool]:
