@@ -73,11 +73,15 @@ CASES = [
 @pytest.fixture(scope="module")
 def compiled_cases(tmp_path_factory):
     """Every case compiled once, several processes at a time (each one is mostly start-up)."""
+    # the directories first, in this thread: pytest creates its base temp directory lazily, and
+    # threads racing to create it fail
+    dirs = {name: tmp_path_factory.mktemp(name) for name, *_ in CASES}
+
     def run(case):
         name, content, _, _ = case
-        d = tmp_path_factory.mktemp(name)
-        path = _write(d, "spec.arch", content)
-        return name, (archc("compile", str(path), "-o", str(d / "out.py")), d / "out.py")
+        path = _write(dirs[name], "spec.arch", content)
+        out = dirs[name] / "out.py"
+        return name, (archc("compile", str(path), "-o", str(out)), out)
 
     with ThreadPoolExecutor(4) as pool:
         return dict(pool.map(run, CASES))

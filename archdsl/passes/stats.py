@@ -6,7 +6,8 @@ convolutions at 2 per multiply-add, everything else free."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from .. import static
 from ..errors import ShapeError
@@ -51,14 +52,22 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
     return params, flops
 
 
-def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    """Concrete values of every parameter and free size; defaults filled, preconditions checked,
-    and every axis of every value in the block (callees included) at least 1."""
+@contextmanager
+def _arithmetic_at(block: BlockIR) -> Iterator[None]:
+    """Arithmetic that has no answer at concrete sizes (a division by a size given as 0) is an
+    error at the block, not a crash."""
     try:
-        return _resolve_sizes(program, block, given)
+        yield
     except (SizeError, ZeroDivisionError, OverflowError) as err:
         raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
                          code="E331") from None
+
+
+def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    """Concrete values of every parameter and free size; defaults filled, preconditions checked,
+    and every axis of every value in the block (callees included) at least 1."""
+    with _arithmetic_at(block):
+        return _resolve_sizes(program, block, given)
 
 
 def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
@@ -114,13 +123,9 @@ def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: st
 
 
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    """Counts and shapes at concrete sizes; arithmetic that has no answer there (a division by
-    a size given as 0) is an error at the block, not a crash."""
-    try:
+    """Counts and shapes at concrete sizes."""
+    with _arithmetic_at(block):
         return _stats(program, block, given)
-    except (SizeError, ZeroDivisionError, OverflowError) as err:
-        raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
-                         code="E331") from None
 
 
 def _stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
