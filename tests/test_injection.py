@@ -101,8 +101,10 @@ PAYLOADS = ["import smtplib", "open('/etc/hostname').read()", "exec('1')",
 
 @pytest.fixture(scope="module")
 def sandboxed_payloads(tmp_path_factory):
+    dirs = [tmp_path_factory.mktemp(f"payload{i}") for i in range(len(PAYLOADS))]  # not in threads: see test_hostile
+
     def run(i):
-        return sandbox(tmp_path_factory.mktemp(f"payload{i}"), ["import torch\n" + PAYLOADS[i] + "\n"])
+        return sandbox(dirs[i], ["import torch\n" + PAYLOADS[i] + "\n"])
 
     with ThreadPoolExecutor(len(PAYLOADS)) as pool:
         return list(pool.map(run, range(len(PAYLOADS))))
