@@ -179,8 +179,8 @@ class _Drawer:
         sig = " ".join(_bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
-        if node.attrs.get("bcast"):
-            lines.append(_small(f"per {' '.join(node.attrs['bcast'])}"))
+        if node.attrs["binding"].broadcast:
+            lines.append(_small(f"per {' '.join(node.attrs['binding'].broadcast_names)}"))
         attrs = {"class": "call", "peripheries": "2", "tooltip": _where(node, scope.block)}
         if learned:
             attrs["penwidth"] = _LEARNED_PEN
@@ -191,13 +191,12 @@ class _Drawer:
 
     def _expanded_call(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
         callee = self.program.by_key(node.attrs["callee"])
-        mapping = node.attrs["mapping"]
-        subst = {k: v.subs(scope.subst) for k, v in mapping.items()}
+        subst = {k: v.subs(scope.subst) for k, v in node.attrs["binding"].sizes.items()}
         body = self._body_graph(callee)
         with scope.dot.subgraph(name=self._cluster()) as c:
             notes = list(self._contracts(callee))
-            if node.attrs.get("bcast"):
-                notes.insert(0, _small(f"per {' '.join(node.attrs['bcast'])}"))
+            if node.attrs["binding"].broadcast:
+                notes.insert(0, _small(f"per {' '.join(node.attrs['binding'].broadcast_names)}"))
             self._fence(c, self._call_title(node, callee), notes, self._learned_block(callee),
                         href=self._href(node.attrs["callee"]), tooltip=_where(node, scope.block))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
@@ -333,8 +332,8 @@ def _bound_axes(node: Node, callee: BlockIR) -> list[str]:
     out: list[str] = []
     for _, t in callee.inputs:
         for name in t.names:
-            target = node.attrs["axes"].get(name, name)
-            text = f"({' '.join(target)})" if isinstance(target, tuple) else target
+            target = node.attrs["binding"].caller_axes(name)
+            text = f"({' '.join(target)})" if len(target) > 1 else target[0]
             if text not in out:
                 out.append(text)
     return out

@@ -23,6 +23,7 @@ from .errors import CodegenError
 from .ir import BlockIR, Graph, Node, Ref
 from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
+from .passes.binding import CallBinding
 from .passes.fuse import fuse_block
 from .sizes import Size
 from .static import Value
@@ -189,7 +190,9 @@ class _ClassWriter:
         self._prologue()
         self._graph(self.body, "")
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
-        outs = [f"{o}.reshape(*batch, *{o}.shape[1:])" if t.batch else o
+        # with several inputs, a result may come only from inputs without leading dimensions
+        full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
+        outs = [f"{full.format(o)}.reshape(*batch, *{o}.shape[1:])" if t.batch else o
                 for o, t in zip(outs, self.block.outputs)]
         self.fwd.append(f"return {', '.join(outs)}")
         b = self.block
@@ -260,19 +263,19 @@ class _ClassWriter:
         lines.append(f"    raise ValueError({py_string(msg)})")
 
     def _prologue(self) -> None:
+        """Read sizes and check the inputs' trailing axes, then flatten every input's leading
+        broadcast dimensions into one. Several inputs may differ there as long as their leading
+        shapes broadcast: each is expanded to the common `batch`, except one with no leading
+        dimensions at all (a learned tensor passed in), which broadcasts as a size-1 batch."""
         b = self.block
-        names = []
+        names, shapes = [], []
         read: set[str] = set()
-        first_batch = True
         for nid in self.body.inputs:
             node = self.body.node(nid)
             t = node.types[0]
             name = self.namer.take(node.name, (nid, 0), self.body.uses((nid, 0)))
             names.append(name)
             n = len(t.axes)
-            if first_batch:
-                self.fwd.append(f"batch = {name}.shape[:-{n}]" if n else f"batch = {name}.shape")
-                first_batch = False
             for i, a in enumerate(t.axes):
                 if a.name not in b.params and a.name not in read:
                     read.add(a.name)
@@ -282,9 +285,20 @@ class _ClassWriter:
                 self.fwd.append(f"if {name}.shape[-{n}:] != ({expected}):")
                 msg = f"{b.name}: `{node.name}` must end in {t} with {{({expected})}}, got {{tuple({name}.shape)}}"
                 self.fwd.append(f"    raise ValueError(f{msg!r})")
-            self.fwd.append(f"{name} = {name}.reshape(-1{''.join(', ' + self.fsym(a.name) for a in t.axes)})")
+            shapes.append((name, n, t))
             self.code[(nid, 0)] = name
             self.owner[(nid, 0)] = (nid, 0)
+        leads = [f"{name}.shape[:-{n}]" if n else f"{name}.shape" for name, n, _ in shapes]
+        if len(shapes) == 1:
+            self.fwd.append(f"batch = {leads[0]}")
+        elif shapes:
+            self.fwd.append(f"batch = torch.broadcast_shapes({', '.join(leads)})")
+        for (name, n, t), lead in zip(shapes, leads):
+            named = "".join(", " + self.fsym(a.name) for a in t.axes)
+            if len(shapes) > 1:
+                self.fwd.append(f"if {name}.dim() > {n} and {lead} != batch:")
+                self.fwd.append(f"    {name} = {name}.expand(*batch{named})")
+            self.fwd.append(f"{name} = {name}.reshape(-1{named})")
         for pre in b.preconditions:
             if not pre.symbols() <= set(b.params):
                 self._check(self.fwd, pre, self.fsym)
@@ -347,45 +361,48 @@ class _ClassWriter:
         self._bind(g, node, 0, expr, indent)
 
     def _call(self, g: Graph, node: Node, indent: str) -> None:
-        callee = self.program.by_key(node.attrs["callee"])
-        kwargs = []
+        b: CallBinding = node.attrs["binding"]
+        callee = self.program.by_key(b.callee)
         kw = kwarg_names(callee)
-        for k, v in node.attrs["sizes"].items():
-            kwargs.append(f"{kw[k]}={static.render(v, self.isym)}")
-        for k, v in node.attrs["inferred"].items():
-            if k not in node.attrs["sizes"]:
-                kwargs.append(f"{kw[k]}={v.render(self.isym)}")
-        ctor = f"{self.class_names[node.attrs['callee']]}({', '.join(kwargs)})"
+        statics = b.statics()
+        kwargs = [f"{kw[k]}={static.render(statics[k], self.isym)}" for k in b.passed]
+        ctor = f"{self.class_names[b.callee]}({', '.join(kwargs)})"
         mod = self.submodule(_snake(callee.name), ctor, node)
-        args = []
-        bcast = node.attrs["bcast"]
-        for ref, layout in zip(g.args(node.id), node.attrs["layouts"]):
-            t = g.type_of(ref)
-            order = [n for n in bcast if t.axis(n)] + [n for grp in layout for n in grp]
-            x = self._arranged(g, ref, t.replace([t.axis(n) for n in order]))
-            dim = 1 + len([n for n in bcast if t.axis(n)]) if t.batch else len([n for n in bcast if t.axis(n)])
-            for grp in layout:
-                if len(grp) > 1:
-                    x = f"{x}.flatten({dim}, {dim + len(grp) - 1})"
-                dim += 1
-            args.append(x)
+        refs = g.args(node.id)
+        args = [self._call_arg(g, ref, layout, b) for ref, layout in zip(refs, b.inputs)]
         result = f"{mod}({', '.join(args)})"
         outs = node.types
         if len(outs) == 1:
-            self._bind(g, node, 0, self._ungroup(result, node, outs[0]), indent)
+            self._bind(g, node, 0, self._ungroup(result, b, outs[0]), indent)
             return
         tmp = self.namer.take(node.name, (node.id, -1), 0)
         self.fwd.append(f"{indent}{tmp} = {result}")
         for i, t in enumerate(outs):
-            self._bind(g, node, i, self._ungroup(f"{tmp}[{i}]", node, t), indent, want=f"{node.name}{i}")
+            self._bind(g, node, i, self._ungroup(f"{tmp}[{i}]", b, t), indent, want=f"{node.name}{i}")
 
-    def _ungroup(self, expr: str, node: Node, t: TensorType) -> str:
-        groups = [v for v in node.attrs["axes"].values() if isinstance(v, tuple)]
-        for grp in groups:
+    def _call_arg(self, g: Graph, ref: Ref, layout: tuple[tuple[str, ...], ...], b: CallBinding) -> str:
+        """An argument laid out as (batch, broadcast axes, signature axes with groups merged).
+        A broadcast axis (or the batch) it lacks becomes a size-1 dimension, which the callee
+        expands; an argument with none of them is passed as it is (the callee broadcasts it)."""
+        t = g.type_of(ref)
+        lead = [n for n in b.broadcast_names if t.axis(n)]
+        x = self._arranged(g, ref, t.replace([t.axis(n) for n in lead + [n for grp in layout for n in grp]]))
+        want = (["*"] if any(b.batched) else []) + list(b.broadcast_names)
+        have = (["*"] if t.batch else []) + lead
+        if have and have != want:
+            x = f"{x}[{', '.join(':' if n in have else 'None' for n in want)}]"
+        dim = len(want) if have else 0
+        for grp in layout:
+            if len(grp) > 1:
+                x = f"{x}.flatten({dim}, {dim + len(grp) - 1})"
+            dim += 1
+        return x
+
+    def _ungroup(self, expr: str, b: CallBinding, t: TensorType) -> str:
+        for grp, _ in b.groups():
             if t.axis(grp[0]) is not None:
-                d = t.dim(grp[0])
                 sizes = ", ".join(_fsize(self, t.size(n)) for n in grp)
-                expr = f"{expr}.unflatten({d}, ({sizes}))"
+                expr = f"{expr}.unflatten({t.dim(grp[0])}, ({sizes}))"
         return expr
 
     def _repeat(self, g: Graph, node: Node, indent: str) -> None:

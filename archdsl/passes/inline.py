@@ -14,13 +14,14 @@ calls a node came through, outermost first.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import static
 from ..ir import BlockIR, Graph, Node, Ref
 from ..sizes import Size
 from ..types import Axis, TensorType
+from .binding import CallBinding
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -106,28 +107,25 @@ def _unroll(program: Program, node: Node, count: int, flat: Graph, ins: list[Ref
 def _call(program: Program, src: Graph, call: Node, flat: Graph, ins: list[Ref], outer: _Frame,
           depth: int | None) -> list[Ref]:
     """Expand one call: boundary nodes in, the callee's body, boundary nodes out."""
-    callee = program.by_key(call.attrs["callee"])
-    arg_types = [src.type_of(r) for r in src.args(call.id)]
-    present = {a.name for t in arg_types for a in t.axes}
+    binding: CallBinding = call.attrs["binding"]
+    callee = program.by_key(binding.callee)
     inner = {n for t in callee.inputs for n in t[1].names} | _names(callee.body)
-    binds = {k: v for k, v in call.attrs["axes"].items() if not isinstance(v, str) or v in present}
-    bcast = [n for n in call.attrs["bcast"] if n in present]
-    primes = {n: n + "'" for n in bcast if n in inner}
-    frame = _call_frame(call, callee, arg_types, primes, outer)
+    primes = {n: n + "'" for n in binding.broadcast_names if n in inner}
+    frame = _call_frame(binding, callee, primes, outer)
     args = []
     for ref, (_, declared) in zip(ins, callee.inputs):
-        args.append(_boundary(flat, call, ref, binds, primes, frame.type(declared), outer.scope, entering=True))
+        args.append(_boundary(flat, call, ref, binding, primes, frame.type(declared), outer.scope, entering=True))
     outs = _copy(program, callee.body, flat, args, frame, depth)
-    return [_boundary(flat, call, ref, binds, primes, outer.type(t), outer.scope, entering=False)
+    return [_boundary(flat, call, ref, binding, primes, outer.type(t), outer.scope, entering=False)
             for ref, t in zip(outs, call.types)]
 
 
-def _boundary(flat: Graph, call: Node, ref: Ref, binds: dict, primes: dict[str, str], result: TensorType,
-              scope: tuple[str, ...], entering: bool) -> Ref:
+def _boundary(flat: Graph, call: Node, ref: Ref, binding: CallBinding, primes: dict[str, str],
+              result: TensorType, scope: tuple[str, ...], entering: bool) -> Ref:
     """The renames, merges and splits that carry a value across a call's axis bindings."""
     here = flat.type_of(ref)
-    renames = {v: k for k, v in binds.items() if isinstance(v, str) and v != k} | primes
-    groups = [(v, k) for k, v in binds.items() if isinstance(v, tuple)]
+    renames = binding.renames() | primes
+    groups = binding.groups()
     steps: list[tuple[str, dict]] = []
     if entering:
         renames = {a: b for a, b in renames.items() if here.axis(a)}
@@ -155,18 +153,14 @@ def _step_type(t: TensorType, op: str, attrs: dict) -> TensorType:
     return t.replace([Axis(m.get(a.name, a.name), a.size) for a in t.axes])
 
 
-def _call_frame(call: Node, callee: BlockIR, arg_types: list[TensorType], primes: dict[str, str],
-                outer: _Frame) -> _Frame:
+def _call_frame(binding: CallBinding, callee: BlockIR, primes: dict[str, str], outer: _Frame) -> _Frame:
     """The callee's static values through the call's bindings (then the caller's frame), and its
     types with the call's broadcast axes in front."""
-    values: dict[str, Any] = dict(call.attrs["mapping"])
-    for k, v in call.attrs["sizes"].items():
-        values.setdefault(k, v)
+    values: dict[str, Any] = binding.statics()
     for p in callee.params.values():
         if p.name not in values and p.default is not None:
             values[p.name] = _subst(p.default, values)
-    present = {a.name: a for t in arg_types for a in t.axes}
-    bcast = [Axis(primes.get(n, n), present[n].size) for n in call.attrs["bcast"] if n in present]
+    bcast = [Axis(primes.get(a.name, a.name), a.size) for a in binding.broadcast]
 
     def value(v: Any) -> Any:
         return outer.value(_subst(v, values))
@@ -177,7 +171,7 @@ def _call_frame(call: Node, callee: BlockIR, arg_types: list[TensorType], primes
         lead = [a for a in bcast if a.name not in names] if t.batch else []  # a Param is not broadcast
         return outer.type(t.replace(lead + axes))
 
-    return _Frame(value, typ, (*outer.scope, call.op))
+    return _Frame(value, typ, (*outer.scope, callee.name))
 
 
 def _subst(v: Any, values: dict[str, Any]) -> Any:
@@ -185,6 +179,9 @@ def _subst(v: Any, values: dict[str, Any]) -> Any:
     callee's parameters replaced by what the call binds them to."""
     if isinstance(v, Size):
         return v.subs({k: x for k, x in values.items() if isinstance(x, Size)})
+    if isinstance(v, CallBinding):  # a call that stays a call: its sizes in the new terms
+        return replace(v, sizes=_subst(v.sizes, values), values=_subst(v.values, values),
+                       broadcast=tuple(Axis(a.name, _subst(a.size, values)) for a in v.broadcast))
     if isinstance(v, static.Real):
         if v.op == "param":
             return values.get(v.args[0], v)

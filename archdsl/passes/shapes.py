@@ -9,9 +9,9 @@ from ..diagnostics import Diagnostic, warn
 from ..errors import ArchError, ArchErrors, Poisoned, ShapeError, Span, raise_all
 from ..ir import BlockIR, Graph, Node, Precondition
 from ..ops import REGISTRY
-from ..ops.base import prod
 from ..sizes import Size, SizeError
-from ..types import Axis, TensorType
+from ..types import TensorType
+from .binding import bind_call
 from .conditions import canonical, implies
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
             if node.kind == "op":
                 node.types = [REGISTRY[node.op].infer(node, ins, ctx)]
             elif node.kind == "call":
-                node.types = infer_call(node, ins, ctx, program)
+                node.types = bind_call(node, ins, ctx, program.by_key(node.attrs["callee"]))
             else:
                 node.types = infer_repeat(node, ins, ctx, program)
         except Poisoned:
@@ -171,92 +171,3 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
             ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
         outs.append(before)
     return outs
-
-
-def infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
-    """Bind a block's signature to its arguments by name; everything unmatched broadcasts."""
-    callee = program.by_key(node.attrs["callee"])
-    axis_map: dict[str, str | tuple[str, ...]] = dict(node.attrs["axes"])
-    mapping: dict[str, Size] = {k: v for k, v in node.attrs["sizes"].items()
-                                if callee.params[k].kind == "size"}
-    inferred: dict[str, Size] = {}
-    for k, v in node.attrs.get("fallback", {}).items():
-        if not any(t.axis(axis_map[k]) for t in ins):  # `[D = E]` with no axis E: the size E
-            del axis_map[k]
-            mapping[k] = inferred[k] = v
-    for k, v in mapping.items():
-        if not isinstance(v, Size):
-            raise ShapeError(f"`{k}` of `{callee.name}` is a size", node.span, code="E329")
-    bcast: list[Axis] | None = None
-    layouts = []
-    for (pname, ptype), arg in zip(callee.inputs, ins):
-        used: set[str] = set()
-        layout = []
-        for a in ptype.axes:
-            target = axis_map.get(a.name, a.name)
-            group = target if isinstance(target, tuple) else (target,)
-            missing = [n for n in group if arg.axis(n) is None]
-            if missing:
-                bound = f" (bound to {' '.join(group)})" if a.name in axis_map else ""
-                raise ShapeError(f"`{callee.name}` expects axis {a.name}{bound} in `{pname}`, but the "
-                                 f"argument has {arg}", node.span, code="E315",
-                                 help=f"bind it: `{callee.name}[{a.name} = <axis>](...)`")
-            size = prod(arg.size(n) for n in group)
-            used.update(group)
-            layout.append(group)
-            sym = a.size.as_symbol()
-            if sym is not None and sym not in mapping:
-                mapping[sym] = size
-                if sym in callee.params:
-                    inferred[sym] = size
-            else:
-                ctx.equal(a.size.subs(mapping), size, node.span, f"axis {a.name} of `{callee.name}`")
-        rest = [a for a in arg.axes if a.name not in used]
-        if bcast is None or (not bcast and rest):
-            bcast = rest
-        elif [a.name for a in rest] and [a.name for a in rest] != [a.name for a in bcast]:
-            raise ShapeError(f"the arguments of `{callee.name}` broadcast over different axes: "
-                             f"{', '.join(a.name for a in bcast)} vs {', '.join(a.name for a in rest)}",
-                             node.span, code="E316")
-        layouts.append(layout)
-    bcast = bcast or []
-    for p in callee.params.values():
-        if p.kind != "size" or p.name in mapping:
-            continue
-        if p.default is None:
-            raise ShapeError(f"cannot infer parameter `{p.name}` of `{callee.name}` from its arguments",
-                             node.span, code="E333", help=f"bind it: `{callee.name}[{p.name} = ...](...)`")
-        mapping[p.name] = p.default.subs(mapping)
-        ctx.integral(mapping[p.name], node.span, f"{p.name} = {p.default} in `{callee.name}`")
-    for k, v in inferred.items():
-        ctx.static(v, node.span, f"parameter `{k}` of `{callee.name}`")
-    for pre in callee.preconditions:
-        ctx.require(pre.subs(mapping, node.span))
-    back = {a: b for a, b in axis_map.items()}
-    outs = []
-    for ot in callee.outputs:
-        axes = list(bcast)
-        for a in ot.axes:
-            target = back.get(a.name, a.name)
-            size = a.size.subs(mapping)
-            if isinstance(target, tuple):
-                parts = [_find(ins, n) for n in target]
-                ctx.equal(size, prod(p.size for p in parts), node.span, f"group {' '.join(target)}")
-                axes.extend(parts)
-            else:
-                axes.append(Axis(target, size))
-        names = [a.name for a in axes]
-        dup = {n for n in names if names.count(n) > 1}
-        if dup:
-            raise ShapeError(f"the output of `{callee.name}` would have axis {', '.join(sorted(dup))} twice "
-                             "(once broadcast)", node.span, code="E316", help="rename the broadcast axis first")
-        outs.append(TensorType(tuple(axes), any(t.batch for t in ins), ot.dtype))
-    node.attrs.update(mapping=mapping, inferred=inferred, bcast=[a.name for a in bcast], layouts=layouts)
-    return outs
-
-
-def _find(ins: list[TensorType], name: str) -> Axis:
-    for t in ins:
-        if t.axis(name) is not None:
-            return t.axis(name)
-    raise AssertionError(name)

@@ -39,12 +39,9 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
         elif node.kind == "call":
             callee = program.by_key(node.attrs["callee"])
             p, f = graph_costs(program, callee.body)
-            m = node.attrs["mapping"]
-            extra = Size.of(1)
-            for name in node.attrs["bcast"]:
-                extra = extra * next(t.size(name) for t in ins if t.axis(name))
-            params = params + p.subs(m)
-            flops = flops + f.subs(m) * extra
+            binding = node.attrs["binding"]
+            params = params + p.subs(binding.sizes)
+            flops = flops + f.subs(binding.sizes) * binding.broadcast_size()
         else:
             p, f = graph_costs(program, node.attrs["body"])
             params = params + p * node.attrs["count"]
@@ -116,7 +113,7 @@ def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: st
                                      help="choose larger inputs or a smaller stride/kernel")
         if node.kind == "call":
             callee = program.by_key(node.attrs["callee"])
-            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["mapping"].items()}
+            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["binding"].sizes.items()}
             _require_positive(program, callee.body, inner, callee.name)
         elif node.kind == "repeat":
             _require_positive(program, node.attrs["body"], env, where)

@@ -62,14 +62,14 @@ class Analysis:
 
     # -- block calls ------------------------------------------------------------------------
     def call(self, g: Graph, node: Node, args: list[State], env, values, site) -> list[State]:
-        callee = self.program.by_key(node.attrs["callee"])
-        inner_env = {k: v.subs(env) for k, v in node.attrs["mapping"].items() if isinstance(v, Size)}
-        inner_values = _values(callee, node.attrs["sizes"], values)
+        binding = node.attrs["binding"]
+        callee = self.program.by_key(binding.callee)
+        inner_env = {k: v.subs(env) for k, v in binding.sizes.items()}
+        inner_values = _values(callee, binding.values, values)
         where = site or node.span
-        bcast = set(node.attrs["bcast"])
+        bcast = set(binding.broadcast_names)
         ins, outside = [], []
-        for state, ref, layout, (_, ptype) in zip(args, g.args(node.id), node.attrs["layouts"],
-                                                  callee.inputs):
+        for state, ref, layout, (_, ptype) in zip(args, g.args(node.id), binding.inputs, callee.inputs):
             t = g.type_of(ref)
             inner = self._enter(state, t, layout, ptype, bcast, node, env, values, where)
             if inner.broken:
@@ -83,12 +83,12 @@ class Analysis:
         if shared.broken:
             return [replace(shared, notes=merge_notes(args))] * len(node.types)
         outs = self.block(callee, ins, inner_env, inner_values, where)
-        back = {k: v for k, v in node.attrs["axes"].items()}
         result = []
-        for state, t_out, t_callee in zip(outs, node.types, callee.outputs):
+        for state, t_out, t_callee, groups in zip(outs, node.types, callee.outputs, binding.outputs):
             if state.broken:
                 result.append(state)
                 continue
+            back = {a: grp if len(grp) > 1 else grp[0] for a, grp in zip(t_callee.names, groups)}
             result.append(self._leave(state, t_out, t_callee, back, shared, node, env, values, where))
         return result
 
