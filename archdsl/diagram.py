@@ -34,7 +34,6 @@ from .errors import ArchIOError
 from .ir import BlockIR, Graph, Node
 from .names import dot_label, dot_text
 from .ops import REGISTRY
-from .passes.fuse import fuse_block
 from .passes.stats import graph_costs
 from .sizes import Size
 from .types import TensorType
@@ -126,7 +125,7 @@ class _Drawer:
         return g
 
     def _body_graph(self, block: BlockIR) -> Graph:
-        return fuse_block(block, self.program) if self.fused else block.body
+        return self.program.body(block, self.fused)
 
     # -- one graph (a block body or a repeat body) ----------------------------------------------
     def _graph(self, g: Graph, scope: _Scope, ports: dict[int, str]) -> list[str]:

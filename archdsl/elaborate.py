@@ -6,7 +6,7 @@ each name means and which operation each expression is."""
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Callable, Union
+from typing import Callable, Protocol, Union
 
 from . import ast
 from .diagnostics import warn
@@ -17,8 +17,16 @@ from .sizes import Size, SizeError
 from .static import Real, Value
 from .types import Axis, TensorType
 
-if TYPE_CHECKING:
-    from .program import Program
+
+class Resolver(Protocol):
+    """What elaboration may ask of the driver: the typed block a call names (None: no such
+    block; `Poisoned`: it failed, already reported), the names a file sees, where warnings go."""
+
+    warnings: list
+
+    def resolve(self, name: str, file: str) -> BlockIR | None: ...
+
+    def names(self, file: str) -> list[str]: ...
 
 _INTERNAL_OPS = {"binary", "neg", "attention"}
 _STATIC_FUNCS = {"sqrt"}
@@ -35,7 +43,7 @@ MAX_REPEAT = 10_000  # a constant repeat count above this is refused (E338)
 _POISON = object()  # the value of a name whose statement failed: using it is not a new error
 
 
-def elaborate_partial(block: ast.Block, program: Program, file: str) -> tuple[BlockIR, list[ArchError], bool]:
+def elaborate_partial(block: ast.Block, program: Resolver, file: str) -> tuple[BlockIR, list[ArchError], bool]:
     """The IR of what elaborates, the errors, and whether a failure elsewhere poisoned it.
 
     A failed statement is reported and its names poisoned, so the statements that do not

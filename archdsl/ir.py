@@ -8,17 +8,43 @@ diagnostic, diagram label and generated line points back at the `.arch` source.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
 import networkx as nx
 
 from . import ast
+from .diagnostics import Diagnostic
 from .errors import Span
 from .sizes import Size
 from .static import Value
 from .types import TensorType
 
 Ref = tuple[int, int]  # (node id, output index)
+NODE_KINDS = frozenset({"input", "op", "call", "repeat"})
+T = TypeVar("T")
+
+
+class Dispatch(Generic[T]):
+    """One case per node kind, checked when the table is built: every pass and backend that
+    walks a graph builds one, so a new kind (a static `if`, a shared module) fails loudly at
+    each of them until it is handled there (`torch.fx.Interpreter` in spirit).
+
+        costs = Dispatch(input=skip, op=op_costs, call=call_costs, repeat=repeat_costs)
+        costs(node, ...)
+    """
+
+    def __init__(self, **cases: Callable[..., T]) -> None:
+        if set(cases) != NODE_KINDS:
+            raise TypeError(f"a dispatch needs a case for each node kind {sorted(NODE_KINDS)}, "
+                            f"got {sorted(cases)}")
+        self.cases = cases
+
+    def __call__(self, node: Node, *args: Any) -> T:
+        return self.cases[node.kind](node, *args)
+
+
+def skip(*_: Any) -> None:
+    """The case of a kind a walk has nothing to do for (usually `input`)."""
 
 
 @dataclass
@@ -46,6 +72,8 @@ class Graph:
         self._next = 0
 
     def add(self, kind: str, span: Span, args: list[Ref] = (), **fields: Any) -> Node:
+        if kind not in NODE_KINDS:
+            raise ValueError(f"unknown IR node kind {kind!r}")
         node = Node(self._next, kind, span, **fields)
         self._next += 1
         self.g.add_node(node.id, node=node)
@@ -157,3 +185,48 @@ class BlockIR:
     @property
     def name(self) -> str:
         return self.ast.name
+
+
+class BlockTable(Mapping[tuple[str, str], BlockIR]):
+    """Every typed block of one compilation by (file, name), callees before callers: what the
+    driver hands to passes and backends. Read-only to them; a block's fused graph is made on
+    first use and kept, so each block is fused once."""
+
+    def __init__(self, root: str, warnings: list[Diagnostic],
+                 fuse: Callable[[BlockIR, BlockTable], Graph]) -> None:
+        self.root = root
+        self.warnings = warnings
+        self._blocks: dict[tuple[str, str], BlockIR] = {}
+        self._roots: list[tuple[str, str]] = []
+        self._fuse = fuse
+        self._fused: dict[tuple[str, str], Graph] = {}
+
+    def _add(self, key: tuple[str, str], block: BlockIR) -> None:
+        """The driver's only way in."""
+        self._blocks[key] = block
+
+    def __getitem__(self, key: tuple[str, str]) -> BlockIR:
+        return self._blocks[key]
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._blocks)
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def by_key(self, key: tuple[str, str]) -> BlockIR:
+        return self._blocks[key]
+
+    @property
+    def roots(self) -> list[BlockIR]:
+        """The blocks the root file defines that compiled, in source order."""
+        return [self._blocks[k] for k in self._roots]
+
+    def body(self, block: BlockIR, fused: bool) -> Graph:
+        """The block's graph as the backends run it: fused (computed once) or as written."""
+        if not fused:
+            return block.body
+        key = (block.file, block.name)
+        if key not in self._fused:
+            self._fused[key] = self._fuse(block, self)
+        return self._fused[key]

@@ -24,7 +24,6 @@ from .ir import BlockIR, Graph, Node, Ref
 from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
 from .passes.binding import CallBinding
-from .passes.fuse import fuse_block
 from .sizes import Size
 from .static import Value
 from .types import TensorType
@@ -153,7 +152,7 @@ class _Namer:
 class _ClassWriter:
     def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
         self.program, self.block, self.class_names, self.helpers = program, block, class_names, helpers
-        self.body = fuse_block(block, program) if fuse else block.body
+        self.body = program.body(block, fuse)
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()

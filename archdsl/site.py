@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 from markupsafe import Markup
@@ -22,9 +22,8 @@ from .contracts import contract_rows
 from .diagram import diagram, render
 from .elaborate import doc_of
 from .errors import ArchError, ArchIOError
-from .ir import BlockIR, Graph, Precondition
+from .ir import BlockIR, BlockTable, Graph, Precondition
 from .passes.stats import graph_costs, resolve_sizes
-from .program import Program, compile_file
 from .pytorch import generate
 from .resources import data_dir
 from .sizes import Size
@@ -36,8 +35,8 @@ STD_PREFIX = "<std>/"
 class _Doc:
     """One block page: where it comes from and where it goes."""
 
-    program: Program
-    key: tuple[str, str]  # (file key inside `program`, block name)
+    table: BlockTable
+    key: tuple[str, str]  # (file key inside `table`, block name)
     file: str  # the file as the index names it
     href: str  # path of the page inside the site
     callees: list[tuple[str, str]] = field(default_factory=list)  # canonical ids
@@ -58,10 +57,10 @@ def arch_files(paths: list[Path]) -> list[Path]:
     return list(dict.fromkeys(out))
 
 
-def build_site(paths: list[Path]) -> dict[str, str]:
-    """Every page of the site, by its path inside the site directory."""
+def build_site(paths: list[Path], load: Callable[[Path], BlockTable]) -> dict[str, str]:
+    """Every page of the site, by its path inside the site directory; `load` compiles one file."""
     base = Path(os.path.commonpath([p.resolve().parent for p in paths])) if paths else Path.cwd()
-    docs = _collect(arch_files(paths), base)
+    docs = _collect(arch_files(paths), base, load)
     pages = {"style.css": (data_dir("sitegen") / "style.css").read_text(encoding="utf-8")}
     files: dict[str, list[dict[str, Any]]] = {}
     callers: dict[tuple[str, str], list[_Doc]] = {}
@@ -69,7 +68,7 @@ def build_site(paths: list[Path]) -> dict[str, str]:
         for callee in dict.fromkeys(doc.callees):
             callers.setdefault(callee, []).append(doc)
     for cid, doc in docs.items():
-        block = doc.program.by_key(doc.key)
+        block = doc.table[doc.key]
         page = _page(doc, block, docs)
         page["callers"] = [(c.key[1], c.file, f"../{c.href}") for c in callers.get(cid, [])]
         pages[doc.href] = _env().get_template("block.html.j2").render(page=page, root="../")
@@ -80,13 +79,13 @@ def build_site(paths: list[Path]) -> dict[str, str]:
 
 
 # -- which blocks, which pages ----------------------------------------------------------------
-def _collect(files: list[Path], base: Path) -> dict[tuple[str, str], _Doc]:
+def _collect(files: list[Path], base: Path, load: Callable[[Path], BlockTable]) -> dict[tuple[str, str], _Doc]:
     """A page for every block of every file and for every block they call, by canonical id."""
     docs: dict[tuple[str, str], _Doc] = {}
     slugs: dict[str, str] = {}  # canonical file -> slug
     for path in files:
-        program = compile_file(path)
-        pending = [(program.root, name) for name in program.block_names()]
+        table = load(path)
+        pending = [(b.file, b.name) for b in table.roots]
         while pending:
             key = pending.pop(0)
             cid = (_canonical(key[0]), key[1])
@@ -94,9 +93,9 @@ def _collect(files: list[Path], base: Path) -> dict[tuple[str, str], _Doc]:
                 continue
             name = _display(key[0], base)
             slug = slugs.setdefault(cid[0], _unique(_slug(name), set(slugs.values())))
-            doc = _Doc(program, key, name, f"{slug}/{key[1]}.html")
+            doc = _Doc(table, key, name, f"{slug}/{key[1]}.html")
             docs[cid] = doc
-            for callee in _callees(program.by_key(key).body):
+            for callee in _callees(table[key].body):
                 doc.callees.append((_canonical(callee[0]), callee[1]))
                 pending.append(callee)
     return dict(sorted(docs.items(), key=lambda kv: (kv[1].file, kv[0][1])))
@@ -141,7 +140,7 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
 
 # -- one page ---------------------------------------------------------------------------------
 def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[str, Any]:
-    program = doc.program
+    program = doc.table
 
     def link(callee: tuple[str, str]) -> str | None:
         target = docs.get((_canonical(callee[0]), callee[1]))
@@ -183,7 +182,7 @@ def _type(t) -> str:
     return str(t) if t.dtype == "float" else f"{t} {t.dtype}"
 
 
-def _at_defaults(program: Program, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
+def _at_defaults(program: BlockTable, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
     """Sizes, parameter and FLOP counts at the defaults, or why there are none."""
     try:
         env = resolve_sizes(program, block, {})

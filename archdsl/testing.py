@@ -92,7 +92,7 @@ def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
 
 def _env(program: Program, block: BlockIR, values: dict[str, int]) -> dict[str, int] | None:
     try:
-        env = resolve_sizes(program, block, values)
+        env = resolve_sizes(program.table, block, values)
     except ArchError:
         return None
     return {k: v for k, v in env.items() if k in values}

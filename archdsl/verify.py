@@ -56,9 +56,9 @@ def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, 
                  seed: int = 0) -> list[Check]:
     """Check every contract and inferred symmetry of block `name` numerically."""
     block = program.block(name)
-    claims = check_contracts(program, block)
+    claims = check_contracts(program.table, block)
     seen = {v.contract for v in claims}
-    claims += [v for v in infer_symmetries(program, block) if v.contract not in seen]
+    claims += [v for v in infer_symmetries(program.table, block) if v.contract not in seen]
     return verify_claims(program, name, claims, trials, sizes, seed)
 
 
@@ -66,7 +66,7 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
                   sizes: dict[str, int] | None = None, seed: int = 0) -> list[Check]:
     """Check the given verdicts of block `name` (their `claim`) numerically."""
     block = program.block(name)
-    env = resolve_sizes(program, block, sizes or {})
+    env = resolve_sizes(program.table, block, sizes or {})
     static = {k: v for k, v in env.items() if k in block.params}
     model = None
     checks = []

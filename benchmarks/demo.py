@@ -19,7 +19,7 @@ def main(path: str, block: str, out: str) -> None:
 
     prog = archdsl.compile_file(path)
     ir = prog.block(block)
-    picture = diagram(prog, ir)
+    picture = diagram(prog.table, ir)
     fmt = "svg" if shutil.which("dot") else "dot"
     out_path = Path(out) / f"{block}.{fmt}"
     write_atomic(out_path, render(picture, fmt))

@@ -39,7 +39,7 @@ def main() -> None:
         block = prog.block(name)
         row = [name]
         for by in (1, 4):
-            v = judge(prog, block, Contract("invariant", Action("shift", ("Y", "X"), by=Size.of(by))))
+            v = judge(prog.table, block, Contract("invariant", Action("shift", ("Y", "X"), by=Size.of(by))))
             (check,) = verify_claims(prog, name, [v], args.trials, dict(Y=args.size, X=args.size))
             row += [v.verdict, check.error]
         rows.append(row)

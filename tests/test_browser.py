@@ -11,6 +11,8 @@ import subprocess
 import pytest
 from conftest import ROOT
 
+import archdsl
+
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
 
@@ -53,7 +55,7 @@ def site(tmp_path_factory):
     from archdsl.outputs import write_atomic
     from archdsl.site import build_site
     out = tmp_path_factory.mktemp("site")
-    for rel, text in build_site([ROOT / "examples", ROOT / "stdlib"]).items():
+    for rel, text in build_site([ROOT / "examples", ROOT / "stdlib"], lambda p: archdsl.compile_file(p).table).items():
         write_atomic(out / rel, text)
     return out
 

@@ -27,7 +27,7 @@ BLOCKS = [(p, name) for p in [*EXAMPLES, ROOT / "stdlib/nn.arch"] for name in ar
 
 
 def _svg(prog, block, **kw) -> ET.Element:
-    return ET.fromstring(render(diagram(prog, prog.block(block), **kw), "svg"))
+    return ET.fromstring(render(diagram(prog.table, prog.block(block), **kw), "svg"))
 
 
 def _groups(svg: ET.Element, kind: str) -> list[ET.Element]:
@@ -109,14 +109,14 @@ def test_fused_diagram_marks_the_attention_kernel():
 def test_sizes_label_wires_with_numbers():
     prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
     env = {"T": 196, "D": 768, "H": 12, "F": 3072}
-    dot = diagram(prog, prog.block("EncoderLayer"), env=env).source
+    dot = diagram(prog.table, prog.block("EncoderLayer"), env=env).source
     assert "label=<196×768>" in dot and "label=<196×12×64>" in dot and "label=<3072>" in dot
     assert "T×D" not in dot
 
 
 def test_skip_wires_are_marked():
     prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
-    dot = diagram(prog, prog.block("EncoderLayer")).source
+    dot = diagram(prog.table, prog.block("EncoderLayer")).source
     skips = [line for line in dot.splitlines() if "class=skip" in line]
     assert len(skips) == 2  # the two residual connections, and nothing else
     assert all("weight=0" in s and "dashed" in s for s in skips)
@@ -126,7 +126,7 @@ def test_golden_encoder_layer_dot():
     """Reviewed by a person once; any change to the drawing must update it deliberately."""
     prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
     golden = (ROOT / "tests/golden/EncoderLayer.dot").read_text(encoding="utf-8")
-    assert diagram(prog, prog.block("EncoderLayer")).source == golden
+    assert diagram(prog.table, prog.block("EncoderLayer")).source == golden
 
 
 def _archc(*args, env=None):

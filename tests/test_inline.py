@@ -29,16 +29,16 @@ def _needs_no_sizes(prog, ir):
 def test_flat_graph_has_the_same_costs_and_outputs(path, block):
     prog = program(path)
     ir = prog.block(block)
-    flat = inline(prog, ir)
+    flat = inline(prog.table, ir)
     assert not [n for n in flat.order() if n.kind == "call"]
     assert all(n.kind != "repeat" or not n.attrs["count"].is_const for n in flat.order())
     for ref, declared in zip(flat.outputs, ir.outputs):
         assert {(a.name, a.size) for a in flat.type_of(ref).axes} == {(a.name, a.size) for a in declared.axes}
     if not _needs_no_sizes(prog, ir):
         return
-    env = resolve_sizes(prog, ir, {})
-    params, flops = graph_costs(prog, ir.body)
-    flat_params, flat_flops = graph_costs(prog, flat)
+    env = resolve_sizes(prog.table, ir, {})
+    params, flops = graph_costs(prog.table, ir.body)
+    flat_params, flat_flops = graph_costs(prog.table, flat)
     assert flat_params.evaluate(env) == params.evaluate(env)
     assert flat_flops.evaluate(env) == flops.evaluate(env)
 
@@ -53,9 +53,9 @@ def _walk(g):
 def test_depth_scope_and_repeats():
     prog = program(ROOT / "examples/transformer.arch")
     ir = prog.block("Encoder")
-    assert [n.op for n in _walk(inline(prog, ir, depth=0)) if n.kind == "call"] == ["EncoderLayer"]
-    assert {n.op for n in _walk(inline(prog, ir, depth=1)) if n.kind == "call"} == {"SelfAttention", "MLP"}
-    flat = inline(prog, ir)
+    assert [n.op for n in _walk(inline(prog.table, ir, depth=0)) if n.kind == "call"] == ["EncoderLayer"]
+    assert {n.op for n in _walk(inline(prog.table, ir, depth=1)) if n.kind == "call"} == {"SelfAttention", "MLP"}
+    flat = inline(prog.table, ir)
     (layers,) = [n for n in flat.order() if n.kind == "repeat"]  # L stays a parameter: one body
     assert str(layers.attrs["count"]) == "L"
     scopes = {n.attrs["scope"] for n in _walk(flat) if n.kind == "op"}
@@ -68,7 +68,7 @@ def test_depth_scope_and_repeats():
 
 def test_axis_bindings_become_boundary_renames_and_broadcast_axes_are_kept():
     prog = program(ROOT / "examples/axial.arch")
-    flat = inline(prog, prog.block("AxialLayer"))
+    flat = inline(prog.table, prog.block("AxialLayer"))
     renames = [n.attrs["map"] for n in flat.order() if n.op == "rename" and "boundary" in n.attrs]
     assert renames == [{"Y": "T"}, {"T": "Y"}, {"X": "T"}, {"T": "X"}]
     softmaxes = [n for n in flat.order() if n.op == "softmax"]

@@ -59,7 +59,7 @@ def test_broken_precondition_is_refused(path, block, index):
     def check(sizes):
         message = re.escape(str(pre))
         with pytest.raises(ShapeError, match=message):
-            resolve_sizes(prog, ir, sizes)
+            resolve_sizes(prog.table, ir, sizes)
         with pytest.raises(ValueError, match=message):
             run_block(prog, block, sizes)
 

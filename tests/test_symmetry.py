@@ -79,7 +79,7 @@ def test_refutations_name_the_operation(records):
 
 def test_inferred_symmetries_without_contracts():
     prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
-    found = {b: [v.contract for v in infer_symmetries(prog, prog.block(b))] for b in prog.block_names()}
+    found = {b: [v.contract for v in infer_symmetries(prog.table, prog.block(b))] for b in prog.block_names()}
     assert found["EncoderLayer"] == ["equivariant perm(T)"]
     assert found["Encoder"] == ["equivariant perm(T)"]  # through `repeat L` (a fixpoint)
     assert found["DecoderLayer"] == []  # causal: order matters
@@ -136,9 +136,9 @@ block Mixed[D = 4](x: [T, D], y: [T, D]) -> [T, D] equivariant perm(T) {
 }
 """
     prog = archdsl.compile_source(src)
-    assert check_contracts(prog, prog.block("A"))[0].verdict == "proven"
+    assert check_contracts(prog.table, prog.block("A"))[0].verdict == "proven"
     # both inputs move by the same permutation (the action acts on every input with T)
-    assert check_contracts(prog, prog.block("Mixed"))[0].verdict == "proven"
+    assert check_contracts(prog.table, prog.block("Mixed"))[0].verdict == "proven"
 
 
 def test_op_without_a_rule_is_unproven_not_proven():
@@ -155,7 +155,7 @@ def test_op_without_a_rule_is_unproven_not_proven():
         src = "block B[D = 2](x: [N, D]) -> [N, D] equivariant perm(N) equivariant perm(D) {\n" \
               "    return test_shuffle[N](x)\n}\n"
         prog = archdsl.compile_source(src)
-        by_n, by_d = check_contracts(prog, prog.block("B"))
+        by_n, by_d = check_contracts(prog.table, prog.block("B"))
         assert by_n.verdict == "unproven" and "declares no symmetry rule" in by_n.reason
         assert by_d.verdict == "proven"  # it broadcasts over D
     finally:
@@ -205,7 +205,7 @@ def rule_block(body: str, contract: str) -> str:
 @pytest.mark.parametrize("body, contract, verdict", RULE_CASES)
 def test_single_rules(body, contract, verdict):
     prog = archdsl.compile_source(rule_block(body, contract))
-    (v,) = check_contracts(prog, prog.block("B"))
+    (v,) = check_contracts(prog.table, prog.block("B"))
     assert v.verdict == verdict, v.reason
 
 
@@ -227,10 +227,10 @@ block P[D = 4, Y = 3](x: [T, Y, D]) -> [T, Y, D] equivariant perm(T) equivariant
     prog = archdsl.compile_source(src)
     for name, want in (("A", ["proven", "proven"]), ("P", ["proven", "refuted"])):
         block = prog.block(name)
-        fused = replace(block, body=fuse_block(block, prog))
+        fused = replace(block, body=fuse_block(block, prog.table))
         assert any(n.op == "attention" for n in fused.body.order())
-        got = [judge(prog, fused, c.claim).verdict for c in check_contracts(prog, block)]
-        assert got == [v.verdict for v in check_contracts(prog, block)] == want
+        got = [judge(prog.table, fused, c.claim).verdict for c in check_contracts(prog.table, block)]
+        assert got == [v.verdict for v in check_contracts(prog.table, block)] == want
 
 
 def test_split_undoes_merge():
@@ -241,7 +241,7 @@ def test_split_undoes_merge():
 }
 """
     prog = archdsl.compile_source(src)
-    assert [v.verdict for v in check_contracts(prog, prog.block("B"))] == ["proven", "proven"]
+    assert [v.verdict for v in check_contracts(prog.table, prog.block("B"))] == ["proven", "proven"]
 
 
 def test_cli_usage_and_user_errors():

@@ -45,7 +45,7 @@ def test_blurpool_reduces_the_shift_error():
     prog = archdsl.compile_file(ROOT / "examples/symmetry/cnn.arch")
     errors = {}
     for block in ("CircularCNN", "BlurPoolCNN"):
-        (full,) = [v for v in archdsl.symmetry.check_contracts(prog, prog.block(block))
+        (full,) = [v for v in archdsl.symmetry.check_contracts(prog.table, prog.block(block))
                    if v.contract == "invariant shift(Y, X)"]
         (check,) = verify_claims(prog, block, [full], trials=6)
         errors[block] = check.error
@@ -145,7 +145,7 @@ def _check_proven(src: str, out: list[str]) -> int:
         if any(kept) and not all(kept):
             continue
         kind = "equivariant" if all(kept) else "invariant"
-        v = judge(prog, block, Contract(kind, Action(group, axes)))
+        v = judge(prog.table, block, Contract(kind, Action(group, axes)))
         if v.verdict == "proven":
             claims.append(v)
         elif v.subgroup_verdict == "proven" and v.subgroup_claim is not None:

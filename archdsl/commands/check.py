@@ -56,8 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _symmetry(program, block, records, text: bool) -> list[ArchError]:
     from ..symmetry import check_contracts, infer_symmetries
-    inferred = infer_symmetries(program, block)
-    verdicts = check_contracts(program, block)
+    inferred = infer_symmetries(program.table, block)
+    verdicts = check_contracts(program.table, block)
     records["inferred"] += [v.record() for v in inferred]
     records["contracts"] += [v.record() for v in verdicts]
     if text:

@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     program = compile_file(args.file)
     block = program.block(args.block)
-    env = resolve_sizes(program, block, given) if args.sizes else None
-    data = render(diagram(program, block, depth=args.depth, env=env, fused=args.fused), fmt)
+    env = resolve_sizes(program.table, block, given) if args.sizes else None
+    data = render(diagram(program.table, block, depth=args.depth, env=env, fused=args.fused), fmt)
     if args.output:
         write_atomic(Path(args.output), data)
     else:

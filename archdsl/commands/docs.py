@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..outputs import write_atomic
+from ..program import compile_file
 
 NAME = "docs"
 HELP = "write a static HTML site documenting every block (diagram, sizes, costs, source, code)"
@@ -18,7 +19,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..site import build_site  # the site needs Graphviz and the backend; load them only here
-    pages = build_site([Path(p) for p in args.paths])
+    pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table)
     out = Path(args.output)
     for rel, text in pages.items():
         write_atomic(out / rel, text)
