@@ -13,6 +13,7 @@ from ..ops.base import prod
 from ..sizes import Size, SizeError
 from ..types import Axis, TensorType
 from .conditions import canonical, implies
+from .feasibility import check_feasible, refuted
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -60,6 +61,14 @@ class ShapeContext:
         if a == b:
             return
         self.require(Precondition("equal", a, b, span, origin))
+
+    def at_least(self, lhs: Size, rhs: Size, span: Span, origin: str) -> None:
+        """An op's rule for its emitted PyTorch to run (`kernel >= 1`): refuted with E306 when
+        both sides are numbers, else a precondition unless proven."""
+        diff = lhs - rhs
+        if diff.is_const and diff.const < 0:
+            raise ShapeError(f"{origin}: needs {lhs} >= {rhs}", span, code="E306")
+        self.require(Precondition("at_least", lhs, rhs, span, origin))
 
     def require(self, pre: Precondition) -> None:
         """Keep a precondition unless it is proven; refute it when it is a false constant."""
@@ -111,18 +120,32 @@ def infer_block(block: BlockIR, program: Program, partial: bool = False) -> list
     if partial:
         return ctx.errors
     raise_all(ctx.errors)
-    outs = []
-    for ref, names in zip(block.body.outputs, block.output_names):
-        t = block.body.type_of(ref)
-        if sorted(t.names) != sorted(names):
-            node = block.body.node(ref[0])
-            raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
-                             block.body.return_span or node.span, code="E314",
-                             help="rename, merge or reduce axes so the names match")
-        outs.append(t.replace([t.axis(n) for n in names]))
-    block.outputs = outs
+    block.outputs = [_declared_output(block, ref, names) for ref, names in zip(block.body.outputs, block.output_names)]
     block.preconditions = ctx.preconditions
+    raise_all(check_feasible(block))
     return []
+
+
+def _declared_output(block: BlockIR, ref: tuple[int, int], names: tuple[str, ...]) -> TensorType:
+    """The body's result in the signature's order. An output axis named after a size parameter
+    may take another size (`-> [C, Y, X]` returning F channels is `C=F`), but not one that
+    differs from it at every size (`Y - 2` positions for `Y`): that name would only mislead."""
+    t = block.body.type_of(ref)
+    span = block.body.return_span or block.body.node(ref[0]).span
+    if sorted(t.names) != sorted(names):
+        raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
+                         span, code="E314", help="rename, merge or reduce axes so the names match")
+    axes = []
+    for n in names:
+        got, p = t.axis(n), block.params.get(n)
+        if p is not None and p.kind == "size" and got.size != Size.of(n):
+            pre = Precondition("equal", got.size, Size.of(n), span, f"declared output axis {n}")
+            if (got.size - Size.of(n)).is_const or refuted(pre, 1):
+                raise ShapeError(f"`{block.name}` returns {n} = {got.size} positions, but its signature "
+                                 f"declares {n}, a size parameter", span, code="E314",
+                                 help=f"name the output axis otherwise, or make {n} the size the body returns")
+        axes.append(got)
+    return t.replace(axes)
 
 
 def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
@@ -168,6 +191,11 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
             raise ShapeError(f"`repeat` changes `{name}` from {before} to {after}; a repeated body must "
                              "keep the type of what it carries", node.span, code="E317")
         for a in before.axes:
+            grown = Precondition("equal", after.size(a.name), a.size, node.span, f"`{name}` carried through repeat")
+            if a.size != after.size(a.name) and refuted(grown, 1):
+                raise ShapeError(f"`repeat` changes axis {a.name} of `{name}` from {a.size} to "
+                                 f"{after.size(a.name)}; a repeated body must keep the type of what it "
+                                 "carries", node.span, code="E317")
             ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
         outs.append(before)
     return outs
