@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import lcm
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import ShapeError
 from ..ir import BlockIR, Precondition
@@ -45,13 +45,15 @@ def _replace_floors(diff: Size, lower: bool) -> Size | None:
     return None
 
 
-def _positive(poly: Size, bound: int) -> bool:
-    """`poly > 0` for every value of its sizes at least `bound`: proven when, written in the
-    excesses `size - bound`, every coefficient is >= 0 and the constant is > 0."""
+def _positive(poly: Size, bound: int | Mapping[str, int]) -> bool:
+    """`poly > 0` for every value of its sizes at least `bound` (one for all, or per size, 0 for
+    those not named): proven when, written in the excesses `size - bound`, every coefficient
+    is >= 0 and the constant is > 0."""
+    low = (lambda s: bound.get(s, 0)) if isinstance(bound, Mapping) else (lambda s: bound)
     if any(e < 0 for m, _ in poly.terms for _, e in m):
         return False  # a quotient of sizes (`K / r ** 2`): not decided here
     try:
-        shifted = poly.subs({s: bound + Size.of(_SLACK + s) for s in poly.symbols()})
+        shifted = poly.subs({s: low(s) + Size.of(_SLACK + s) for s in poly.symbols()})
     except SizeError:
         return False
     return shifted.const > 0 and all(c >= 0 for _, c in shifted.terms)
@@ -68,6 +70,13 @@ def refuted(pre: Precondition, bound: int) -> bool:
         return below
     lower = _replace_floors(diff, lower=True)
     return lower is not None and _positive(lower, bound)
+
+
+def proven(pre: Precondition, lows: Mapping[str, int]) -> bool:
+    """An inequality that holds whenever each size is at least its bound in `lows` (axis sizes
+    are at least 1, other sizes at least 0): `((Y + 1) // 2) >= 1` for an axis Y."""
+    lower = _replace_floors(pre.lhs - pre.rhs, lower=True) if pre.kind == "at_least" else None
+    return lower is not None and _positive(lower + 1, lows)
 
 
 def has_floor(pre: Precondition) -> bool:
