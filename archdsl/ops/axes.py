@@ -343,7 +343,7 @@ class Select(Op):
         if not isinstance(index, Size) or not index.is_const or index.const.denominator != 1:
             raise ShapeError("`select` takes a whole-number `index`", node.span, code="E306")
         low = -index if index.const < 0 else index + 1  # PyTorch: -size <= index < size
-        ctx.at_least(size, low, node.span, f"select: index {index} in range of {axes[0]}")
+        ctx.at_least(size, low, node.span, f"select: index {index} not out of range for {axes[0]}")
         return x.replace(without(x, axes))
 
     def emit(self, node, e):
