@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 from . import static
 from .errors import ArchError
 from .ir import BlockIR, Precondition
+from .passes.feasibility import solve_free
 from .passes.stats import resolve_sizes
 from .program import Program
 from .sizes import Size
@@ -90,6 +91,14 @@ def _with_defaults(block: BlockIR, values: dict[str, int]) -> dict[str, Any]:
     return env
 
 
+def _forced(block: BlockIR, values: dict[str, int]) -> dict[str, int]:
+    """Free sizes that an equality ties to the drawn ones (`M == N`): the value it forces, so
+    that drawing does not have to hit it by chance."""
+    others = _with_defaults(block, {k: v for k, v in values.items() if k not in block.free})
+    solved = solve_free(block.preconditions, others, block.free)
+    return {f: solved[f] for f in block.free if f in solved}
+
+
 def _env(program: Program, block: BlockIR, values: dict[str, int]) -> dict[str, int] | None:
     try:
         env = resolve_sizes(program.table, block, values)
@@ -137,6 +146,7 @@ def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Preconditi
         if broken.holds(env) or not all(p.holds(env) for p in block.preconditions if p is not broken):
             draw(st.nothing())
         return values
+    values.update(_forced(block, values))
     env = _env(program, block, values)
     if env is None:
         draw(st.nothing())

@@ -27,8 +27,8 @@ CASES = [
     (H + "    return dropout(x, p = true)\n}\n", "E329", 2, 27),
     # zero sizes in shape rules: a Fraction division by zero escaped as ZeroDivisionError
     (H + "    y = split[Y -> A P](x, A = 0)\n    return merge[A P -> Y](y)\n}\n", "E331", 2, 9),
-    (H + "    return GroupNorm[C](x, groups = 0)\n}\n", "E331", 2, 12),
-    (H + "    return Conv[C -> C over Y X](x, kernel = 3, stride = 0)\n}\n", "E331", 2, 12),
+    (H + "    return GroupNorm[C](x, groups = 0)\n}\n", "E306", 2, 12),
+    (H + "    return Conv[C -> C over Y X](x, kernel = 3, stride = 0)\n}\n", "E306", 2, 12),
     # an import that failed deeper down was reported again by every file above it
     ('from "./nowhere.arch" import A\nfrom "./nowhere.arch" import B\n', "E602", 1, 1),
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..errors import ArchError
 from ..types import Axis
-from .base import Op, flat, need_axes, register, without
+from .base import Op, at_least, flat, need_axes, register, without
 
 
 @register
@@ -37,6 +37,7 @@ class APS(Op):
         (x,) = ins
         named, over, s = node.attrs["axes"], node.attrs["over"], node.attrs["kw"]["stride"]
         need_axes(x, named + over, node.span, self.name)
+        at_least(ctx, node, self.name, {"stride": 1})
         for n in over:
             ctx.integral(x.size(n) / s, node.span, f"aps: {n} divisible by the stride")
         return x.replace(without(x, named + over) + [x.axis(n) for n in named]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, flat, fresh_axes, need_axes, prod, register, without
+from .base import Op, flat, fresh_axes, need_axes, padding_fits, prod, register, without
 
 
 def _single(clauses, op, example, span):
@@ -21,6 +21,7 @@ def _single(clauses, op, example, span):
 @register
 class Rename(Op):
     name = "rename"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "map"
     summary = "give axes new names (no data moves): `rename[T -> S](k)`"
     example = "k = rename[T -> S](k)"
@@ -54,6 +55,7 @@ class Rename(Op):
 @register
 class Split(Op):
     name = "split"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "map"
     summary = "cut an axis into several: `Y -> Wy My` (sizes by keyword or by parameter)"
     example = "w = split[Y -> Wy My](x, My = 7)"
@@ -115,6 +117,7 @@ class Split(Op):
 @register
 class Merge(Op):
     name = "merge"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "map"
     summary = "join adjacent-in-meaning axes into one: `Wy My -> Y` (sizes multiply)"
     example = "x = merge[Wy My -> Y](w)"
@@ -176,6 +179,7 @@ class Merge(Op):
 @register
 class Concat(Op):
     name = "concat"
+    dtypes = frozenset({"float", "int", "bool"})
     arity = None
     spec = "map"
     summary = ("join tensors along an axis: `concat[C](a, b)`, or `concat[A, B -> C](a, b)`; an operand "
@@ -245,6 +249,7 @@ class Concat(Op):
 @register
 class Pad(Op):
     name = "pad"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     options = {"width": None, "mode": "constant", "value": 0.0}
     enums = {"mode": ("constant", "circular", "reflect", "replicate")}
@@ -262,6 +267,7 @@ class Pad(Op):
         axes = node.attrs["axes"]
         need_axes(x, axes, node.span, self.name)
         w = node.attrs["kw"]["width"]
+        padding_fits(ctx, node, x, node.attrs["kw"]["mode"], w, axes, self.name)
         if node.attrs["kw"]["mode"] != "constant":  # layout as emitted: the padded axes last
             return x.replace(without(x, axes) + [Axis(n, x.size(n) + 2 * w) for n in axes])
         return x.replace([Axis(a.name, a.size + 2 * w) if a.name in axes else a for a in x.axes])
@@ -285,6 +291,7 @@ class Pad(Op):
 @register
 class Roll(Op):
     name = "roll"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     options = {"shift": None}
     summary = "cyclic shift of the named axes by `shift` (torch.roll)"
@@ -313,6 +320,7 @@ class Roll(Op):
 @register
 class Select(Op):
     name = "select"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     options = {"index": None}
     summary = "take one position along an axis, which disappears (ViT's class token: `index = 0`)"
@@ -334,9 +342,8 @@ class Select(Op):
         index, size = node.attrs["kw"]["index"], x.size(axes[0])
         if not isinstance(index, Size) or not index.is_const or index.const.denominator != 1:
             raise ShapeError("`select` takes a whole-number `index`", node.span, code="E306")
-        if size.is_const and not -size.const <= index.const < size.const:
-            raise ShapeError(f"index {index} is out of range for {axes[0]} = {size}", node.span,
-                             code="E306")
+        low = -index if index.const < 0 else index + 1  # PyTorch: -size <= index < size
+        ctx.at_least(size, low, node.span, f"select: index {index} not out of range for {axes[0]}")
         return x.replace(without(x, axes))
 
     def emit(self, node, e):

@@ -35,6 +35,8 @@ class Op:
     # every option with an int default and every axis-size keyword is a size (a whole number)
     real_options: ClassVar[frozenset[str]] = frozenset()
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
+    # element types its PyTorch accepts: float math (softmax, Linear, gelu) refuses int and bool
+    dtypes: ClassVar[frozenset[str]] = frozenset({"float"})
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
     helpers: ClassVar[dict[str, str]] = {}  # name -> source of a module-level function emit may call
@@ -70,6 +72,15 @@ class Op:
         raise NotImplementedError
 
     # -- shapes ---------------------------------------------------------------------
+    def check_dtypes(self, node: Node, ins: list[TensorType]) -> None:
+        """E304 for an int or bool tensor reaching an op whose PyTorch computes on floats only."""
+        for t in ins:
+            if t.dtype not in self.dtypes:
+                want = " or ".join(sorted(self.dtypes))
+                raise ShapeError(f"`{self.name}` takes {want} tensors, but its input is {t.dtype}", node.span,
+                                 code="E304", help="declare the input `float`, or look integers up with "
+                                 "`Embedding`" if "float" in self.dtypes else "declare the input `int`")
+
     def infer(self, node: Node, ins: list[TensorType], ctx) -> TensorType:
         raise NotImplementedError
 
@@ -150,6 +161,27 @@ def fresh_axes(t: TensorType, names: tuple[str, ...], span: Span, op: str) -> No
     if clash:
         raise ShapeError(f"`{op}` would create axis {', '.join(clash)}, which its input already has ({t})",
                          span, code="E303", help="choose another axis name")
+
+
+def at_least(ctx, node: Node, op: str, bounds: dict[str, int]) -> None:
+    """Options PyTorch refuses below a bound (`kernel = 0`, a negative padding): an error when
+    the value is a number. A size parameter given as one is not bounded here (its `>= 1` would
+    print on every block with a stride parameter); only sizes >= 0 is enforced for it."""
+    for key, low in bounds.items():
+        value = node.attrs["kw"].get(key)
+        if isinstance(value, Size) and value.is_const:
+            ctx.at_least(value, Size.of(low), node.span, f"{op}: {key} at least {low}")
+
+
+def padding_fits(ctx, node: Node, x: TensorType, mode: str, width: Size, axes, op: str) -> None:
+    """PyTorch's rule for padding by wrapping: reflect needs `width < size` (it mirrors inside
+    the axis), circular `width <= size` (it wraps around once)."""
+    slack = {"reflect": 1, "circular": 0}.get(mode)
+    if slack is None:
+        return
+    for n in axes:
+        ctx.at_least(x.size(n), width + slack, node.span, f"{op}: {mode} padding of {n} "
+                     f"{'shorter than' if slack else 'at most'} the axis")
 
 
 def without(t: TensorType, names: tuple[str, ...]) -> list[Axis]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, need_axes, register, without
+from .base import Op, at_least, need_axes, register, without
 
 
 @register
@@ -32,6 +32,7 @@ class BlurPool(Op):
         if not (isinstance(k, Size) and k.is_const and k.const % 2 == 1 and 1 <= k.const <= 9):
             raise ArchError("`kernel` of `blurpool` is an odd number from 1 to 9", node.span, code="E204")
         need_axes(x, axes, node.span, self.name)
+        at_least(ctx, node, self.name, {"stride": 1})
         s = kw["stride"]  # layout as emitted: the pooled axes last
         return x.replace(without(x, axes) + [Axis(n, (x.size(n) + s - 1).floordiv(s)) for n in axes])
 

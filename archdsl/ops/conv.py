@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, flat, fresh_axes, need_axes, prod, register, without
+from .base import Op, at_least, flat, fresh_axes, need_axes, padding_fits, prod, register, without
 
 _MODES = ("zeros", "circular", "reflect", "replicate")
 
@@ -13,6 +13,15 @@ _MODES = ("zeros", "circular", "reflect", "replicate")
 def _conv_out(size: Size, k: Size, s: Size, p: Size, d: Size) -> Size:
     """PyTorch's convolution output size: floor((n + 2p - d (k - 1) - 1) / s) + 1."""
     return (size + 2 * p - d * (k - 1) - 1).floordiv(s) + 1
+
+
+def _output_padding(ctx, node, kw) -> None:
+    """PyTorch: `output_padding` smaller than the stride or the dilation; where they are size
+    parameters, smaller than the stride (sufficient)."""
+    extra, s, d = kw["output_padding"], kw["stride"], kw["dilation"]
+    if extra == 0 or (all(v.is_const for v in (extra, s, d)) and extra.const < max(s.const, d.const)):
+        return
+    ctx.at_least(s, extra + 1, node.span, "ConvTranspose: output_padding smaller than the stride")
 
 
 class _Spatial(Op):
@@ -36,6 +45,8 @@ class _Spatial(Op):
         f = x.size(cin) if cout == cin else ctx.axis_size(cout, node.span)
         for what, size in (("input channels", x.size(cin)), ("output channels", f)):
             ctx.static(size, node.span, f"the {what} of {self.name}")
+        at_least(ctx, node, self.name, {"kernel": 1, "stride": 1, "dilation": 1, "groups": 1, "padding": 0,
+                                        "output_padding": 0})
         g = node.attrs["kw"]["groups"]
         ctx.integral(x.size(cin) / g, node.span, f"{self.name}: input channels divisible by groups")
         ctx.integral(f / g, node.span, f"{self.name}: output channels divisible by groups")
@@ -78,6 +89,7 @@ class Conv(_Spatial):
         (x,) = ins
         f = self._check(node, x, ctx)
         kw = node.attrs["kw"]
+        padding_fits(ctx, node, x, kw["mode"], kw["padding"], node.attrs["over"], self.name)
         out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
                for n in node.attrs["over"]}
         rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
@@ -131,6 +143,7 @@ class ConvTranspose(_Spatial):
         (x,) = ins
         f = self._check(node, x, ctx)
         kw = node.attrs["kw"]
+        _output_padding(ctx, node, kw)
         out = {n: (x.size(n) - 1) * kw["stride"] - 2 * kw["padding"] + kw["dilation"] * (kw["kernel"] - 1)
                + kw["output_padding"] + 1 for n in node.attrs["over"]}
         rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
@@ -182,6 +195,9 @@ class _Pool(Op):
         if not 1 <= len(axes) <= 3:
             raise ArchError(f"`{self.name}` pools over 1 to 3 axes", node.span, code="E204")
         kw = node.attrs["kw"]
+        at_least(ctx, node, self.name, {"kernel": 1, "stride": 1, "padding": 0})
+        ctx.at_least(kw["kernel"].floordiv(2), kw["padding"], node.span,
+                     f"{self.name}: padding at most half the kernel")
         stride = kw["stride"] if kw["stride"] is not None else kw["kernel"]
         node.attrs["stride"] = stride  # layout as emitted: the pooled axes last
         return x.replace(without(x, axes) + [Axis(n, _conv_out(x.size(n), kw["kernel"], stride, kw["padding"], 1))
@@ -236,6 +252,7 @@ class Upsample(Op):
     def infer(self, node, ins, ctx):
         (x,) = ins
         need_axes(x, node.attrs["axes"], node.span, self.name)
+        at_least(ctx, node, self.name, {"scale": 1})
         s, axes = node.attrs["kw"]["scale"], node.attrs["axes"]  # layout as emitted: resized axes last
         return x.replace(without(x, axes) + [Axis(n, x.size(n) * s) for n in axes])
 
@@ -272,6 +289,7 @@ class PixelShuffle(Op):
         if len(over) != 2:
             raise ArchError("`pixel_shuffle` works over exactly two spatial axes", node.span, code="E204")
         need_axes(x, (cin, *over), node.span, self.name)
+        at_least(ctx, node, self.name, {"factor": 1})
         r = node.attrs["kw"]["factor"]
         f = x.size(cin) / (r * r)
         ctx.integral(f, node.span, "pixel_shuffle: channels divisible by factor ** 2")

@@ -3,7 +3,7 @@ softmax along an axis and the causal mask."""
 
 from __future__ import annotations
 
-from ..errors import ArchError
+from ..errors import ArchError, ShapeError
 from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
@@ -40,6 +40,7 @@ class Binary(Op):
     """`a + b`, `a - b`, `a * b`, `a / b`, each side a tensor or a static number."""
 
     name = "binary"
+    dtypes = frozenset({"float", "int", "bool"})  # a mask multiplies; PyTorch refuses `-` of bools
     arity = None
     summary = "`+ - * /` of tensors (matched by axis name, missing axes broadcast) or with numbers"
     example = "y = x + Param[D]() * 0.5"
@@ -47,6 +48,11 @@ class Binary(Op):
     symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors)",
                     "adding a tensor that has the acted axis but does not move along it "
                     "(a learned positional embedding)")
+
+    def check_dtypes(self, node, ins):
+        if node.attrs["fn"] == "-" and any(t.dtype == "bool" for t in ins):
+            raise ShapeError("`-` of a bool tensor: PyTorch refuses it", node.span, code="E304",
+                             help="multiply by the mask, or declare the input `float`")
 
     def infer(self, node, ins, ctx):
         if len(ins) == 1:
@@ -92,6 +98,7 @@ def _guard(text: str, fn: str) -> str:
 @register
 class Neg(Op):
     name = "neg"
+    dtypes = frozenset({"float", "int"})
     summary = "negation"
     example = "y = -x"
     symmetry_doc = ("everything (pointwise)", "—")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ArchError, ShapeError
+from ..errors import ArchError
 from ..types import Axis, TensorType
 from .base import Op, flat, fresh_axes, need_axes, numel, prod, register, without
 
@@ -75,6 +75,7 @@ class Linear(Op):
 @register
 class Embedding(Op):
     name = "Embedding"
+    dtypes = frozenset({"int"})
     learned = True
     spec = "map"
     summary = "lookup table: integer indices over a vocabulary axis -> vectors along a new axis"
@@ -93,9 +94,6 @@ class Embedding(Op):
 
     def infer(self, node, ins, ctx):
         (x,) = ins
-        if x.dtype != "int":
-            raise ShapeError(f"`Embedding` looks up integer indices, but its input is {x.dtype}",
-                             node.span, code="E304", help="declare the input as `[T] int`")
         fresh_axes(x, (node.attrs["out"],), node.span, self.name)
         v = ctx.axis_size(node.attrs["vocab"], node.span)
         d = ctx.axis_size(node.attrs["out"], node.span)
@@ -140,7 +138,8 @@ class Param(Op):
         for option, init in (("std", "normal"), ("value", "constant")):
             if kw[option] != self.options[option] and kw["init"] != init:
                 raise ArchError(f"`{option}` only applies to `init = {init}`", node.span, code="E204")
-        axes = [Axis(n, kw[n] if n in kw else ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
+        sized = set(kw) - set(self.options)  # an axis named `init` is not sized by `init = ones`
+        axes = [Axis(n, kw[n] if n in sized else ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
         for a in axes:
             ctx.static(a.size, node.span, f"the size of {a.name} in a Param")
         return TensorType(tuple(axes), batch=False)

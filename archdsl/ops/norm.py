@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ArchError
-from .base import Op, need_axes, register, without
+from .base import Op, at_least, need_axes, register, without
 
 
 class _FeatureNorm(Op):
@@ -124,6 +124,7 @@ class GroupNorm(_ChannelNorm):
 
     def check(self, node, x, ctx):
         c = x.size(node.attrs["axes"][0])
+        at_least(ctx, node, self.name, {"groups": 1})
         ctx.integral(c / node.attrs["kw"]["groups"], node.span, "GroupNorm: channels divisible by groups")
 
     def constructor(self, node, e, c, rest):

@@ -27,6 +27,7 @@ class _Reduce(Op):
 @register
 class Sum(_Reduce):
     name = "sum"
+    dtypes = frozenset({"float", "int"})
     method = "sum"
     summary = "sum over the named axes (they disappear from the type)"
     example = "s = sum[N](h)"
@@ -43,6 +44,7 @@ class Mean(_Reduce):
 @register
 class Max(_Reduce):
     name = "max"
+    dtypes = frozenset({"float", "int"})
     method = "amax"
     summary = "maximum over the named axes"
     example = "g = max[N](h)"

@@ -207,6 +207,7 @@ class Linspace(Op):
 @register
 class Slice(Op):
     name = "slice"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     options = {"start": 0, "stop": None}
     summary = "positions `start` to `stop` (exclusive) along an axis: `slice[L](c, stop = L)` keeps the first L"
@@ -226,9 +227,9 @@ class Slice(Op):
         start, stop = kw["start"], kw["stop"]
         if not all(isinstance(v, Size) and v.is_integral for v in (start, stop)):
             raise ShapeError("`slice` takes whole-number sizes", node.span, code="E306")
-        for what, d in (("start <= stop", stop - start), (f"stop <= {size}", size - stop)):
-            if d.is_const and d.const < 0:
-                raise ShapeError(f"`slice` needs {what}", node.span, code="E306")
+        ctx.at_least(start, Size.of(0), node.span, "slice: start at least 0")
+        ctx.at_least(stop, start, node.span, "slice: start at most stop")
+        ctx.at_least(size, stop, node.span, f"slice: stop within {axes[0]}")
         return x.replace([Axis(a.name, stop - start) if a.name == axes[0] else a for a in x.axes])
 
     def emit(self, node, e):

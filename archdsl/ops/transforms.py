@@ -18,6 +18,7 @@ _ORDER = {"rot90": 4, "flip": 2}
 @register
 class Flip(Op):
     name = "flip"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     summary = "reverse the named axes"
     example = "h = flip[X](x)"
@@ -44,6 +45,7 @@ class Flip(Op):
 @register
 class Rot90(Op):
     name = "rot90"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
     options = {"k": 1}
     summary = "turn the plane of two axes by k quarter turns, from the first towards the second"

@@ -68,6 +68,7 @@ class RelPosBias(Op):
     one row per relative offset in the window ((2 My - 1)(2 Mx - 1) rows, like torchvision)."""
 
     name = "RelPosBias"
+    dtypes = frozenset({"float", "int", "bool"})
     learned = True
     spec = "map"
     options = {"std": 0.02}
@@ -126,6 +127,7 @@ class WindowMask(Op):
     """The shifted-window attention mask of Swin, as a constant [Wy, Wx, T, S] tensor."""
 
     name = "window_mask"
+    dtypes = frozenset({"float", "int", "bool"})
     spec = "map"
     options = {"shift": None, "value": -100.0}
     summary = ("Swin's shifted-window mask: `value` (default -100) between tokens of one window that "

@@ -4,6 +4,7 @@ are the single `(Y // 4) % (8 * M) == 0`."""
 
 from __future__ import annotations
 
+from fractions import Fraction
 from math import gcd
 
 from ..ir import Precondition
@@ -12,8 +13,12 @@ from ..sizes import Size
 
 def canonical(pre: Precondition) -> Precondition:
     """`(p X / q) % m == 0` -> `X % (q m / gcd(p, m)) == 0` for a product X of sizes: the same
-    condition (X / q must be whole, and then p X / q a multiple of m), with X alone on the left."""
-    if pre.kind != "divides" or len(pre.lhs.terms) != 1:
+    condition (X / q must be whole, and then p X / q a multiple of m), with X alone on the left.
+    A sum modulo a number first loses its multiples of it: `(C + 96) % 4` is `C % 4`."""
+    if pre.kind != "divides":
+        return pre
+    pre = _reduced(pre)
+    if len(pre.lhs.terms) != 1:
         return pre
     ((mono, coef),) = pre.lhs.terms
     if coef == 1 or not mono or any(e < 0 for _, e in mono):
@@ -27,6 +32,21 @@ def canonical(pre: Precondition) -> Precondition:
     else:
         return pre
     return Precondition("divides", Size({mono: 1}), modulus, pre.span, pre.origin)
+
+
+def _reduced(pre: Precondition) -> Precondition:
+    """`(a + k m) % m` -> `a % m`, and `(g a) % (g m)` -> `a % m`, for a whole-number modulus m
+    and whole-number coefficients (terms that are sizes, never fractions of them)."""
+    if not (pre.rhs.is_const and pre.rhs.const.denominator == 1 and pre.rhs.const > 0 and pre.lhs.is_integral):
+        return pre
+    m = int(pre.rhs.const)
+    terms = {mono: Fraction(int(c) % m if mono == () else int(c)) for mono, c in pre.lhs.terms}
+    terms = {mono: c for mono, c in terms.items() if c % m != 0}
+    g = gcd(m, *(int(c) for c in terms.values()))
+    if not terms:
+        return Precondition("divides", Size.of(0), pre.rhs, pre.span, pre.origin)
+    return Precondition("divides", Size({k: c / g for k, c in terms.items()}), Size.of(m // g), pre.span,
+                        pre.origin)
 
 
 def implies(a: Precondition, b: Precondition) -> bool:

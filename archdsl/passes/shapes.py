@@ -13,6 +13,7 @@ from ..sizes import Size, SizeError
 from ..types import TensorType
 from .binding import bind_call
 from .conditions import canonical, implies
+from .feasibility import check_feasible, proven, refuted
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -26,6 +27,8 @@ class ShapeContext:
         self.preconditions: list[Precondition] = []
         self.errors: list[ArchError] = []
         self.warnings = warnings if warnings is not None else []
+        # sizes known to be at least 1: those of the input axes (every axis has a position)
+        self.axis_sizes = {a.size.as_symbol(): 1 for _, t in block.inputs for a in t.axes if a.size.as_symbol()}
 
     def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         warn(self.warnings, code, message, span, help)
@@ -61,6 +64,14 @@ class ShapeContext:
             return
         self.require(Precondition("equal", a, b, span, origin))
 
+    def at_least(self, lhs: Size, rhs: Size, span: Span, origin: str) -> None:
+        """An op's rule for its emitted PyTorch to run (`kernel >= 1`): refuted with E306 when
+        both sides are numbers, else a precondition unless proven."""
+        diff = lhs - rhs
+        if diff.is_const and diff.const < 0:
+            raise ShapeError(f"{origin}: {lhs} >= {rhs} does not hold", span, code="E306")
+        self.require(Precondition("at_least", lhs, rhs, span, origin))
+
     def require(self, pre: Precondition) -> None:
         """Keep a precondition unless it is proven; refute it when it is a false constant."""
         if pre.kind == "equal":
@@ -81,8 +92,8 @@ class ShapeContext:
             pre = Precondition("equal", lhs, rhs, pre.span, pre.origin)
         elif pre.kind == "at_least":
             diff = pre.lhs - pre.rhs
-            if diff.is_integral and all(c >= 0 for _, c in diff.terms):
-                return  # a sum of products of sizes, which are never negative
+            if diff.is_integral and all(c >= 0 for _, c in diff.terms) or proven(pre, self.axis_sizes):
+                return  # sizes are never negative, axis sizes at least 1
             if diff.is_const:
                 raise ShapeError(f"{pre.origin}: {pre.lhs} is less than {pre.rhs}", pre.span, code="E324")
         else:
@@ -111,18 +122,32 @@ def infer_block(block: BlockIR, program: Program, partial: bool = False) -> list
     if partial:
         return ctx.errors
     raise_all(ctx.errors)
-    outs = []
-    for ref, names in zip(block.body.outputs, block.output_names):
-        t = block.body.type_of(ref)
-        if sorted(t.names) != sorted(names):
-            node = block.body.node(ref[0])
-            raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
-                             block.body.return_span or node.span, code="E314",
-                             help="rename, merge or reduce axes so the names match")
-        outs.append(t.replace([t.axis(n) for n in names]))
-    block.outputs = outs
+    block.outputs = [_declared_output(block, ref, names) for ref, names in zip(block.body.outputs, block.output_names)]
     block.preconditions = ctx.preconditions
+    raise_all(check_feasible(block))
     return []
+
+
+def _declared_output(block: BlockIR, ref: tuple[int, int], names: tuple[str, ...]) -> TensorType:
+    """The body's result in the signature's order. An output axis named after a size parameter
+    may take another size (`-> [C, Y, X]` returning F channels is `C=F`, DenseNet's layers grow
+    C by concatenation), but a body that returns provably fewer positions than the parameter
+    says (`Y - 2` for `Y`) is refused: the signature promises positions that do not exist."""
+    t = block.body.type_of(ref)
+    span = block.body.return_span or block.body.node(ref[0]).span
+    if sorted(t.names) != sorted(names):
+        raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
+                         span, code="E314", help="rename, merge or reduce axes so the names match")
+    axes = []
+    for n in names:
+        got, p = t.axis(n), block.params.get(n)
+        fewer = Precondition("at_least", got.size, Size.of(n), span, f"declared output axis {n}")
+        if p is not None and p.kind == "size" and got.size != Size.of(n) and refuted(fewer, 1):
+            raise ShapeError(f"`{block.name}` returns {n} = {got.size} positions, fewer than its signature's "
+                             f"{n}", span, code="E314",
+                             help=f"name the output axis otherwise, or make {n} the size the body returns")
+        axes.append(got)
+    return t.replace(axes)
 
 
 def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
@@ -137,7 +162,8 @@ def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
         ins = [graph.type_of(r) for r in args]
         try:
             if node.kind == "op":
-                node.types = [REGISTRY[node.op].infer(node, ins, ctx)]
+                REGISTRY[node.op].check_dtypes(node, ins)
+                node.types = [_distinct(REGISTRY[node.op].infer(node, ins, ctx), node)]
             elif node.kind == "call":
                 node.types = bind_call(node, ins, ctx, program.by_key(node.attrs["callee"]))
             else:
@@ -150,6 +176,16 @@ def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
             ctx.errors.append(err)
         if len(ctx.errors) >= MAX_ERRORS:
             raise ArchErrors(ctx.errors)
+
+
+def _distinct(t: TensorType, node: Node) -> TensorType:
+    """An op's result names each axis once: `Linear[D -> K K]` would give a tensor that no
+    later op could address by name (and the generated code a silently wrong shape)."""
+    twice = sorted({n for n in t.names if t.names.count(n) > 1})
+    if twice:
+        raise ShapeError(f"`{node.op}` would give axis {', '.join(twice)} twice: {t}", node.span, code="E319",
+                         help="axes are names: use two names (`K1 K2`)")
+    return t
 
 
 def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
@@ -168,6 +204,11 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
             raise ShapeError(f"`repeat` changes `{name}` from {before} to {after}; a repeated body must "
                              "keep the type of what it carries", node.span, code="E317")
         for a in before.axes:
+            grown = Precondition("equal", after.size(a.name), a.size, node.span, f"`{name}` carried through repeat")
+            if a.size != after.size(a.name) and refuted(grown, 1):
+                raise ShapeError(f"`repeat` changes axis {a.name} of `{name}` from {a.size} to "
+                                 f"{after.size(a.name)}; a repeated body must keep the type of what it "
+                                 "carries", node.span, code="E317")
             ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
         outs.append(before)
     return outs

@@ -14,6 +14,7 @@ from ..errors import ShapeError
 from ..ir import BlockIR, Graph
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
+from .feasibility import multiple_default, solve_free
 
 if TYPE_CHECKING:
     from ..program import Program
@@ -84,7 +85,12 @@ def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> d
             env[p.name] = static.evaluate(p.default, env)
     for f in block.free:
         ex = block.examples.get(f)
-        env[f] = given.get(f, int(ex.const) if ex is not None else DEFAULT_FREE_SIZE)
+        if f in given or ex is not None:
+            env[f] = given.get(f, int(ex.const) if ex is not None else 0)
+    env = solve_free(block.preconditions, env, block.free)  # `M == N`, N = 50: M = 50
+    for f in block.free:
+        if f not in env:
+            env[f] = multiple_default(block.preconditions, f, env, DEFAULT_FREE_SIZE)
     for name, value in env.items():
         if isinstance(value, float) and name in block.params and block.params[name].kind == "size":
             raise ShapeError(f"{name} = {value} is not a whole number", block.ast.name_span, code="E332")
