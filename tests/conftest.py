@@ -16,8 +16,8 @@ def root() -> Path:
 def _tree_files() -> set[Path]:
     """Files of the source tree, outside the directories tools write into."""
     skip = {".git", ".venv", ".hypothesis", ".pytest_cache", ".ruff_cache", "__pycache__", "build"}
-    return {p for p in ROOT.rglob("*") if p.is_file() and not skip & set(p.relative_to(ROOT).parts)
-            and not p.name.endswith(".egg-info")}
+    return {p for p in ROOT.rglob("*") if p.is_file() and not any(
+        part in skip or part.endswith(".egg-info") for part in p.relative_to(ROOT).parts)}
 
 
 @pytest.fixture(scope="session", autouse=True)
