@@ -31,7 +31,7 @@ import networkx as nx
 from . import static
 from .contracts import contract_rows
 from .errors import ArchIOError
-from .ir import BlockIR, Graph, Node
+from .ir import BlockIR, Dispatch, Graph, Node
 from .names import dot_label, dot_text
 from .ops import REGISTRY
 from .passes.stats import graph_costs
@@ -96,6 +96,7 @@ class _Drawer:
     def __init__(self, program: Program, depth: int, env: dict[str, int] | None, fused: bool,
                  link: Link | None):
         self.program, self.depth, self.env, self.fused, self.link = program, depth, env, fused, link
+        self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.count = 0
         self._learned: dict[tuple[str, str], bool] = {}
@@ -133,21 +134,23 @@ class _Drawer:
         Returns the dot ids that produce its outputs."""
         ends: dict[tuple[int, int], str] = {(nid, 0): dot_id for nid, dot_id in ports.items()}
         skips = _skip_edges(g)
-        for node in g.order():
-            if node.kind == "input":
-                continue
+        for node in g.operations():
             wires = [_In(ends[r], g.type_of(r), (r[0], node.id) in skips) for r in g.args(node.id)]
-            if node.kind == "call" and scope.level < self.depth:
-                outs = self._expanded_call(node, scope, wires)
-            elif node.kind == "repeat":
-                outs = self._repeat(node, scope, wires)
-            else:
-                box = self._op(node, g, scope) if node.kind == "op" else self._collapsed_call(node, scope)
-                outs = [box] * len(node.types)
-                for w in wires:
-                    self._wire(w.source, box, w.type, scope.subst, w.skip)
+            outs = self._draw(node, g, scope, wires)
             ends.update({(node.id, i): o for i, o in enumerate(outs)})
         return [ends[r] for r in g.outputs]
+
+    def _box(self, node: Node, g: Graph, scope: _Scope, wires: list[_In]) -> list[str]:
+        """One box for the node, its inputs wired in."""
+        box = self._op(node, g, scope) if node.kind == "op" else self._collapsed_call(node, scope)
+        for w in wires:
+            self._wire(w.source, box, w.type, scope.subst, w.skip)
+        return [box] * len(node.types)
+
+    def _call(self, node: Node, g: Graph, scope: _Scope, wires: list[_In]) -> list[str]:
+        if scope.level < self.depth:
+            return self._expanded_call(node, scope, wires)
+        return self._box(node, g, scope, wires)
 
     def _op(self, node: Node, g: Graph, scope: _Scope) -> str:
         op = REGISTRY[node.op]
@@ -201,7 +204,7 @@ class _Drawer:
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
             return self._graph(body, _Scope(c, scope.level + 1, subst, callee), ports)
 
-    def _repeat(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
+    def _repeat(self, node: Node, g: Graph, scope: _Scope, wires: list[_In]) -> list[str]:
         body: Graph = node.attrs["body"]
         count = node.attrs["count"]
         with scope.dot.subgraph(name=self._cluster()) as c:

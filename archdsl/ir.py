@@ -20,31 +20,30 @@ from .static import Value
 from .types import TensorType
 
 Ref = tuple[int, int]  # (node id, output index)
-NODE_KINDS = frozenset({"input", "op", "call", "repeat"})
+OPERATIONS = frozenset({"op", "call", "repeat"})  # node kinds that compute; the other is "input"
+NODE_KINDS = OPERATIONS | {"input"}
 T = TypeVar("T")
 
 
 class Dispatch(Generic[T]):
-    """One case per node kind, checked when the table is built: every pass and backend that
-    walks a graph builds one, so a new kind (a static `if`, a shared module) fails loudly at
-    each of them until it is handled there (`torch.fx.Interpreter` in spirit).
+    """One case per kind of operation node, checked when the dispatch is built: every pass and
+    backend that walks a graph (with `Graph.operations`) builds one, so a new kind (a static
+    `if`, a shared module) fails loudly at each of them until it is handled there
+    (`torch.fx.Interpreter` in spirit). Input nodes are bound before a walk, never dispatched.
 
-        costs = Dispatch(input=skip, op=op_costs, call=call_costs, repeat=repeat_costs)
-        costs(node, ...)
+        costs = Dispatch(op=op_costs, call=call_costs, repeat=repeat_costs)
+        for node in graph.operations():
+            costs(node, ...)
     """
 
     def __init__(self, **cases: Callable[..., T]) -> None:
-        if set(cases) != NODE_KINDS:
-            raise TypeError(f"a dispatch needs a case for each node kind {sorted(NODE_KINDS)}, "
+        if set(cases) != OPERATIONS:
+            raise TypeError(f"a dispatch needs a case for each kind of operation {sorted(OPERATIONS)}, "
                             f"got {sorted(cases)}")
         self.cases = cases
 
     def __call__(self, node: Node, *args: Any) -> T:
         return self.cases[node.kind](node, *args)
-
-
-def skip(*_: Any) -> None:
-    """The case of a kind a walk has nothing to do for (usually `input`)."""
 
 
 @dataclass
@@ -98,6 +97,10 @@ class Graph:
     def uses(self, ref: Ref) -> int:
         n = sum(1 for _, out, _ in self.consumers(ref[0]) if out == ref[1])
         return n + self.outputs.count(ref)
+
+    def operations(self) -> Iterator[Node]:
+        """The nodes that compute (not the inputs), in `order`."""
+        return (n for n in self.order() if n.kind != "input")
 
     def order(self) -> Iterator[Node]:
         """Nodes in a deterministic topological order (source order among ties)."""

@@ -20,7 +20,7 @@ import jinja2
 
 from . import static
 from .errors import CodegenError
-from .ir import BlockIR, Graph, Node, Ref
+from .ir import BlockIR, Dispatch, Graph, Node, Ref
 from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
 from .passes.binding import CallBinding
@@ -170,6 +170,8 @@ class _ClassWriter:
         self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
         self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
+        self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
+                                   repeat=lambda n, g, i: self._repeat(g, n, i))
 
     # -- symbols ------------------------------------------------------------------------
     def fsym(self, name: str) -> str:
@@ -305,20 +307,13 @@ class _ClassWriter:
 
     # -- statements ------------------------------------------------------------------------
     def _graph(self, g: Graph, indent: str, last_stmt: int | None = None) -> None:
-        for node in g.order():
-            if node.kind == "input":
-                continue
+        for node in g.operations():
             if node.stmt != last_stmt:
                 self._comment(node, indent)
                 last_stmt = node.stmt
             for ref in g.args(node.id):
                 self.namer.remaining[self.owner[ref]] -= 1
-            if node.kind == "op":
-                self._op(g, node, indent)
-            elif node.kind == "call":
-                self._call(g, node, indent)
-            else:
-                self._repeat(g, node, indent)
+            self._statement(node, g, indent)
 
     def _comment(self, node: Node, indent: str) -> None:
         i = node.stmt - self.block.ast.span.line

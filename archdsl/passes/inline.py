@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import static
-from ..ir import BlockIR, Graph, Node, Ref
+from ..ir import BlockIR, Dispatch, Graph, Node, Ref
 from ..sizes import Size
 from ..types import Axis, TensorType
 from .binding import CallBinding
@@ -59,24 +59,40 @@ def _copy(program: Program, src: Graph, flat: Graph, args: list[Ref], frame: _Fr
           depth: int | None) -> list[Ref]:
     """Copy `src` into `flat` with its inputs bound to `args`; return the refs of its outputs."""
     refs: dict[Ref, Ref] = {(nid, 0): arg for nid, arg in zip(src.inputs, args)}
-    for node in src.order():
-        if node.kind == "input":
-            continue
+    for node in src.operations():
         ins = [refs[r] for r in src.args(node.id)]
-        count = frame.value(node.attrs["count"]) if node.kind == "repeat" else None
-        if node.kind == "call" and depth != 0:
-            outs = _call(program, src, node, flat, ins, frame, None if depth is None else depth - 1)
-        elif count is not None and count.is_const:
-            outs = _unroll(program, node, int(count.const), flat, ins, frame, depth)
-        else:
-            attrs = {k: (v if k == "body" else frame.value(v)) for k, v in node.attrs.items()}
-            if node.kind == "repeat":
-                attrs["body"] = _flat_body(program, node.attrs["body"], frame, depth)
-            new = flat.add(node.kind, node.span, ins, op=node.op, attrs={**attrs, "scope": frame.scope},
-                           name=node.name, stmt=node.stmt, types=[frame.type(t) for t in node.types])
-            outs = [(new.id, i) for i in range(len(node.types))]
+        outs = _COPY(node, program, src, flat, ins, frame, depth)
         refs.update({(node.id, i): r for i, r in enumerate(outs)})
     return [refs[r] for r in src.outputs]
+
+
+def _copy_node(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+               depth: int | None) -> list[Ref]:
+    """The node itself, its static values in the new terms (a repeat's body inlined on its own)."""
+    attrs = {k: (v if k == "body" else frame.value(v)) for k, v in node.attrs.items()}
+    if node.kind == "repeat":
+        attrs["body"] = _flat_body(program, node.attrs["body"], frame, depth)
+    new = flat.add(node.kind, node.span, ins, op=node.op, attrs={**attrs, "scope": frame.scope},
+                   name=node.name, stmt=node.stmt, types=[frame.type(t) for t in node.types])
+    return [(new.id, i) for i in range(len(node.types))]
+
+
+def _copy_call(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+               depth: int | None) -> list[Ref]:
+    if depth == 0:
+        return _copy_node(node, program, src, flat, ins, frame, depth)
+    return _call(program, src, node, flat, ins, frame, None if depth is None else depth - 1)
+
+
+def _copy_repeat(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+                 depth: int | None) -> list[Ref]:
+    count = frame.value(node.attrs["count"])
+    if count.is_const:
+        return _unroll(program, node, int(count.const), flat, ins, frame, depth)
+    return _copy_node(node, program, src, flat, ins, frame, depth)
+
+
+_COPY = Dispatch(op=_copy_node, call=_copy_call, repeat=_copy_repeat)
 
 
 def _flat_body(program: Program, body: Graph, frame: _Frame, depth: int | None) -> Graph:

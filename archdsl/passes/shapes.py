@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..diagnostics import Diagnostic, warn
 from ..errors import ArchError, ArchErrors, Poisoned, ShapeError, Span, raise_all
-from ..ir import BlockIR, Graph, Node, Precondition
+from ..ir import BlockIR, Dispatch, Graph, Node, Precondition
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 from ..types import TensorType
@@ -150,24 +150,27 @@ def _declared_output(block: BlockIR, ref: tuple[int, int], names: tuple[str, ...
     return t.replace(axes)
 
 
+def _infer_op(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    REGISTRY[node.op].check_dtypes(node, ins)
+    return [_distinct(REGISTRY[node.op].infer(node, ins, ctx), node)]
+
+
+def _infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, program: Program) -> list[TensorType]:
+    return bind_call(node, ins, ctx, program.by_key(node.attrs["callee"]))
+
+
+
 def infer_graph(graph: Graph, ctx: ShapeContext, program: Program) -> None:
     """Types for every node in order; a failed node gets no types (poisoned)."""
-    for node in graph.order():
-        if node.kind == "input":
-            continue
-        node.types = []
+    for node in graph.operations():
         args = graph.args(node.id)
         if any(not graph.node(r[0]).types for r in args):
+            node.types = []
             continue  # depends on a failed node: already reported
         ins = [graph.type_of(r) for r in args]
+        node.types = []
         try:
-            if node.kind == "op":
-                REGISTRY[node.op].check_dtypes(node, ins)
-                node.types = [_distinct(REGISTRY[node.op].infer(node, ins, ctx), node)]
-            elif node.kind == "call":
-                node.types = bind_call(node, ins, ctx, program.by_key(node.attrs["callee"]))
-            else:
-                node.types = infer_repeat(node, ins, ctx, program)
+            node.types = _INFER(node, ins, ctx, program)
         except Poisoned:
             pass
         except SizeError as err:
@@ -212,3 +215,6 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, program: 
             ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
         outs.append(before)
     return outs
+
+
+_INFER = Dispatch(op=_infer_op, call=_infer_call, repeat=infer_repeat)

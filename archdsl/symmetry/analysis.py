@@ -8,7 +8,7 @@ import itertools
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from ..ir import BlockIR, Graph, Node, Ref
+from ..ir import BlockIR, Dispatch, Graph, Node, Ref
 from ..ops import REGISTRY
 from ..sizes import Size
 from .rules import RuleContext
@@ -26,6 +26,7 @@ class Analysis:
     def __init__(self, program: Program):
         self.program = program
         self._seq = itertools.count()
+        self._step = Dispatch(op=lambda node, *rest: [self.op(node, *rest)], call=self.call, repeat=self.repeat)
 
     def counter(self) -> int:
         return next(self._seq)
@@ -37,31 +38,25 @@ class Analysis:
 
     def graph(self, g: Graph, ins: list[State], env, values, site) -> dict[Ref, State]:
         states: dict[Ref, State] = {(nid, 0): s for nid, s in zip(g.inputs, ins)}
-        for node in g.order():
-            if node.kind == "input":
-                continue
+        for node in g.operations():
             args = [states[r] for r in g.args(node.id)]
             broken = next((s for s in args if s.broken), None)
             if broken is not None:
                 outs = [replace(broken, notes=merge_notes(args))] * max(1, len(node.types))
-            elif node.kind == "op":
-                outs = [self.op(g, node, args, env, values, site)]
-            elif node.kind == "call":
-                outs = self.call(g, node, args, env, values, site)
             else:
-                outs = self.repeat(node, args, env, values, site)
+                outs = self._step(node, g, args, env, values, site)
             for i, s in enumerate(outs):
                 states[(node.id, i)] = s
         return states
 
-    def op(self, g: Graph, node: Node, args: list[State], env, values, site) -> State:
+    def op(self, node: Node, g: Graph, args: list[State], env, values, site) -> State:
         ins = [g.type_of(r) for r in g.args(node.id)]
         producers = [g.node(r[0]) for r in g.args(node.id)]
         ctx = RuleContext(node, ins, node.types[0], args, producers, env, values, site, self.counter)
         return REGISTRY[node.op].symmetry(node, ctx)
 
     # -- block calls ------------------------------------------------------------------------
-    def call(self, g: Graph, node: Node, args: list[State], env, values, site) -> list[State]:
+    def call(self, node: Node, g: Graph, args: list[State], env, values, site) -> list[State]:
         binding = node.attrs["binding"]
         callee = self.program.by_key(binding.callee)
         inner_env = {k: v.subs(env) for k, v in binding.sizes.items()}
@@ -133,7 +128,7 @@ class Analysis:
         return State(broken=Break(node.span, reason, certain, where))
 
     # -- repeat -----------------------------------------------------------------------------
-    def repeat(self, node: Node, args: list[State], env, values, site) -> list[State]:
+    def repeat(self, node: Node, g: Graph, args: list[State], env, values, site) -> list[State]:
         body: Graph = node.attrs["body"]
         names, carried = node.attrs["inputs"], node.attrs["carried"]
         count = node.attrs["count"].subs(env)
