@@ -340,7 +340,7 @@ class _ClassWriter:
         target = self.loop_targets.get(key)
         if target is not None and self.namer.remaining[target[1]] == target[2] + 1:
             name, self.owner[key] = target[0], target[1]
-            self.namer.remaining[target[1]] += uses - 1
+            self.namer.remaining[target[1]] += uses  # its reads, the carry-back included
             self.fwd.append(f"{indent}{name} = {expr}")
             self.code[key] = name
             return
