@@ -551,14 +551,19 @@ class _Emitter:
         code = self.w.code[self.w.slot(self.g, self.refs[i])]
         return code if order is None else arrange(code, self.ins[i], list(order))
 
-    def broadcast(self, i: int) -> str:
-        """Input `i` laid out to broadcast against the output (missing axes as size 1)."""
-        t, out = self.ins[i], self.out
-        rel = [n for n in out.names if t.axis(n) is not None]
+    def broadcast(self, i: int, names: list[str] | None = None) -> str:
+        """Input `i` laid out to broadcast against a tensor laid out as (batch, *names), the
+        output by default: its axes in that order, missing ones as size 1. A batched input
+        keeps its leading batch dimension, so even one without named axes, (B,), becomes
+        (B, 1, ...) rather than meeting a batch-free operand's last axis."""
+        t = self.ins[i]
+        names = list(self.out.names) if names is None else names
+        rel = [n for n in names if t.axis(n) is not None]
         code = arrange(self.w.code[self.w.slot(self.g, self.refs[i])], t, rel)
-        if not rel:
-            return code
-        names = list(out.names) if t.batch else list(out.names)[out.names.index(rel[0]):]
+        if not t.batch:
+            if not rel:
+                return code  # batch-free without named axes: a 0-d tensor broadcasts as is
+            names = names[names.index(rel[0]):]  # leading size-1 dimensions are implied
         index = ([":"] if t.batch else []) + [":" if n in rel else "None" for n in names]
         while index and index[-1] == ":":
             index.pop()

@@ -184,3 +184,34 @@ def test_random_repeat_programs_match_a_hand_computation(seed):
     src, meaning = _Program(random.Random(seed)).block()
     x = torch.randn(2, D, dtype=torch.float64, generator=torch.Generator().manual_seed(seed)) * 0.5
     _check(src, meaning(x), x, L=3)
+
+
+# -- 3. batched values without named axes meet batch-free ones -------------------------------
+def test_batched_scalar_times_batch_free_vector():
+    """Emitted as (B,) * (L,): a crash, or silently the wrong product when B == L."""
+    src = ("block B[L = 3](x: [D]) -> [L] {\n    s = sum[D](x)\n"
+           "    return s * Param[L]() - Param[L]() / (s + 10.0)\n}\n")
+    x = torch.randn(3, 4, dtype=torch.float64)  # batch 3 == L: a wrong layout would not crash
+    s = x.sum(-1, keepdim=True)
+    _check(src, s * P0 - P0 / (s + 10.0), x)
+
+
+def test_batch_free_vector_concatenated_with_batched_one():
+    src = "block B[A = 3](x: [E]) -> [C] {\n    return concat[A, E -> C](Param[A](), relu(x))\n}\n"
+    x = torch.randn(3, 2, dtype=torch.float64)
+    _check(src, torch.cat([P0.expand(3, 3), x.relu()], dim=1), x)
+
+
+def test_batched_scalar_added_to_a_batch_free_mask_of_attention_scores():
+    """The attention mask path shares `broadcast`: a batched scalar bias on the scores."""
+    src = ("block B(q: [T, K], k: [S, K], v: [S, E]) -> [T, E] {\n"
+           "    s = dot[K](q, k) + sum[E](dot[S](v, v))\n"
+           "    return dot[S](softmax[S](s), v)\n}\n")
+    gen = torch.Generator().manual_seed(1)
+    q, k, v = (torch.randn(2, n, 3, dtype=torch.float64, generator=gen) for n in (4, 5, 5))
+    prog = archdsl.compile_source(src, "r.arch")
+    bias = torch.einsum("bse,bse->b", v, v)[:, None, None]
+    want = torch.softmax(q @ k.transpose(1, 2) + bias, dim=-1) @ v
+    for fuse in (True, False):
+        got = prog.module("B", fuse=fuse).double()(q, k, v)
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)

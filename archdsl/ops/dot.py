@@ -128,12 +128,7 @@ class Attention(Op):
     @staticmethod
     def _mask(e, i: int, layout: list[str]) -> str:
         """Mask `i` laid out to broadcast against the scores (batch, *layout)."""
-        m = e.ins[i]
-        rel = [n for n in layout if m.axis(n) is not None]
-        code = e.arg(i, rel)
-        names = layout if m.batch else layout[layout.index(rel[0]):]
-        index = ([":"] if m.batch else []) + [":" if n in rel else "None" for n in names]
-        return f"{code}[{', '.join(index)}]" if "None" in index else code
+        return e.broadcast(i, layout)
 
     def label(self, node):
         return f"attention {node.attrs['t']}×{node.attrs['s']} over {node.attrs['k']} (fused SDPA)"
