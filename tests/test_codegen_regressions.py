@@ -215,3 +215,34 @@ def test_batched_scalar_added_to_a_batch_free_mask_of_attention_scores():
     for fuse in (True, False):
         got = prog.module("B", fuse=fuse).double()(q, k, v)
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+# -- 4. attention with extra broadcast axes: fused (or left alone) and right -----------------
+SIZES = {"H": 2, "T": 3, "K": 4, "E": 2, "S": 5, "V": 3}
+
+
+@pytest.mark.parametrize("q, k, v, out", [
+    ("H T K E", "H S K E", "H S V", "H T V E"),  # v broadcast over E: fusion crashed
+    ("H T K E", "H S K E", "H S V E", "H T V E"),
+    ("H T K E", "H S K E", "E S V H", "H T V E"),
+    ("T K E", "E S K", "S E V", "T V E"),
+    ("E T K", "S K", "S V", "T V E"),  # q alone has E
+    ("T K", "E S K", "S V", "T V E"),  # k alone has E
+    ("T K", "S K", "E S V", "T V E"),  # v alone has E
+    ("T K", "S K", "S V", "T V"),
+])
+def test_attention_with_broadcast_axes_matches_einsum(q, k, v, out):
+    sig = ", ".join(f"{n}: [{', '.join(a.split())}]" for n, a in zip("qkv", (q, k, v)))
+    src = (f"block B({sig}) -> [{', '.join(out.split())}] {{\n    s = dot[K](q, k) / sqrt(K)\n"
+           "    return dot[S](softmax[S](s), v)\n}\n")
+    gen = torch.Generator().manual_seed(2)
+    args = [torch.randn(2, *(SIZES[n] for n in a.split()), dtype=torch.float64, generator=gen) for a in (q, k, v)]
+    low = [a.replace(" ", "").lower() for a in (q, k, v)]
+    score_axes = "".join(dict.fromkeys(c for c in low[0] + low[1] if c != "k"))
+    s = torch.einsum(f"b{low[0]},b{low[1]}->b{score_axes}", *args[:2]) / 2.0
+    w = s.softmax(dim=1 + score_axes.index("s"))
+    want = torch.einsum(f"b{score_axes},b{low[2]}->b{out.replace(' ', '').lower()}", w, args[2])
+    prog = archdsl.compile_source(src, "r.arch")
+    for fuse in (True, False):
+        got = prog.module("B", fuse=fuse).double()(*args)
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
