@@ -246,3 +246,61 @@ def test_attention_with_broadcast_axes_matches_einsum(q, k, v, out):
     for fuse in (True, False):
         got = prog.module("B", fuse=fuse).double()(*args)
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+# -- 5. GroupNorm and BatchNorm: the same statistics for own and broadcast axes ---------------
+NORM_SRC = """block Inner[C = 4](x: [C, Y, X]) -> [C, Y, X] {{
+    return {norm}
+}}
+block Own[C = 4](x: [H, C, Y, X]) -> [H, C, Y, X] {{
+    return {norm}
+}}
+block Called[C = 4](x: [H, C, Y, X]) -> [H, C, Y, X] {{
+    return Inner[C = C](x)
+}}
+"""
+
+
+def _group_norm(x: torch.Tensor, groups: int, dims: tuple[int, ...]) -> torch.Tensor:
+    """x (B, H, C, Y, X) normalised per group of C jointly with `dims` of (Y, X) = (3, 4)."""
+    b, h, c, y, w = x.shape
+    g = x.reshape(b, h, groups, c // groups, y, w)
+    red = (3, *(d + 1 for d in dims))
+    mean, var = g.mean(red, keepdim=True), g.var(red, unbiased=False, keepdim=True)
+    return ((g - mean) / torch.sqrt(var + 1e-5)).reshape(x.shape)
+
+
+def _run_norm_blocks(norm: str, x: torch.Tensor, train: bool = False) -> list[torch.Tensor]:
+    prog = archdsl.compile_source(NORM_SRC.format(norm=norm), "r.arch")
+    weight = WEIGHT.flatten()
+    outs = []
+    for block in ("Own", "Called"):
+        for fuse in (True, False):
+            m = prog.module(block, fuse=fuse).double().train(train)
+            with torch.no_grad():
+                for name, p in m.named_parameters():
+                    p.copy_(weight if name.endswith("weight") else weight * 0.1)
+            outs.append(m(x))
+    return outs
+
+
+WEIGHT = torch.tensor([0.5, 1.5, -2.0, 3.0], dtype=torch.float64)[:, None, None]
+XN = torch.randn(2, 3, 4, 5, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(3)) * 2 + 1
+
+
+@pytest.mark.parametrize("norm, dims", [("GroupNorm[C over Y X](x, groups = 2)", (3, 4)),
+                                        ("GroupNorm[C over X](x, groups = 2)", (4,)),
+                                        ("GroupNorm[C](x, groups = 2)", ())])
+def test_group_norm_statistics_span_the_group_and_its_over_axes(norm, dims):
+    """Before: over H, C, Y, X together in a block, but per H when H was broadcast by a call."""
+    want = _group_norm(XN, 2, dims) * WEIGHT + WEIGHT * 0.1
+    for got in _run_norm_blocks(norm, XN):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+def test_batch_norm_statistics_span_everything_but_the_channel():
+    mean = XN.mean((0, 1, 3, 4), keepdim=True)
+    var = XN.var((0, 1, 3, 4), unbiased=False, keepdim=True)
+    want = (XN - mean) / torch.sqrt(var + 1e-5) * WEIGHT + WEIGHT * 0.1
+    for got in _run_norm_blocks("BatchNorm[C](x)", XN, train=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
