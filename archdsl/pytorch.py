@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import string
 import sys
 import tempfile
 import types
@@ -513,6 +514,9 @@ class _ClassWriter:
         return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
 
 
+EINSUM_LETTERS = string.ascii_lowercase + string.ascii_uppercase
+
+
 def arrange(code: str, t: TensorType, order: list[str]) -> str:
     """`code` (laid out as `t`) permuted so its named axes follow `order`."""
     if list(t.names) == order:
@@ -594,14 +598,14 @@ class _Emitter:
         return self.w.submodule(self.node.name, ctor, self.node)
 
     def letters(self, names: list[str]) -> dict[str, str]:
+        """A distinct einsum subscript per axis: its initial when free, else the next free one of
+        the 52 that torch.einsum accepts (a-z, A-Z); `dot` refuses more axes at check time (E360)."""
         out: dict[str, str] = {}
         for n in names:
             if n in out:
                 continue
-            for c in [n[0].lower()] + list("abcdefghijklmnopqrstuvwxyz"):
-                if c not in out.values():
-                    out[n] = c
-                    break
+            initial = [c for c in (n[0].lower(), n[0].upper()) if c in EINSUM_LETTERS]
+            out[n] = next(c for c in initial + list(EINSUM_LETTERS) if c not in out.values())
         return out
 
     def batched(self, template: str, x: str, t: TensorType, acted: list[str] | tuple[str, ...],

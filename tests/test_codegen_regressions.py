@@ -304,3 +304,25 @@ def test_batch_norm_statistics_span_everything_but_the_channel():
     want = (XN - mean) / torch.sqrt(var + 1e-5) * WEIGHT + WEIGHT * 0.1
     for got in _run_norm_blocks("BatchNorm[C](x)", XN, train=True):
         torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-9)
+
+
+# -- 8. einsum subscripts: never an invalid or a repeated letter ------------------------------
+def test_dot_over_an_axis_named_with_an_underscore():
+    src = "block B(q: [T, _K], k: [_S, _K]) -> [T, _S] {\n    return dot[_K](q, k)\n}\n"
+    gen = torch.Generator().manual_seed(4)
+    q, k = torch.randn(2, 3, 4, generator=gen), torch.randn(2, 5, 4, generator=gen)
+    prog = archdsl.compile_source(src, "r.arch")
+    for fuse in (True, False):
+        torch.testing.assert_close(prog.module("B", fuse=fuse)(q, k), q @ k.transpose(1, 2))
+
+
+def test_dot_over_52_axes_runs_and_53_are_refused():
+    xs = [f"X{i}" for i in range(1, 26)]
+    ys = [f"Y{i}" for i in range(1, 26)] + ["k"]
+    src = (f"block B[K = 2](x: [{', '.join(xs)}, K], y: [{', '.join(ys)}, K]) -> [{', '.join(xs + ys)}] "
+           "{\n    return dot[K](x, y)\n}\n")
+    x, y = torch.randn(1, *[1] * 25, 2), torch.randn(1, *[1] * 25, 1, 2)
+    got = archdsl.compile_source(src, "r.arch").module("B")(x, y)
+    torch.testing.assert_close(got.flatten(), (x.flatten()[None] * y.reshape(-1, 2)).sum(-1).flatten())
+    with pytest.raises(archdsl.ArchError, match="E360"):
+        archdsl.compile_source(src.replace("y: [", "y: [Z, "), "r.arch").check()

@@ -7,6 +7,8 @@ from ..errors import ArchError, ShapeError
 from ..types import Axis, TensorType
 from .base import Op, need_axes, prod, register, without
 
+MAX_EINSUM_AXES = 52  # the subscripts torch.einsum accepts: a-z, A-Z
+
 
 @register
 class Dot(Op):
@@ -32,6 +34,10 @@ class Dot(Op):
             if other is not None:
                 ctx.equal(ax.size, other.size, node.span, f"axis {ax.name} of both dot operands")
         axes = without(a, k) + [x for x in without(b, k) if a.axis(x.name) is None]
+        if len(set(a.names) | set(b.names)) > MAX_EINSUM_AXES:
+            raise ArchError(f"`dot` over {len(set(a.names) | set(b.names))} distinct axes: torch.einsum "
+                            f"takes at most {MAX_EINSUM_AXES}", node.span, code="E360",
+                            help="merge axes that travel together first: `merge[A B -> N](x)`")
         return TensorType(tuple(axes), a.batch or b.batch)
 
     def flops(self, node, ins, out):
