@@ -24,6 +24,7 @@ from .errors import CodegenError
 from .ir import BlockIR, Graph, Node, Ref
 from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
+from .ops.base import helper_source
 from .passes.fuse import fuse_block
 from .sizes import Size
 from .static import Value
@@ -591,7 +592,9 @@ class _Emitter:
 
     def helper(self, name: str) -> str:
         """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
-        self.w.helpers[name] = REGISTRY[self.node.op].helpers[name].strip()
+        if name not in REGISTRY[self.node.op].helpers:
+            raise CodegenError(f"`{self.node.op}` does not declare the helper `{name}`", code="E501")
+        self.w.helpers[name] = helper_source(name)
         return name
 
     def parameter(self, ctor: str) -> str:

@@ -340,3 +340,17 @@ def test_stats_flops_equal_flop_counter_for_attention_heads_of_size_one(h):
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         prog.module("B", fuse=False, H=h)(torch.randn(1, 5, 8))
     assert counter.get_total_flops() == stats["flops"]
+
+
+# -- 7. helper functions: real Python, copied verbatim ----------------------------------------
+def test_every_declared_helper_is_a_function_of_codegen_helpers():
+    import inspect
+
+    from archdsl import codegen_helpers
+    from archdsl.ops import REGISTRY
+    from archdsl.ops.base import helper_source
+
+    names = {n for op in REGISTRY.values() for n in op.helpers}
+    assert names == {n for n, f in vars(codegen_helpers).items() if inspect.isfunction(f)}
+    for n in names:
+        assert helper_source(n) == inspect.getsource(getattr(codegen_helpers, n)).rstrip("\n")

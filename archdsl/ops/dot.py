@@ -45,9 +45,11 @@ class Dot(Op):
         """2 multiply-adds per output element and contracted position; none when the contracted
         axes have total size n = 1, where torch.einsum multiplies without a matmul (and
         torch.utils.flop_counter counts nothing): n - 1 // n is 0 at n = 1 and n above (every
-        axis is at least 1 where sizes are concrete: E337)."""
+        axis is at least 1 where sizes are concrete: E337). Sizes divide only by products, so
+        an n that is a sum (`G + k`) is taken as above 1."""
         n = prod(ins[0].size(a) for a in node.attrs["axes"])
-        return 2 * prod(a.size for a in out.axes) * (n - Size.of(1).floordiv(n))
+        counted = n - Size.of(1).floordiv(n) if len(n.terms) == 1 else n
+        return 2 * prod(a.size for a in out.axes) * counted
 
     def emit(self, node, e):
         letters = e.letters([*e.ins[0].names, *e.ins[1].names])
