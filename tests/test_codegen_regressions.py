@@ -328,20 +328,6 @@ def test_dot_over_52_axes_runs_and_53_are_refused():
         archdsl.compile_source(src.replace("y: [", "y: [Z, "), "r.arch").check()
 
 
-# -- 6. FLOPs where torch counts none: a contraction of total size 1 ---------------------------
-@pytest.mark.parametrize("h", [8, 4])  # H = D: K = 1, the q.k dot is a plain multiply
-def test_stats_flops_equal_flop_counter_for_attention_heads_of_size_one(h):
-    from torch.utils.flop_counter import FlopCounterMode
-
-    src = ('from std.nn import SelfAttention\nblock B[D = 8, H = 8](x: [T, D]) -> [T, D] {\n'
-           "    return SelfAttention[H = H](x)\n}\n")
-    prog = archdsl.compile_source(src, "r.arch")
-    stats = prog.stats("B", H=h, T=5)
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        prog.module("B", fuse=False, H=h)(torch.randn(1, 5, 8))
-    assert counter.get_total_flops() == stats["flops"]
-
-
 # -- 7. helper functions: real Python, copied verbatim ----------------------------------------
 def test_every_declared_helper_is_a_function_of_codegen_helpers():
     import inspect

@@ -4,7 +4,6 @@ fusion pass puts in place of `dot -> scale -> mask -> softmax -> dot`."""
 from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
-from ..sizes import Size
 from ..types import Axis, TensorType
 from .base import Op, need_axes, prod, register, without
 
@@ -42,14 +41,7 @@ class Dot(Op):
         return TensorType(tuple(axes), a.batch or b.batch)
 
     def flops(self, node, ins, out):
-        """2 multiply-adds per output element and contracted position; none when the contracted
-        axes have total size n = 1, where torch.einsum multiplies without a matmul (and
-        torch.utils.flop_counter counts nothing): n - 1 // n is 0 at n = 1 and n above (every
-        axis is at least 1 where sizes are concrete: E337). Sizes divide only by products, so
-        an n that is a sum (`G + k`) is taken as above 1."""
-        n = prod(ins[0].size(a) for a in node.attrs["axes"])
-        counted = n - Size.of(1).floordiv(n) if len(n.terms) == 1 else n
-        return 2 * prod(a.size for a in out.axes) * counted
+        return 2 * prod(a.size for a in out.axes) * prod(ins[0].size(n) for n in node.attrs["axes"])
 
     def emit(self, node, e):
         letters = e.letters([*e.ins[0].names, *e.ins[1].names])
