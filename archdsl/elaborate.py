@@ -164,7 +164,7 @@ class _Builder:
     def __init__(self, scope: _Scope, graph: Graph | None, outer: _Builder | None = None):
         self.scope, self.g, self.outer = scope, graph, outer
         self.vars: dict[str, Ref] = dict(scope.vars) if outer is None else {}
-        self.captured: dict[str, Ref] = {}  # repeat bodies: outer name -> outer ref
+        self.captured: dict[str, tuple[Ref, Ref]] = {}  # repeat bodies: outer name -> (outer ref, input)
         self.assigned: dict[str, None] = {}  # names assigned here, in order
         self.stmt = 0
         self.target = "t"
@@ -183,16 +183,23 @@ class _Builder:
             if name in self.defs:
                 self.defs[name] = (self.defs[name][0], True)
             return self.vars[name]
-        if self.outer is not None:
-            ref = self.outer.lookup(name)
-            if ref is not None:
-                node = self.g.add("input", self.outer.g.node(ref[0]).span, name=name,
-                                  attrs={"index": len(self.g.inputs)})
-                self.g.inputs.append(node.id)
-                self.captured[name] = ref
-                self.vars[name] = (node.id, 0)
-                return self.vars[name]
+        if self.outer is not None and self.capture(name) is not None:
+            self.vars[name] = self.captured[name][1]
+            return self.vars[name]
         return None
+
+    def capture(self, name: str) -> tuple[Ref, Ref] | None:
+        """(outer ref, body input) for the outer `name`, made an input of this body once, even
+        when the body assigns the name before it reads it (a carried value needs its input)."""
+        if name not in self.captured:
+            ref = self.outer.lookup(name)
+            if ref is None:
+                return None
+            node = self.g.add("input", self.outer.g.node(ref[0]).span, name=name,
+                              attrs={"index": len(self.g.inputs)})
+            self.g.inputs.append(node.id)
+            self.captured[name] = (ref, (node.id, 0))
+        return self.captured[name]
 
     # -- statements -----------------------------------------------------------------
     def statements(self, stmts, top: bool) -> None:
@@ -289,14 +296,15 @@ class _Builder:
             raise Poisoned()
         carried = [n for n in child.assigned if self.lookup(n) is not None]
         for n in carried:
-            child.lookup(n)  # every carried name is an input of the body (L = 0 keeps it)
+            child.capture(n)  # every carried name is an input of the body (L = 0 keeps it)
         body.outputs = [child.vars[n] for n in carried]
         names = list(child.captured)
-        node = self.g.add("repeat", s.span, [child.captured[n] for n in names], name="layers",
+        node = self.g.add("repeat", s.span, [child.captured[n][0] for n in names], name="layers",
                           stmt=self.stmt, attrs={"body": body, "count": count, "inputs": names,
                                                  "carried": carried})
         for i, n in enumerate(carried):
             self.vars[n] = (node.id, i)
+        self.assigned.update(dict.fromkeys(carried))  # an enclosing repeat carries them too
 
     # -- expressions ----------------------------------------------------------------
     def need_graph(self, span: Span) -> None:

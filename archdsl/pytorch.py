@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import string
 import sys
 import tempfile
 import types
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Hashable
 
 import jinja2
 
@@ -23,6 +24,7 @@ from .errors import CodegenError
 from .ir import BlockIR, Dispatch, Graph, Node, Ref
 from .names import attr, comment, docstring, ident, py_string, unique
 from .ops import REGISTRY
+from .ops.base import helper_source
 from .passes.binding import CallBinding
 from .sizes import Size
 from .static import Value
@@ -130,15 +132,22 @@ def block_class(module: types.ModuleType, block: str) -> type:
     return cls
 
 
+# A value in one generated function: (graph scope, node id, output index). A Ref alone is not
+# enough: a `repeat` body is a graph of its own that numbers its nodes from 0 again, so a body
+# ref and an outer ref can be equal tuples (that once let a body's result overwrite the name of
+# an outer value still in use: `return x * w` came out as `x * x`).
+Slot = tuple[int, int, int]
+
+
 class _Namer:
     """Variable names in one function: a name is reused only once its value is dead."""
 
     def __init__(self, reserved: set[str]):
         self.reserved = set(reserved)
-        self.holder: dict[str, Ref] = {}
-        self.remaining: dict[Ref, int] = {}
+        self.holder: dict[str, Hashable] = {}
+        self.remaining: dict[Hashable, int] = {}
 
-    def take(self, want: str, ref: Ref, uses: int) -> str:
+    def take(self, want: str, ref: Hashable, uses: int) -> str:
         base = ident(want, self.reserved)
         name, k = base, 0
         while name in self.reserved or self.remaining.get(self.holder.get(name), 0) > 0:
@@ -165,13 +174,19 @@ class _ClassWriter:
             self.size_local[f] = ident(f, reserved)
             reserved.add(self.size_local[f])
         self.namer = _Namer(reserved)
-        self.code: dict[Ref, str] = {}
-        self.owner: dict[Ref, Ref] = {}
+        self.code: dict[Slot, str] = {}  # the expression holding each value
+        self.owner: dict[Slot, Slot] = {}  # the value whose variable that expression reads
+        self.scopes: dict[int, int] = {}  # id(graph) -> its scope number in Slots
         self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
-        self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
+        self.loop_targets: dict[Slot, tuple[str, Slot, int]] = {}  # body outputs -> carried variable
         self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
                                    repeat=lambda n, g, i: self._repeat(g, n, i))
+
+    def slot(self, g: Graph, ref: Ref) -> Slot:
+        """The function-wide key of `ref` in graph `g` (see `Slot`)."""
+        scope = self.scopes.setdefault(id(g), len(self.scopes))
+        return (scope, *ref)
 
     # -- symbols ------------------------------------------------------------------------
     def fsym(self, name: str) -> str:
@@ -274,7 +289,8 @@ class _ClassWriter:
         for nid in self.body.inputs:
             node = self.body.node(nid)
             t = node.types[0]
-            name = self.namer.take(node.name, (nid, 0), self.body.uses((nid, 0)))
+            key = self.slot(self.body, (nid, 0))
+            name = self.namer.take(node.name, key, self.body.uses((nid, 0)))
             names.append(name)
             n = len(t.axes)
             for i, a in enumerate(t.axes):
@@ -287,8 +303,8 @@ class _ClassWriter:
                 msg = f"{b.name}: `{node.name}` must end in {t} with {{({expected})}}, got {{tuple({name}.shape)}}"
                 self.fwd.append(f"    raise ValueError(f{msg!r})")
             shapes.append((name, n, t))
-            self.code[(nid, 0)] = name
-            self.owner[(nid, 0)] = (nid, 0)
+            self.code[key] = name
+            self.owner[key] = key
         leads = [f"{name}.shape[:-{n}]" if n else f"{name}.shape" for name, n, _ in shapes]
         if len(shapes) == 1:
             self.fwd.append(f"batch = {leads[0]}")
@@ -312,7 +328,7 @@ class _ClassWriter:
                 self._comment(node, indent)
                 last_stmt = node.stmt
             for ref in g.args(node.id):
-                self.namer.remaining[self.owner[ref]] -= 1
+                self.namer.remaining[self.owner[self.slot(g, ref)]] -= 1
             self._statement(node, g, indent)
 
     def _comment(self, node: Node, indent: str) -> None:
@@ -322,31 +338,32 @@ class _ClassWriter:
         self.fwd.append(f"{indent}# {comment(text)}  ({comment(Path(self.block.file).name)}:{node.stmt})")
 
     def _bind(self, g: Graph, node: Node, i: int, expr: str, indent: str, want: str | None = None) -> None:
-        ref = (node.id, i)
-        uses = g.uses(ref)
+        key = self.slot(g, (node.id, i))
+        uses = g.uses((node.id, i))
         src = self._alias_source(g, node, expr)
         if src is not None:
             owner = self.owner[src]
-            self.owner[ref] = owner
+            self.owner[key] = owner
             self.namer.remaining[owner] += uses
-            self.code[ref] = expr
+            self.code[key] = expr
             return
-        target = self.loop_targets.get(ref)
+        target = self.loop_targets.get(key)
         if target is not None and self.namer.remaining[target[1]] == target[2] + 1:
-            name, self.owner[ref] = target[0], target[1]
-            self.namer.remaining[target[1]] += uses - 1
+            name, self.owner[key] = target[0], target[1]
+            self.namer.remaining[target[1]] += uses  # its reads, the carry-back included
             self.fwd.append(f"{indent}{name} = {expr}")
-            self.code[ref] = name
+            self.code[key] = name
             return
-        name = self.namer.take(want or node.name, ref, uses)
+        name = self.namer.take(want or node.name, key, uses)
         self.fwd.append(f"{indent}{name} = {expr}")
-        self.code[ref] = name
-        self.owner[ref] = ref
+        self.code[key] = name
+        self.owner[key] = key
 
-    def _alias_source(self, g: Graph, node: Node, expr: str) -> Ref | None:
+    def _alias_source(self, g: Graph, node: Node, expr: str) -> Slot | None:
+        """The argument whose code `expr` is verbatim (a no-op such as `(h)`): no new variable."""
         for ref in g.args(node.id):
-            if self.code.get(ref) == expr:
-                return ref
+            if self.code.get(self.slot(g, ref)) == expr:
+                return self.slot(g, ref)
         return None
 
     def _op(self, g: Graph, node: Node, indent: str) -> None:
@@ -401,52 +418,91 @@ class _ClassWriter:
 
     def _repeat(self, g: Graph, node: Node, indent: str) -> None:
         body: Graph = node.attrs["body"]
-        count = node.attrs["count"].render(self.isym)
-        outer_loop, self.loop = self.loop, []
-        args = g.args(node.id)
-        carried = node.attrs["carried"]
-        names = node.attrs["inputs"]
-        var_of: dict[str, str] = {}  # carried values live in one variable across iterations
-        for i, name in enumerate(carried):
-            ref = args[names.index(name)]
-            var = self.namer.take(name, (node.id, i), g.uses((node.id, i)) + 1)
-            if var != self.code[ref]:
-                self.fwd.append(f"{indent}{var} = {self.code[ref]}")
-            var_of[name] = var
-        for nid, name in zip(body.inputs, names):
-            ref = (nid, 0)
-            self.code[ref] = var_of.get(name, self.code[args[names.index(name)]])
-            self.owner[ref] = (node.id, carried.index(name)) if name in var_of else self.owner[args[names.index(name)]]
-            self.namer.remaining[self.owner[ref]] += body.uses(ref)
+        outer_loop, outer_targets, self.loop = self.loop, self.loop_targets, []
+        held = [self.owner[self.slot(g, ref)] for ref, name in zip(g.args(node.id), node.attrs["inputs"])
+                if name not in node.attrs["carried"]]
+        for owner in held:  # what the body reads from outside stays intact for all iterations
+            self.namer.remaining[owner] += 1
+        var_of = self._carried_vars(g, node, indent)
+        self._enter_body(g, node, var_of)
         header_at = len(self.fwd)
-        self.loop_targets = {ref: (var_of[n], (node.id, i), g.uses((node.id, i)))
-                             for i, (n, ref) in enumerate(zip(carried, body.outputs))}
         self._graph(body, indent + "    ", node.stmt)
-        for name, ref in zip(carried, body.outputs):
-            t = g.type_of(args[names.index(name)])
-            self.namer.remaining[self.owner[ref]] -= 1
-            expr = self._arranged(body, ref, t)
+        self._carry_back(g, node, var_of, indent + "    ")
+        for owner in held:
+            self.namer.remaining[owner] -= 1
+        mods, self.loop, self.loop_targets = self.loop, outer_loop, outer_targets
+        self._loop_header(node, mods, header_at, indent)
+        for i in range(len(node.attrs["carried"])):
+            key = self.slot(g, (node.id, i))
+            self.code[key] = var_of[node.attrs["carried"][i]]
+            self.owner[key] = key
+            self.namer.remaining[key] -= 1
+
+    def _carried_vars(self, g: Graph, node: Node, indent: str) -> dict[str, str]:
+        """One variable per carried value, live across iterations: the value's own variable
+        when it is dead after the loop, else a copy (made in one statement, so no copy
+        overwrites the source of another)."""
+        args, names = g.args(node.id), node.attrs["inputs"]
+        var_of: dict[str, str] = {}
+        copies: list[tuple[str, str]] = []
+        for i, name in enumerate(node.attrs["carried"]):
+            src = self.code[self.slot(g, args[names.index(name)])]
+            var_of[name] = self.namer.take(name, self.slot(g, (node.id, i)), g.uses((node.id, i)) + 1)
+            if var_of[name] != src:
+                copies.append((var_of[name], src))
+        self._assign_all(copies, indent)
+        return var_of
+
+    def _enter_body(self, g: Graph, node: Node, var_of: dict[str, str]) -> None:
+        """Bind the body's inputs: carried ones to their loop variable, others to the value
+        outside; and the body results that may be written straight into a loop variable."""
+        body: Graph = node.attrs["body"]
+        args, names, carried = g.args(node.id), node.attrs["inputs"], node.attrs["carried"]
+        for nid, name in zip(body.inputs, names):
+            key = self.slot(body, (nid, 0))
+            if name in var_of:
+                self.code[key], self.owner[key] = var_of[name], self.slot(g, (node.id, carried.index(name)))
+            else:
+                outer = self.slot(g, args[names.index(name)])
+                self.code[key], self.owner[key] = self.code[outer], self.owner[outer]
+            self.namer.remaining[self.owner[key]] += body.uses((nid, 0))
+        self.loop_targets = {self.slot(body, ref): (var_of[n], self.slot(g, (node.id, i)), g.uses((node.id, i)))
+                             for i, (n, ref) in enumerate(zip(carried, body.outputs))}
+
+    def _carry_back(self, g: Graph, node: Node, var_of: dict[str, str], indent: str) -> None:
+        """Each body result into its loop variable, in one statement (`a, b = b, a` swaps)."""
+        body: Graph = node.attrs["body"]
+        args, names = g.args(node.id), node.attrs["inputs"]
+        pairs = []
+        for name, ref in zip(node.attrs["carried"], body.outputs):
+            key = self.slot(body, ref)
+            self.namer.remaining[self.owner[key]] -= 1
+            expr = arrange(self.code[key], body.type_of(ref), list(g.type_of(args[names.index(name)]).names))
             if expr != var_of[name]:
-                self.fwd.append(f"{indent}    {var_of[name]} = {expr}")
-        mods, self.loop = self.loop, outer_loop
+                pairs.append((var_of[name], expr))
+        self._assign_all(pairs, indent)
+
+    def _assign_all(self, pairs: list[tuple[str, str]], indent: str) -> None:
+        if pairs:
+            self.fwd.append(f"{indent}{', '.join(v for v, _ in pairs)} = {', '.join(e for _, e in pairs)}")
+
+    def _loop_header(self, node: Node, mods: list[dict], header_at: int, indent: str) -> None:
+        """The `for` line of a repeat: over its submodule lists when the body owns weights
+        (built in `__init__`, so the count is a static parameter), else over `range`."""
         if not mods and all(line.strip().startswith("#") for line in self.fwd[header_at:]):
             # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
-            self.fwd[header_at:] = [indent + line.strip() for line in self.fwd[header_at:]]
+            self.fwd[header_at:] = [line[4:] for line in self.fwd[header_at:]]
         elif not mods:
-            self.fwd.insert(header_at, f"{indent}for _ in range({count}):")
+            self.fwd.insert(header_at, f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
         else:
+            count = node.attrs["count"].render(self.isym)
             for m in mods:
                 kind = "nn.ParameterList" if m["ctor"].startswith("nn.Parameter(") else "nn.ModuleList"
-                line = f"self.{m['attr']} = {kind}([{m['ctor']} for _ in range({count})])"
-                self.init.append(line)
+                self.init.append(f"self.{m['attr']} = {kind}([{m['ctor']} for _ in range({count})])")
             loop_vars = ", ".join(m["var"] for m in mods)
             lists = ", ".join(f"self.{m['attr']}" for m in mods)
             src = lists if len(mods) == 1 else f"zip({lists}, strict=True)"
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
-        for i, name in enumerate(carried):
-            self.code[(node.id, i)] = var_of[name]
-            self.owner[(node.id, i)] = (node.id, i)
-            self.namer.remaining[(node.id, i)] -= 1
 
     # -- helpers used by ops ------------------------------------------------------------------
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
@@ -460,14 +516,17 @@ class _ClassWriter:
         if self.loop is not None:
             plural = name if name.endswith("s") else name + "s"
             self.attrs.add(plural)
-            var = self.namer.take(name, (node.id, -2 - len(self.loop)), 10**9)
+            var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})
             return var
         self.init.append(f"self.{name} = {ctor}")
         return f"self.{name}"
 
     def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
-        return arrange(self.code[ref], g.type_of(ref), list(want.names))
+        return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
+
+
+EINSUM_LETTERS = string.ascii_lowercase + string.ascii_uppercase
 
 
 def arrange(code: str, t: TensorType, order: list[str]) -> str:
@@ -505,17 +564,22 @@ class _Emitter:
         self.out = node.types[0]
 
     def arg(self, i: int, order: list[str] | None = None) -> str:
-        code = self.w.code[self.refs[i]]
+        code = self.w.code[self.w.slot(self.g, self.refs[i])]
         return code if order is None else arrange(code, self.ins[i], list(order))
 
-    def broadcast(self, i: int) -> str:
-        """Input `i` laid out to broadcast against the output (missing axes as size 1)."""
-        t, out = self.ins[i], self.out
-        rel = [n for n in out.names if t.axis(n) is not None]
-        code = arrange(self.w.code[self.refs[i]], t, rel)
-        if not rel:
-            return code
-        names = list(out.names) if t.batch else list(out.names)[out.names.index(rel[0]):]
+    def broadcast(self, i: int, names: list[str] | None = None) -> str:
+        """Input `i` laid out to broadcast against a tensor laid out as (batch, *names), the
+        output by default: its axes in that order, missing ones as size 1. A batched input
+        keeps its leading batch dimension, so even one without named axes, (B,), becomes
+        (B, 1, ...) rather than meeting a batch-free operand's last axis."""
+        t = self.ins[i]
+        names = list(self.out.names) if names is None else names
+        rel = [n for n in names if t.axis(n) is not None]
+        code = arrange(self.w.code[self.w.slot(self.g, self.refs[i])], t, rel)
+        if not t.batch:
+            if not rel:
+                return code  # batch-free without named axes: a 0-d tensor broadcasts as is
+            names = names[names.index(rel[0]):]  # leading size-1 dimensions are implied
         index = ([":"] if t.batch else []) + [":" if n in rel else "None" for n in names]
         while index and index[-1] == ":":
             index.pop()
@@ -539,21 +603,23 @@ class _Emitter:
 
     def helper(self, name: str) -> str:
         """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
-        self.w.helpers[name] = REGISTRY[self.node.op].helpers[name].strip()
+        if name not in REGISTRY[self.node.op].helpers:
+            raise CodegenError(f"`{self.node.op}` does not declare the helper `{name}`", code="E501")
+        self.w.helpers[name] = helper_source(name)
         return name
 
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)
 
     def letters(self, names: list[str]) -> dict[str, str]:
+        """A distinct einsum subscript per axis: its initial when free, else the next free one of
+        the 52 that torch.einsum accepts (a-z, A-Z); `dot` refuses more axes at check time (E360)."""
         out: dict[str, str] = {}
         for n in names:
             if n in out:
                 continue
-            for c in [n[0].lower()] + list("abcdefghijklmnopqrstuvwxyz"):
-                if c not in out.values():
-                    out[n] = c
-                    break
+            initial = [c for c in (n[0].lower(), n[0].upper()) if c in EINSUM_LETTERS]
+            out[n] = next(c for c in initial + list(EINSUM_LETTERS) if c not in out.values())
         return out
 
     def batched(self, template: str, x: str, t: TensorType, acted: list[str] | tuple[str, ...],

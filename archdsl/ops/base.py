@@ -4,6 +4,9 @@ label. Passes and the backend only ever talk to ops through this interface."""
 
 from __future__ import annotations
 
+import ast as pyast
+from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import ast
@@ -39,7 +42,7 @@ class Op:
     dtypes: ClassVar[frozenset[str]] = frozenset({"float"})
     summary: ClassVar[str] = ""
     example: ClassVar[str] = ""
-    helpers: ClassVar[dict[str, str]] = {}  # name -> source of a module-level function emit may call
+    helpers: ClassVar[tuple[str, ...]] = ()  # functions of archdsl/codegen_helpers.py emit may call
     # (what it keeps, what it breaks or restricts): the docs' rules table; None = no rule
     symmetry_doc: ClassVar[tuple[str, str] | None] = None
 
@@ -138,6 +141,18 @@ def _collect(value: Any, into: set[str]) -> None:
     elif isinstance(value, (tuple, list)):
         for v in value:
             _collect(v, into)
+
+
+@lru_cache(maxsize=None)
+def helper_source(name: str) -> str:
+    """The source text of function `name` in archdsl/codegen_helpers.py, read without importing
+    it (the compiler needs no torch; the generated module gets the text verbatim)."""
+    path = Path(__file__).resolve().parent.parent / "codegen_helpers.py"
+    text = path.read_text(encoding="utf-8")
+    for node in pyast.parse(text).body:
+        if isinstance(node, pyast.FunctionDef) and node.name == name:
+            return pyast.get_source_segment(text, node)
+    raise KeyError(f"no helper `{name}` in {path.name}")
 
 
 def flat(terms: tuple[ast.AxisTerm, ...]) -> tuple[str, ...]:

@@ -8,21 +8,6 @@ from ..sizes import Size
 from ..types import Axis
 from .base import Op, fresh_axes, register
 
-_BSPLINE = '''
-def _bspline_basis(x: torch.Tensor, grid: int, order: int, lo: float, hi: float) -> torch.Tensor:
-    """The grid + order B-splines of degree `order` on `grid` equal intervals of [lo, hi], the knots
-    extended by `order` intervals on each side, at every element of x (a new last dimension):
-    the Cox-de Boor recursion, as efficient-KAN computes it."""
-    h = (hi - lo) / grid
-    knots = torch.arange(-order, grid + order + 1, device=x.device, dtype=x.dtype) * h + lo
-    x = x.unsqueeze(-1)
-    b = ((x >= knots[:-1]) & (x < knots[1:])).to(x.dtype)
-    for k in range(1, order + 1):
-        b = ((x - knots[: -(k + 1)]) / (knots[k:-1] - knots[: -(k + 1)]) * b[..., :-1]
-             + (knots[k + 1:] - x) / (knots[k + 1:] - knots[1:-k]) * b[..., 1:])
-    return b
-'''
-
 
 @register
 class BSpline(Op):
@@ -35,7 +20,7 @@ class BSpline(Op):
     summary = ("B-spline basis values of every element along a new axis B (size grid + order), on a "
                "uniform grid of `grid` intervals over [lo, hi]")
     example = "b = bspline[B](x, grid = 5, order = 3)"
-    helpers = {"_bspline_basis": _BSPLINE}
+    helpers = ("_bspline_basis",)
     symmetry_doc = ("everything (a function of each element; the basis axis B is new)", "—")
 
     def symmetry(self, node, rule):

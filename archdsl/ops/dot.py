@@ -7,6 +7,8 @@ from ..errors import ArchError, ShapeError
 from ..types import Axis, TensorType
 from .base import Op, need_axes, prod, register, without
 
+MAX_EINSUM_AXES = 52  # the subscripts torch.einsum accepts: a-z, A-Z
+
 
 @register
 class Dot(Op):
@@ -32,6 +34,10 @@ class Dot(Op):
             if other is not None:
                 ctx.equal(ax.size, other.size, node.span, f"axis {ax.name} of both dot operands")
         axes = without(a, k) + [x for x in without(b, k) if a.axis(x.name) is None]
+        if len(set(a.names) | set(b.names)) > MAX_EINSUM_AXES:
+            raise ArchError(f"`dot` over {len(set(a.names) | set(b.names))} distinct axes: torch.einsum "
+                            f"takes at most {MAX_EINSUM_AXES}", node.span, code="E360",
+                            help="merge axes that travel together first: `merge[A B -> N](x)`")
         return TensorType(tuple(axes), a.batch or b.batch)
 
     def flops(self, node, ins, out):
@@ -128,12 +134,7 @@ class Attention(Op):
     @staticmethod
     def _mask(e, i: int, layout: list[str]) -> str:
         """Mask `i` laid out to broadcast against the scores (batch, *layout)."""
-        m = e.ins[i]
-        rel = [n for n in layout if m.axis(n) is not None]
-        code = e.arg(i, rel)
-        names = layout if m.batch else layout[layout.index(rel[0]):]
-        index = ([":"] if m.batch else []) + [":" if n in rel else "None" for n in names]
-        return f"{code}[{', '.join(index)}]" if "None" in index else code
+        return e.broadcast(i, layout)
 
     def label(self, node):
         return f"attention {node.attrs['t']}×{node.attrs['s']} over {node.attrs['k']} (fused SDPA)"

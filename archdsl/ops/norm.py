@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ArchError
-from .base import Op, at_least, need_axes, register, without
+from .base import Op, at_least, flat, need_axes, register, without
 
 
 class _FeatureNorm(Op):
@@ -116,19 +116,43 @@ class BatchNorm(_ChannelNorm):
 
 
 @register
-class GroupNorm(_ChannelNorm):
+class GroupNorm(Op):
+    """Statistics per group of channels jointly with the `over` axes, separately for every other
+    axis (batch, heads, windows): the same numbers whether an axis is the block's own or
+    broadcast over by a call."""
+
     name = "GroupNorm"
+    spec = "map"
+    learned = True
     options = {"groups": None, "eps": 1e-5}
-    summary = "group normalisation: channels split into `groups`, statistics per example"
-    example = "h = GroupNorm[C](h, groups = 32)"
+    summary = ("group normalisation: the channels split into `groups`; statistics per group jointly with "
+               "the `over` axes, separately for every other axis")
+    example = "h = GroupNorm[C over Y X](h, groups = 32)"
+    symmetry_doc = _ChannelNorm.symmetry_doc
+    symmetry = _ChannelNorm.symmetry
+    parameters = _ChannelNorm.parameters
 
-    def check(self, node, x, ctx):
-        c = x.size(node.attrs["axes"][0])
+    def configure_map(self, clauses, span):
+        c = clauses[0]
+        names = (*flat(c.lhs), *flat(c.over or ()))
+        if len(clauses) != 1 or c.rhs or len(flat(c.lhs)) != 1 or len(set(names)) != len(names):
+            raise ArchError("`GroupNorm` takes the channel axis and the axes its statistics span: "
+                            "`C over Y X`, or `C` alone", span, code="E204", help=f"for example `{self.example}`")
+        return {"axes": flat(c.lhs), "over": flat(c.over or ())}
+
+    def infer(self, node, ins, ctx):
+        (x,) = ins
+        c, over = node.attrs["axes"][0], node.attrs["over"]
+        need_axes(x, (c, *over), node.span, self.name)
+        ctx.static(x.size(c), node.span, f"the channels of {self.name}")
         at_least(ctx, node, self.name, {"groups": 1})
-        ctx.integral(c / node.attrs["kw"]["groups"], node.span, "GroupNorm: channels divisible by groups")
+        ctx.integral(x.size(c) / node.attrs["kw"]["groups"], node.span, "GroupNorm: channels divisible by groups")
+        return x.replace(without(x, (c, *over)) + [x.axis(c)] + [x.axis(n) for n in over])
 
-    def constructor(self, node, e, c, rest):
+    def emit(self, node, e):
+        """nn.GroupNorm on (N, C, *over), every other axis folded into N."""
+        c, over = node.attrs["axes"][0], node.attrs["over"]
         kw = node.attrs["kw"]
-        return f"nn.GroupNorm({e.ivalue(kw['groups'])}, {c}, eps={e.ivalue(kw['eps'])})"
-
-
+        ctor = f"nn.GroupNorm({e.ivalue(kw['groups'])}, {e.isize(e.out.size(c))}, eps={e.ivalue(kw['eps'])})"
+        mod = e.submodule("norm", ctor)
+        return e.batched(f"{mod}({{}})", e.arg(0, list(e.out.names)), e.out, [c, *over], 1)

@@ -9,30 +9,6 @@ from ..sizes import Size
 from ..types import Axis, TensorType
 from .base import Op, flat, need_axes, numel, register
 
-_CAUSAL_CONV = '''
-def _causal_conv(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """y[n, c, t] = sum over j <= t of h[c, j] u[n, c, t - j]: u is (N, C, L), h is (C, K)."""
-    return F.conv1d(F.pad(u, (h.shape[-1] - 1, 0)), h.flip(-1).unsqueeze(1), groups=h.shape[0])
-'''
-
-_CAUSAL_CONV_FFT = '''
-def _causal_conv_fft(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """`_causal_conv` through the FFT, zero-padded to L + K so that nothing wraps around."""
-    n = u.shape[-1] + h.shape[-1]
-    y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(h, n=n), n=n)
-    return y[..., : u.shape[-1]].to(u.dtype)
-'''
-
-_FOURIER = '''
-def _fourier_features(length: int, bands: int, like: torch.Tensor) -> torch.Tensor:
-    """Hyena's positional features, (length, 2 bands + 1): t, cos(f w), -sin(f w) with
-    t = l / (length - 1), w = 2 pi l / length, and `bands` frequencies f from 1e-4 to bands - 1."""
-    t = torch.linspace(0, 1, length, device=like.device)[:, None]
-    w = 2 * torch.pi * torch.arange(length, device=like.device)[:, None] / length
-    f = torch.linspace(1e-4, bands - 1, bands, device=like.device)
-    return torch.cat([t, torch.cos(f * w), -torch.sin(f * w)], dim=-1).to(like.dtype)
-'''
-
 
 @register
 class LongConv(Op):
@@ -47,7 +23,7 @@ class LongConv(Op):
     summary = ("causal convolution along L of `u` with a per-channel filter `h` (h's other axes are "
                "channels of u); FFT above `fft_threshold` taps when compiled with fusion")
     example = "y = longconv[L](u, h, fft_threshold = 64)"
-    helpers = {"_causal_conv": _CAUSAL_CONV, "_causal_conv_fft": _CAUSAL_CONV_FFT}
+    helpers = ("_causal_conv", "_causal_conv_fft")
     symmetry_doc = ("everything on the axes the filter does not have",
                     "any action on L (a causal convolution sees only the past) or on a channel axis "
                     "(each channel has its own filter)")
@@ -138,7 +114,7 @@ class FourierFeatures(Op):
     summary = ("Hyena's positional features of the positions along L: [L, F] with F = 2 bands + 1 "
                "(t in [0, 1], then cosines and sines); the argument only gives L's size")
     example = "z = fourier_features[L -> F](x, bands = 1)"
-    helpers = {"_fourier_features": _FOURIER}
+    helpers = ("_fourier_features",)
     symmetry_doc = ("does not move (a constant built from sizes)", "whatever it feeds along L "
                     "(positions; see `binary`)")
 

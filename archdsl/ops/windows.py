@@ -8,37 +8,6 @@ from ..errors import ArchError
 from ..types import Axis, TensorType
 from .base import Op, flat, need_axes, prod, register
 
-_RELATIVE_INDEX = '''
-def _relative_position_index(*window: int, device=None) -> torch.Tensor:
-    """(N, N) rows of a table with one row per offset in an M1 x ... x Mk window (N = M1 ... Mk
-    positions, row-major): the row of query position t and key position s is the offset t - s,
-    numbered row-major over the offsets (-(M1 - 1) .. M1 - 1) x ... as in Swin."""
-    grids = torch.meshgrid(*(torch.arange(m, device=device) for m in window), indexing="ij")
-    coords = torch.stack([g.flatten() for g in grids])
-    offset = coords[:, :, None] - coords[:, None, :]
-    index = torch.zeros_like(offset[0])
-    for d, m in enumerate(window):
-        index = index * (2 * m - 1) + offset[d] + m - 1
-    return index
-'''
-
-_WINDOW_MASK = '''
-def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, like: torch.Tensor) -> torch.Tensor:
-    """Swin's mask for attention in windows of a grid rolled by -shift: `value` between two tokens
-    of one window that come from different regions of the unrolled grid, 0 elsewhere. Along an
-    axis of W windows of M, the regions are [0, WM - M), [WM - M, WM - shift), [WM - shift, WM).
-    `grid` lists (W, M) per axis; the result is (W1, ..., Wk, N, N) with N = M1 ... Mk."""
-    ids = torch.zeros([w * m for w, m in grid], dtype=torch.long, device=like.device)
-    for d, (w, m) in enumerate(grid):
-        p = torch.arange(w * m, device=like.device)
-        region = (p >= w * m - m).long() + (p >= w * m - shift).long()
-        ids = ids * 3 + region.view([-1] + [1] * (len(grid) - d - 1))
-    k = len(grid)
-    ids = ids.reshape([s for w, m in grid for s in (w, m)])
-    ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
-    return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
-'''
-
 
 def _window_spec(op: Op, clauses, span, pairs: bool):
     """`[My Mx -> T S, H]` (grid axes -> query, key; extra axes) or `[Wy My, Wx Mx -> T S]`."""
@@ -75,7 +44,7 @@ class RelPosBias(Op):
     summary = ("learned bias over a window's query and key positions, by their relative offset: "
                "`RelPosBias[My Mx -> T S, H](w)` is [H, T, S], with a ((2My-1)(2Mx-1), H) table")
     example = "b = RelPosBias[My Mx -> T S, H](w)"
-    helpers = {"_relative_position_index": _RELATIVE_INDEX}
+    helpers = ("_relative_position_index",)
     symmetry_doc = ("does not move (a learned table looked up by offsets)", "whatever it is added to along its "
                     "axes (a position-dependent bias; see `binary`)")
 
@@ -133,7 +102,7 @@ class WindowMask(Op):
     summary = ("Swin's shifted-window mask: `value` (default -100) between tokens of one window that "
                "a roll by -shift brought together from different regions, else 0: [Wy, Wx, T, S]")
     example = "m = window_mask[Wy My, Wx Mx -> T S](w, shift = 3)"
-    helpers = {"_shifted_window_mask": _WINDOW_MASK}
+    helpers = ("_shifted_window_mask",)
     symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is added to along its "
                     "axes (a position-dependent bias; see `binary`)")
 

@@ -7,13 +7,14 @@ Linear need no rule: their ops already emit the fused `nn`/`F` calls."""
 from __future__ import annotations
 
 import copy
+from collections import deque
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import raise_all
 from ..ir import BlockIR, Graph, Node, Ref
 from ..ops.sequence import uses_fft
 from ..sizes import Size
-from ..static import Real
+from ..static import Real, Value
 from .shapes import ShapeContext, infer_graph
 
 if TYPE_CHECKING:
@@ -31,67 +32,79 @@ def _single_producer(g: Graph, ref: Ref, op: str) -> Node | None:
 
 
 def _attention(g: Graph, node: Node) -> Node | None:
-    """dot[S](softmax[S](causal_mask?(scale?(dot[K](q, k)) + masks...)), v) -> attention(q, k, v, masks...)"""
+    """dot[S](softmax[S](scores), v) -> attention(q, k, v, masks...) (scores: `_scores`)"""
     if node.op != "dot" or len(node.attrs["axes"]) != 1:
         return None
-    s = node.attrs["axes"][0]
-    args = g.args(node.id)
+    s, args = node.attrs["axes"][0], g.args(node.id)
     for wi in (0, 1):
         sm = _single_producer(g, args[wi], "softmax")
-        if sm is None or sm.attrs["axes"] != (s,):
-            continue
-        v = args[1 - wi]
-        x = g.args(sm.id)[0]
-        causal = None
-        mask = _single_producer(g, x, "causal_mask")
-        if mask is not None:
-            t_axis, s_axis = mask.attrs["axes"]
-            if s_axis != s:
-                continue
-            causal, x = mask.attrs["kw"]["enabled"], g.args(mask.id)[0]
-        x, masks = _additive_masks(g, x)
-        if masks and causal is not None:
-            continue  # SDPA takes a mask or is_causal, not both
-        scale = Size.of(1)
-        sc = _single_producer(g, x, "binary")
-        if sc is not None and len(g.args(sc.id)) == 1 and not sc.attrs.get("scalar_left"):
-            if sc.attrs["fn"] == "/":
-                scale = Real("/", (1.0, sc.attrs["scalar"]))
-            elif sc.attrs["fn"] == "*":
-                scale = sc.attrs["scalar"]
-            else:
-                continue
-            x = g.args(sc.id)[0]
-        qk = _single_producer(g, x, "dot")
-        if qk is None or len(qk.attrs["axes"]) != 1:
-            continue
-        q, k = g.args(qk.id)
-        tq, tk, tv = g.type_of(q), g.type_of(k), g.type_of(v)
-        if tk.axis(s) is None or tq.axis(s) is not None:
-            q, k, tq, tk = k, q, tk, tq
-        feat = qk.attrs["axes"][0]
-        only_q = [n for n in tq.names if tk.axis(n) is None]
-        if len(only_q) != 1 or tk.axis(s) is None or tq.axis(s) is not None:
-            continue
-        t = only_q[0]
-        if causal is not None and t_axis != t:
-            continue
-        batch = set(tq.names) - {t, feat}
-        if set(tk.names) - {s, feat} != batch or tv.axis(s) is None:
-            continue
-        vfeat = [n for n in tv.names if n not in batch and n != s]
-        if len(vfeat) != 1 or vfeat[0] == t:
-            continue
-        if any(not set(g.type_of(m).names) <= batch | {t, s} for m in masks):
-            continue  # a mask over other axes than the scores' cannot be an attn_mask
-        if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
-            scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
-        attrs = {"t": t, "s": s, "k": feat, "scale": scale, "causal": causal}
-        fused = g.add("op", node.span, [q, k, v, *masks], op="attention", attrs=attrs, name=node.name,
-                      stmt=node.stmt)
-        fused.types = list(node.types)  # provisional (same axes) until fuse_block re-infers layouts
-        return fused
+        scores = _scores(g, g.args(sm.id)[0]) if sm is not None and sm.attrs["axes"] == (s,) else None
+        fit = _attention_axes(g, scores, s, args[1 - wi]) if scores is not None else None
+        if fit is not None:
+            q, k, attrs = fit
+            fused = g.add("op", node.span, [q, k, args[1 - wi], *scores[2]], op="attention", attrs=attrs,
+                          name=node.name, stmt=node.stmt)
+            fused.types = list(node.types)  # provisional (same axes) until fuse_block re-infers layouts
+            return fused
     return None
+
+
+def _scores(g: Graph, x: Ref) -> tuple[Ref, Ref, list[Ref], dict] | None:
+    """causal_mask?(scale?(dot[K](q, k)) + masks...) -> (q, k, masks, attrs), or None"""
+    attrs: dict = {"causal": None, "causal_axes": None}
+    mask = _single_producer(g, x, "causal_mask")
+    if mask is not None:
+        attrs["causal"], attrs["causal_axes"] = mask.attrs["kw"]["enabled"], mask.attrs["axes"]
+        x = g.args(mask.id)[0]
+    x, masks = _additive_masks(g, x)
+    if masks and attrs["causal"] is not None:
+        return None  # SDPA takes a mask or is_causal, not both
+    scaled = _scale(g, x)
+    qk = _single_producer(g, scaled[1], "dot") if scaled is not None else None
+    if qk is None or len(qk.attrs["axes"]) != 1:
+        return None
+    q, k = g.args(qk.id)
+    return q, k, masks, {**attrs, "k": qk.attrs["axes"][0], "scale": scaled[0]}
+
+
+def _scale(g: Graph, x: Ref) -> tuple[Value, Ref] | None:
+    """x / c -> (1 / c, x); x * c -> (c, x); any other pointwise op on x -> None; else (1, x)"""
+    sc = _single_producer(g, x, "binary")
+    if sc is None:
+        return Size.of(1), x
+    if len(g.args(sc.id)) != 1 or sc.attrs.get("scalar_left") or sc.attrs["fn"] not in "*/":
+        return None
+    c = sc.attrs["scalar"]
+    return (Real("/", (1.0, c)) if sc.attrs["fn"] == "/" else c), g.args(sc.id)[0]
+
+
+def _attention_axes(g: Graph, scores: tuple, s: str, v: Ref) -> tuple[Ref, Ref, dict] | None:
+    """(q, k, the attention's axes) when q, k, v fit SDPA: q [*b, T, K], k [*b, S, K], v [*b, S, V],
+    the same batch axes `b` on all three (an operand broadcast over one is left unfused), and
+    masks over the scores' axes only; None otherwise."""
+    q, k, masks, attrs = scores
+    tq, tk, tv = g.type_of(q), g.type_of(k), g.type_of(v)
+    if tk.axis(s) is None or tq.axis(s) is not None:
+        q, k, tq, tk = k, q, tk, tq
+    feat = attrs["k"]
+    only_q = [n for n in tq.names if tk.axis(n) is None]
+    if len(only_q) != 1 or tk.axis(s) is None or tq.axis(s) is not None:
+        return None
+    t = only_q[0]
+    batch = set(tq.names) - {t, feat}
+    vfeat = [n for n in tv.names if n not in batch and n != s]
+    if set(tk.names) - {s, feat} != batch or tv.axis(s) is None or len(vfeat) != 1 or vfeat[0] == t:
+        return None
+    if set(tv.names) != batch | {s, vfeat[0]}:
+        return None  # v broadcast over a batch axis of the scores: SDPA would need it expanded
+    if attrs["causal_axes"] is not None and attrs["causal_axes"] != (t, s):
+        return None
+    if any(not set(g.type_of(m).names) <= batch | {t, s} for m in masks):
+        return None  # a mask over other axes than the scores' cannot be an attn_mask
+    scale = attrs["scale"]
+    if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
+        scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
+    return q, k, {"t": t, "s": s, "k": feat, "scale": scale, "causal": attrs["causal"]}
 
 
 def _additive_masks(g: Graph, x: Ref) -> tuple[Ref, list[Ref]]:
@@ -133,29 +146,25 @@ RULES: list[tuple[Callable[[Graph, Node], Node | None], str]] = [
 
 
 def fuse_graph(g: Graph) -> int:
-    """Apply every rule until none matches; returns the number of rewrites."""
+    """Apply the rules on a worklist in topological order (a replacement is examined again, and
+    its consumers come later anyway); returns the number of rewrites."""
     done = 0
-    changed = True
-    while changed:
-        changed = False
-        for node in list(g.order()):
-            if node.kind == "repeat":
-                done += fuse_graph(node.attrs["body"])
-                continue
-            if node.kind != "op" or node.id not in g.g:
-                continue
-            for rule, _ in RULES:
-                new = rule(g, node)
-                if new is not None:
-                    g.replace_uses((node.id, 0), (new.id, 0))
-                    g.remove_dead()
-                    done += 1
-                    changed = True
-                    break
+    work = deque(g.order())
+    while work:
+        node = work.popleft()
+        if node.id not in g.g:
+            continue  # removed as dead by an earlier rewrite
+        if node.kind == "repeat":
+            done += fuse_graph(node.attrs["body"])
+            continue
+        new = next((n for rule, _ in RULES if node.kind == "op" and (n := rule(g, node)) is not None), None)
+        if new is not None:
+            g.replace_uses((node.id, 0), (new.id, 0))
+            g.remove_dead()
+            work.appendleft(new)
+            done += 1
             if done > MAX_REWRITES:
                 raise RuntimeError("fusion did not terminate")  # a bug in a rule, never user input
-            if changed:
-                break
     return done
 
 

@@ -1,0 +1,72 @@
+"""The functions generated modules call, as real Python (linted with the rest of the package).
+
+The backend copies each function's source text into the generated module, which stays
+standalone: it imports only torch. This module is read as text (`archdsl.ops.base.helper_source`)
+and imported only by tests, so the compiler itself needs no torch."""
+
+import torch
+import torch.nn.functional as F
+
+
+def _causal_conv(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """y[n, c, t] = sum over j <= t of h[c, j] u[n, c, t - j]: u is (N, C, L), h is (C, K)."""
+    return F.conv1d(F.pad(u, (h.shape[-1] - 1, 0)), h.flip(-1).unsqueeze(1), groups=h.shape[0])
+
+
+def _causal_conv_fft(u: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """`_causal_conv` through the FFT, zero-padded to L + K so that nothing wraps around."""
+    n = u.shape[-1] + h.shape[-1]
+    y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(h, n=n), n=n)
+    return y[..., : u.shape[-1]].to(u.dtype)
+
+
+def _fourier_features(length: int, bands: int, like: torch.Tensor) -> torch.Tensor:
+    """Hyena's positional features, (length, 2 bands + 1): t, cos(f w), -sin(f w) with
+    t = l / (length - 1), w = 2 pi l / length, and `bands` frequencies f from 1e-4 to bands - 1."""
+    t = torch.linspace(0, 1, length, device=like.device)[:, None]
+    w = 2 * torch.pi * torch.arange(length, device=like.device)[:, None] / length
+    f = torch.linspace(1e-4, bands - 1, bands, device=like.device)
+    return torch.cat([t, torch.cos(f * w), -torch.sin(f * w)], dim=-1).to(like.dtype)
+
+
+def _bspline_basis(x: torch.Tensor, grid: int, order: int, lo: float, hi: float) -> torch.Tensor:
+    """The grid + order B-splines of degree `order` on `grid` equal intervals of [lo, hi], the knots
+    extended by `order` intervals on each side, at every element of x (a new last dimension):
+    the Cox-de Boor recursion, as efficient-KAN computes it."""
+    h = (hi - lo) / grid
+    knots = torch.arange(-order, grid + order + 1, device=x.device, dtype=x.dtype) * h + lo
+    x = x.unsqueeze(-1)
+    b = ((x >= knots[:-1]) & (x < knots[1:])).to(x.dtype)
+    for k in range(1, order + 1):
+        b = ((x - knots[: -(k + 1)]) / (knots[k:-1] - knots[: -(k + 1)]) * b[..., :-1]
+             + (knots[k + 1:] - x) / (knots[k + 1:] - knots[1:-k]) * b[..., 1:])
+    return b
+
+
+def _relative_position_index(*window: int, device=None) -> torch.Tensor:
+    """(N, N) rows of a table with one row per offset in an M1 x ... x Mk window (N = M1 ... Mk
+    positions, row-major): the row of query position t and key position s is the offset t - s,
+    numbered row-major over the offsets (-(M1 - 1) .. M1 - 1) x ... as in Swin."""
+    grids = torch.meshgrid(*(torch.arange(m, device=device) for m in window), indexing="ij")
+    coords = torch.stack([g.flatten() for g in grids])
+    offset = coords[:, :, None] - coords[:, None, :]
+    index = torch.zeros_like(offset[0])
+    for d, m in enumerate(window):
+        index = index * (2 * m - 1) + offset[d] + m - 1
+    return index
+
+
+def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, like: torch.Tensor) -> torch.Tensor:
+    """Swin's mask for attention in windows of a grid rolled by -shift: `value` between two tokens
+    of one window that come from different regions of the unrolled grid, 0 elsewhere. Along an
+    axis of W windows of M, the regions are [0, WM - M), [WM - M, WM - shift), [WM - shift, WM).
+    `grid` lists (W, M) per axis; the result is (W1, ..., Wk, N, N) with N = M1 ... Mk."""
+    ids = torch.zeros([w * m for w, m in grid], dtype=torch.long, device=like.device)
+    for d, (w, m) in enumerate(grid):
+        p = torch.arange(w * m, device=like.device)
+        region = (p >= w * m - m).long() + (p >= w * m - shift).long()
+        ids = ids * 3 + region.view([-1] + [1] * (len(grid) - d - 1))
+    k = len(grid)
+    ids = ids.reshape([s for w, m in grid for s in (w, m)])
+    ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
+    return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
