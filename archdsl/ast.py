@@ -169,6 +169,11 @@ class Block:
     name_span: Span
     source: str = field(default="", compare=False)  # the block's text, for docs
 
+    @property
+    def doc(self) -> str:
+        """The docstring: a string that is the body's first statement."""
+        return self.body[0].text if self.body and isinstance(self.body[0], Doc) else ""
+
 
 @dataclass(frozen=True)
 class Import:

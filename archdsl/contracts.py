@@ -11,7 +11,7 @@ from . import ast
 from .ir import BlockIR
 
 if TYPE_CHECKING:
-    from .program import Program
+    from .ir import BlockTable
 
 
 
@@ -24,12 +24,12 @@ def contract_text(block: ast.Block, contract: ast.Contract) -> str:
     return text
 
 
-def contract_rows(program: Program, block: BlockIR) -> list[tuple[str, str]]:
+def contract_rows(table: BlockTable, block: BlockIR) -> list[tuple[str, str]]:
     """(contract text, verdict) for every contract the block declares, in source order; the
     verdict names the subgroup that holds when the contract does not ("refuted; holds: ...")."""
     from .symmetry import check_contracts
     rows = []
-    for c, v in zip(block.ast.contracts, check_contracts(program, block)):
+    for c, v in zip(block.ast.contracts, check_contracts(table, block)):
         verdict = v.verdict
         if v.verdict != "proven" and v.subgroup:
             verdict += f"; holds{' approximately' if v.subgroup_verdict == 'approximate' else ''}: {v.subgroup}"

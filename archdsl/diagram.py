@@ -39,7 +39,7 @@ from .sizes import Size
 from .types import TensorType
 
 if TYPE_CHECKING:
-    from .program import Program
+    from .ir import BlockTable
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
@@ -71,11 +71,11 @@ class _In:
     skip: bool
 
 
-def diagram(program: Program, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None,
+def diagram(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None,
             fused: bool = False, link: Link | None = None) -> graphviz.Digraph:
     """The circuit diagram of `block`: calls expanded `depth` levels deep; `env` gives
     concrete sizes (wires then show numbers); `link(callee)` gives an href for a call."""
-    return _Drawer(program, depth, env, fused, link).draw(block)
+    return _Drawer(table, depth, env, fused, link).draw(block)
 
 
 def render(graph: graphviz.Digraph, fmt: str) -> bytes:
@@ -93,9 +93,9 @@ def render(graph: graphviz.Digraph, fmt: str) -> bytes:
 
 
 class _Drawer:
-    def __init__(self, program: Program, depth: int, env: dict[str, int] | None, fused: bool,
+    def __init__(self, table: BlockTable, depth: int, env: dict[str, int] | None, fused: bool,
                  link: Link | None):
-        self.program, self.depth, self.env, self.fused, self.link = program, depth, env, fused, link
+        self.table, self.depth, self.env, self.fused, self.link = table, depth, env, fused, link
         self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.count = 0
@@ -126,7 +126,7 @@ class _Drawer:
         return g
 
     def _body_graph(self, block: BlockIR) -> Graph:
-        return self.program.body(block, self.fused)
+        return self.table.body(block, self.fused)
 
     # -- one graph (a block body or a repeat body) ----------------------------------------------
     def _graph(self, g: Graph, scope: _Scope, ports: dict[int, str]) -> list[str]:
@@ -174,7 +174,7 @@ class _Drawer:
         return self._node(scope.dot, "<" + "<BR/>".join(lines) + ">", attrs)
 
     def _collapsed_call(self, node: Node, scope: _Scope) -> str:
-        callee = self.program.by_key(node.attrs["callee"])
+        callee = self.table[node.attrs["callee"]]
         learned = self._learned_block(callee)
         title = self._call_title(node, callee)
         lines = [_bold(title) if learned else dot_label(title)]
@@ -192,7 +192,7 @@ class _Drawer:
         return self._node(scope.dot, "<" + "<BR/>".join(lines) + ">", attrs)
 
     def _expanded_call(self, node: Node, scope: _Scope, wires: list[_In]) -> list[str]:
-        callee = self.program.by_key(node.attrs["callee"])
+        callee = self.table[node.attrs["callee"]]
         subst = {k: v.subs(scope.subst) for k, v in node.attrs["binding"].sizes.items()}
         body = self._body_graph(callee)
         with scope.dot.subgraph(name=self._cluster()) as c:
@@ -253,7 +253,7 @@ class _Drawer:
         c.attr(**attrs)
 
     def _contracts(self, block: BlockIR) -> list[str]:
-        return [_small(f"{text}: {verdict}") for text, verdict in contract_rows(self.program, block)]
+        return [_small(f"{text}: {verdict}") for text, verdict in contract_rows(self.table, block)]
 
     def _href(self, callee: tuple[str, str]) -> str | None:
         return self.link(callee) if self.link else None
@@ -299,7 +299,7 @@ class _Drawer:
     def _learned_block(self, block: BlockIR) -> bool:
         key = (block.file, block.name)
         if key not in self._learned:
-            self._learned[key] = graph_costs(self.program, block.body)[0] != 0
+            self._learned[key] = graph_costs(self.table, block.body)[0] != 0
         return self._learned[key]
 
 

@@ -99,10 +99,6 @@ def _input(p: ast.Param, g: Graph, params, free, examples, inputs, scope: _Scope
     inputs.append((p.name, t))
 
 
-def doc_of(block: ast.Block) -> str:
-    return block.body[0].text if block.body and isinstance(block.body[0], ast.Doc) else ""
-
-
 def _declared_type(t: ast.TensorTypeExpr, params, free, examples, scope) -> TensorType:
     axes = []
     for a in t.axes:

@@ -31,7 +31,7 @@ from .static import Value
 from .types import TensorType
 
 if TYPE_CHECKING:
-    from .program import Program
+    from .ir import BlockTable
 
 
 @lru_cache(maxsize=1)
@@ -43,12 +43,12 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
+def generate(table: BlockTable, roots: list[BlockIR], fuse: bool = True) -> str:
     """Source of a module with a class for each root block and everything it calls."""
-    order = emission_order(program, roots)
+    order = emission_order(table, roots)
     class_names = python_class_names(order)
     helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
-    classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
+    classes = [_ClassWriter(table, b, class_names, fuse, helpers).render() for b in order]
     files = sorted({Path(b.file).name for b in roots})
     # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
     lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
@@ -63,7 +63,7 @@ def helper_names() -> set[str]:
     return {n for op in REGISTRY.values() for n in op.helpers}
 
 
-def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
+def emission_order(table: BlockTable, roots: list[BlockIR]) -> list[BlockIR]:
     """`roots` and every block they call, callees first (an explicit stack: call chains of
     any length)."""
     order: list[BlockIR] = []
@@ -81,7 +81,7 @@ def emission_order(program: Program, roots: list[BlockIR]) -> list[BlockIR]:
                 order.append(block)
             else:
                 seen.add(key)
-                callee = program.by_key(key)
+                callee = table[key]
                 stack.append((callee, iter(_callees(callee.body))))
     return order
 
@@ -159,9 +159,9 @@ class _Namer:
 
 
 class _ClassWriter:
-    def __init__(self, program: Program, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
-        self.program, self.block, self.class_names, self.helpers = program, block, class_names, helpers
-        self.body = program.body(block, fuse)
+    def __init__(self, table: BlockTable, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
+        self.table, self.block, self.class_names, self.helpers = table, block, class_names, helpers
+        self.body = table.body(block, fuse)
         self.init: list[str] = []
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
@@ -220,9 +220,8 @@ class _ClassWriter:
                 "forward_args": args, "returns": returns, "forward": self.fwd}
 
     def _doc(self) -> str:
-        from .elaborate import doc_of
         b = self.block
-        lines = [docstring(doc_of(b.ast) or f"`{b.name}` from {Path(b.file).name}.")]
+        lines = [docstring(b.ast.doc or f"`{b.name}` from {Path(b.file).name}.")]
         sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
         outs = ", ".join(str(t) for t in b.outputs)
         lines += ["", docstring(f"forward({sig}) -> {outs}"),
@@ -373,7 +372,7 @@ class _ClassWriter:
 
     def _call(self, g: Graph, node: Node, indent: str) -> None:
         b: CallBinding = node.attrs["binding"]
-        callee = self.program.by_key(b.callee)
+        callee = self.table[b.callee]
         kw = kwarg_names(callee)
         statics = b.statics()
         kwargs = [f"{kw[k]}={static.render(statics[k], self.isym)}" for k in b.passed]

@@ -20,7 +20,6 @@ from markupsafe import Markup
 from . import static
 from .contracts import contract_rows
 from .diagram import diagram, render
-from .elaborate import doc_of
 from .errors import ArchError, ArchIOError
 from .ir import BlockIR, BlockTable, Graph, Precondition
 from .passes.stats import graph_costs, resolve_sizes
@@ -140,21 +139,21 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
 
 # -- one page ---------------------------------------------------------------------------------
 def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[str, Any]:
-    program = doc.table
+    table = doc.table
 
     def link(callee: tuple[str, str]) -> str | None:
         target = docs.get((_canonical(callee[0]), callee[1]))
         return f"../{target.href}" if target else None
 
-    svg = _inline_svg(render(diagram(program, block, depth=1, link=link), "svg"))
-    env, counts, missing = _at_defaults(program, block)
+    svg = _inline_svg(render(diagram(table, block, depth=1, link=link), "svg"))
+    env, counts, missing = _at_defaults(table, block)
     return {
         "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
-        "doc": doc_of(block.ast), "signature": _signature(block), "svg": svg,
+        "doc": block.ast.doc, "signature": _signature(block), "svg": svg,
         "axes": _axes(block, env), "preconditions": _preconditions(block),
-        "counts": counts, "missing": missing, "contracts": contract_rows(program, block),
+        "counts": counts, "missing": missing, "contracts": contract_rows(table, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
-        "source": block.ast.source, "code": generate(program, [block]),
+        "source": block.ast.source, "code": generate(table, [block]),
     }
 
 
@@ -182,13 +181,13 @@ def _type(t) -> str:
     return str(t) if t.dtype == "float" else f"{t} {t.dtype}"
 
 
-def _at_defaults(program: BlockTable, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
+def _at_defaults(table: BlockTable, block: BlockIR) -> tuple[dict[str, Any] | None, dict[str, int] | None, str]:
     """Sizes, parameter and FLOP counts at the defaults, or why there are none."""
     try:
-        env = resolve_sizes(program, block, {})
+        env = resolve_sizes(table, block, {})
     except ArchError as err:
         return None, None, err.message
-    params, flops = graph_costs(program, block.body)
+    params, flops = graph_costs(table, block.body)
     return env, {"params": int(params.evaluate(env)), "flops": int(flops.evaluate(env))}, ""
 
 

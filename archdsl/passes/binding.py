@@ -10,7 +10,6 @@ other axis of the arguments is broadcast, and comes back in front of the outputs
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..errors import ShapeError
 from ..ir import BlockIR, Node
@@ -18,9 +17,7 @@ from ..ops.base import prod
 from ..sizes import Size
 from ..static import Value
 from ..types import Axis, TensorType
-
-if TYPE_CHECKING:
-    from .shapes import ShapeContext
+from .context import ShapeContext
 
 Group = tuple[str, ...]  # the caller's axes one callee axis stands for (one name, or a merge)
 

@@ -18,7 +18,7 @@ from ..static import Real, Value
 from .shapes import ShapeContext, infer_graph
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 MAX_REWRITES = 10_000
 
@@ -168,11 +168,11 @@ def fuse_graph(g: Graph) -> int:
     return done
 
 
-def fuse_block(block: BlockIR, program: Program) -> Graph:
+def fuse_block(block: BlockIR, table: BlockTable) -> Graph:
     """A fused copy of the block body, with types re-inferred (layouts may change)."""
     g = copy.deepcopy(block.body)
     if fuse_graph(g):
         ctx = ShapeContext(block)
-        infer_graph(g, ctx, program)
+        infer_graph(g, ctx, table)
         raise_all(ctx.errors)
     return g

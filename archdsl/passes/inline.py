@@ -24,7 +24,7 @@ from ..types import Axis, TensorType
 from .binding import CallBinding
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class _Frame:
 _TOP = _Frame(lambda v: v, lambda t: t, ())
 
 
-def inline(program: Program, block: BlockIR, depth: int | None = None) -> Graph:
+def inline(table: BlockTable, block: BlockIR, depth: int | None = None) -> Graph:
     """A flat copy of `block.body`: calls expanded down to `depth` levels (all when None), and
     repeats whose count is a constant unrolled. Types are filled in."""
     flat = Graph()
@@ -50,52 +50,52 @@ def inline(program: Program, block: BlockIR, depth: int | None = None) -> Graph:
                         attrs={**src.attrs, "scope": ()})
         flat.inputs.append(node.id)
         args.append((node.id, 0))
-    flat.outputs = _copy(program, block.body, flat, args, _TOP, depth)
+    flat.outputs = _copy(table, block.body, flat, args, _TOP, depth)
     flat.return_span = block.body.return_span
     return flat
 
 
-def _copy(program: Program, src: Graph, flat: Graph, args: list[Ref], frame: _Frame,
+def _copy(table: BlockTable, src: Graph, flat: Graph, args: list[Ref], frame: _Frame,
           depth: int | None) -> list[Ref]:
     """Copy `src` into `flat` with its inputs bound to `args`; return the refs of its outputs."""
     refs: dict[Ref, Ref] = {(nid, 0): arg for nid, arg in zip(src.inputs, args)}
     for node in src.operations():
         ins = [refs[r] for r in src.args(node.id)]
-        outs = _COPY(node, program, src, flat, ins, frame, depth)
+        outs = _COPY(node, table, src, flat, ins, frame, depth)
         refs.update({(node.id, i): r for i, r in enumerate(outs)})
     return [refs[r] for r in src.outputs]
 
 
-def _copy_node(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+def _copy_node(node: Node, table: BlockTable, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
                depth: int | None) -> list[Ref]:
     """The node itself, its static values in the new terms (a repeat's body inlined on its own)."""
     attrs = {k: (v if k == "body" else frame.value(v)) for k, v in node.attrs.items()}
     if node.kind == "repeat":
-        attrs["body"] = _flat_body(program, node.attrs["body"], frame, depth)
+        attrs["body"] = _flat_body(table, node.attrs["body"], frame, depth)
     new = flat.add(node.kind, node.span, ins, op=node.op, attrs={**attrs, "scope": frame.scope},
                    name=node.name, stmt=node.stmt, types=[frame.type(t) for t in node.types])
     return [(new.id, i) for i in range(len(node.types))]
 
 
-def _copy_call(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+def _copy_call(node: Node, table: BlockTable, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
                depth: int | None) -> list[Ref]:
     if depth == 0:
-        return _copy_node(node, program, src, flat, ins, frame, depth)
-    return _call(program, src, node, flat, ins, frame, None if depth is None else depth - 1)
+        return _copy_node(node, table, src, flat, ins, frame, depth)
+    return _call(table, src, node, flat, ins, frame, None if depth is None else depth - 1)
 
 
-def _copy_repeat(node: Node, program: Program, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
+def _copy_repeat(node: Node, table: BlockTable, src: Graph, flat: Graph, ins: list[Ref], frame: _Frame,
                  depth: int | None) -> list[Ref]:
     count = frame.value(node.attrs["count"])
     if count.is_const:
-        return _unroll(program, node, int(count.const), flat, ins, frame, depth)
-    return _copy_node(node, program, src, flat, ins, frame, depth)
+        return _unroll(table, node, int(count.const), flat, ins, frame, depth)
+    return _copy_node(node, table, src, flat, ins, frame, depth)
 
 
 _COPY = Dispatch(op=_copy_node, call=_copy_call, repeat=_copy_repeat)
 
 
-def _flat_body(program: Program, body: Graph, frame: _Frame, depth: int | None) -> Graph:
+def _flat_body(table: BlockTable, body: Graph, frame: _Frame, depth: int | None) -> Graph:
     """A repeat body whose count stays symbolic, inlined on its own."""
     flat = Graph()
     args = []
@@ -105,33 +105,33 @@ def _flat_body(program: Program, body: Graph, frame: _Frame, depth: int | None) 
                         types=[frame.type(t) for t in src.types], attrs={"scope": frame.scope})
         flat.inputs.append(node.id)
         args.append((node.id, 0))
-    flat.outputs = _copy(program, body, flat, args, frame, depth)
+    flat.outputs = _copy(table, body, flat, args, frame, depth)
     return flat
 
 
-def _unroll(program: Program, node: Node, count: int, flat: Graph, ins: list[Ref], frame: _Frame,
+def _unroll(table: BlockTable, node: Node, count: int, flat: Graph, ins: list[Ref], frame: _Frame,
             depth: int | None) -> list[Ref]:
     """A repeat with a known count as that many copies of its body, carrying values through."""
     current = dict(zip(node.attrs["inputs"], ins))
     for _ in range(count):
-        outs = _copy(program, node.attrs["body"], flat, [current[n] for n in node.attrs["inputs"]],
+        outs = _copy(table, node.attrs["body"], flat, [current[n] for n in node.attrs["inputs"]],
                      frame, depth)
         current.update(zip(node.attrs["carried"], outs))
     return [current[n] for n in node.attrs["carried"]]
 
 
-def _call(program: Program, src: Graph, call: Node, flat: Graph, ins: list[Ref], outer: _Frame,
+def _call(table: BlockTable, src: Graph, call: Node, flat: Graph, ins: list[Ref], outer: _Frame,
           depth: int | None) -> list[Ref]:
     """Expand one call: boundary nodes in, the callee's body, boundary nodes out."""
     binding: CallBinding = call.attrs["binding"]
-    callee = program.by_key(binding.callee)
+    callee = table[binding.callee]
     inner = {n for t in callee.inputs for n in t[1].names} | _names(callee.body)
     primes = {n: n + "'" for n in binding.broadcast_names if n in inner}
     frame = _call_frame(binding, callee, primes, outer)
     args = []
     for ref, (_, declared) in zip(ins, callee.inputs):
         args.append(_boundary(flat, call, ref, binding, primes, frame.type(declared), outer.scope, entering=True))
-    outs = _copy(program, callee.body, flat, args, frame, depth)
+    outs = _copy(table, callee.body, flat, args, frame, depth)
     return [_boundary(flat, call, ref, binding, primes, outer.type(t), outer.scope, entering=False)
             for ref, t in zip(outs, call.types)]
 

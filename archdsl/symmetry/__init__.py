@@ -2,9 +2,9 @@
 
 Public entry points (the CLI, `archc verify` and the docs call only these):
 
-- `check_contracts(program, block) -> list[Verdict]`: one verdict per declared contract
+- `check_contracts(table, block) -> list[Verdict]`: one verdict per declared contract
   (`equivariant perm(T)`, `invariant shift(Y, X) by 4`, ...).
-- `infer_symmetries(program, block) -> list[Verdict]`: the symmetries the analysis proves (or
+- `infer_symmetries(table, block) -> list[Verdict]`: the symmetries the analysis proves (or
   proves approximately) for a block whether or not it declares any, each at its largest
   subgroup ("invariant shift(Y, X) by 32").
 - `validate_contracts(block)`: the declared contracts checked against the signature (S102-S107);
@@ -32,7 +32,7 @@ from .actions import Action, Contract, contracts_of
 from .verdicts import VERDICTS, Verdict, judge
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 __all__ = ["VERDICTS", "Action", "Contract", "Verdict", "check_contracts", "infer_symmetries",
            "validate_contracts"]
@@ -42,11 +42,11 @@ def validate_contracts(block: BlockIR) -> list[Contract]:
     return contracts_of(block)
 
 
-def check_contracts(program: Program, block: BlockIR) -> list[Verdict]:
-    return [judge(program, block, c) for c in contracts_of(block)]
+def check_contracts(table: BlockTable, block: BlockIR) -> list[Verdict]:
+    return [judge(table, block, c) for c in contracts_of(block)]
 
 
-def infer_symmetries(program: Program, block: BlockIR) -> list[Verdict]:
+def infer_symmetries(table: BlockTable, block: BlockIR) -> list[Verdict]:
     """Try each input axis under perm; where order matters, shift (jointly over the axes where it
     holds), flip, and rot90 of neighbouring axes."""
     axes = list(dict.fromkeys(a.name for _, t in block.inputs for a in t.axes))
@@ -54,26 +54,26 @@ def infer_symmetries(program: Program, block: BlockIR) -> list[Verdict]:
     shifted: list[str] = []
     ordered: list[str] = []  # axes whose order matters (no permutation symmetry)
     for a in axes:
-        v = _best(program, block, Action("perm", (a,)))
+        v = _best(table, block, Action("perm", (a,)))
         if not v:
             ordered.append(a)
-            v = _best(program, block, Action("shift", (a,)))
+            v = _best(table, block, Action("shift", (a,)))
             shifted += [a] if v else []
         found += v
     if len(shifted) > 1:
-        joint = _best(program, block, Action("shift", tuple(shifted)))
+        joint = _best(table, block, Action("shift", tuple(shifted)))
         if joint:
             found = [v for v in found if v.claim.action.axes[0] not in shifted] + joint
     for a in ordered:
-        found += _best(program, block, Action("flip", (a,)))
+        found += _best(table, block, Action("flip", (a,)))
     for t in (t for _, t in block.inputs):
         names = [a for a in t.names if a in ordered]
         for pair in zip(names, names[1:]):
-            found += _best(program, block, Action("rot90", pair))
+            found += _best(table, block, Action("rot90", pair))
     return list({v.contract: v for v in found}.values())
 
 
-def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
+def _best(table: BlockTable, block: BlockIR, action: Action) -> list[Verdict]:
     """The inferred claims for one action: invariant if the axis disappears, else equivariant,
     at the largest subgroup that holds exactly and, when larger, the one that holds
     approximately; empty when nothing holds."""
@@ -82,7 +82,7 @@ def _best(program: Program, block: BlockIR, action: Action) -> list[Verdict]:
     if not (gone or kept):
         return []
     kind = "invariant" if gone else "equivariant"
-    v = judge(program, block, Contract(kind, action), declared=False)
+    v = judge(table, block, Contract(kind, action), declared=False)
     out = []
     if v.subgroup and v.subgroup != v.contract and v.subgroup_verdict:
         out.append(replace(v, contract=v.subgroup, verdict=v.subgroup_verdict, claim=v.subgroup_claim,

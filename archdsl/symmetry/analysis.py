@@ -15,7 +15,7 @@ from .rules import RuleContext
 from .state import Break, State, merge_notes
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 MAX_UNROLL = 64
 
@@ -23,8 +23,8 @@ MAX_UNROLL = 64
 class Analysis:
     """One run for one action: states of every tensor, notes numbered in discovery order."""
 
-    def __init__(self, program: Program):
-        self.program = program
+    def __init__(self, table: BlockTable):
+        self.table = table
         self._seq = itertools.count()
         self._step = Dispatch(op=lambda node, *rest: [self.op(node, *rest)], call=self.call, repeat=self.repeat)
 
@@ -58,7 +58,7 @@ class Analysis:
     # -- block calls ------------------------------------------------------------------------
     def call(self, node: Node, g: Graph, args: list[State], env, values, site) -> list[State]:
         binding = node.attrs["binding"]
-        callee = self.program.by_key(binding.callee)
+        callee = self.table[binding.callee]
         inner_env = {k: v.subs(env) for k, v in binding.sizes.items()}
         inner_values = _values(callee, binding.values, values)
         where = site or node.span

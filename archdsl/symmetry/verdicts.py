@@ -17,7 +17,7 @@ from .analysis import Analysis
 from .state import ONE, Note, State
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 VERDICTS = ("proven", "approximate", "refuted", "unproven")
 
@@ -53,12 +53,12 @@ class Verdict:
                 "requires": list(self.requires), "declared": self.declared}
 
 
-def judge(program: Program, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
+def judge(table: BlockTable, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
     """Analyse one contract; when it fails, look for the largest subgroup that holds."""
-    outcome = _outcome(program, block, contract)
+    outcome = _outcome(table, block, contract)
     v = _verdict(block, contract, outcome, declared)
     if v.verdict in ("refuted", "unproven") and v.subgroup is None:
-        sub = _smaller(program, block, contract)
+        sub = _smaller(table, block, contract)
         if sub is not None:
             v = replace(v, subgroup=sub.contract, subgroup_verdict=sub.verdict, subgroup_claim=sub.claim)
     return v
@@ -86,11 +86,11 @@ class _Defaults(dict):
         return super().get(key, default)
 
 
-def _outcome(program: Program, block: BlockIR, contract: Contract) -> _Outcome:
+def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
     action = contract.action
     ins = [State(tuple(action.factors(t))) for _, t in block.inputs]
     flags = _Defaults(block)
-    states = Analysis(program).block(block, ins, {}, flags)
+    states = Analysis(table).block(block, ins, {}, flags)
     o = _check_outputs(block, contract, states)
     o.assumed = tuple(f"{k} = {str(v).lower()}" for k, v in flags.read.items())
     return o
@@ -182,14 +182,14 @@ def _lcm(sizes: list[Size]) -> Size:
     return out
 
 
-def _smaller(program: Program, block: BlockIR, contract: Contract):
+def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
     """The largest sub-action (fewer generators) that is proven or approximate."""
     gens = contract.action.generators()
     for k in range(len(gens) - 1, 0, -1):
         for keep in itertools.combinations(range(len(gens)), k):
             sub = Contract(contract.kind, contract.action.restricted(list(keep)), contract.span)
             if contract.kind == "equivariant" or not _kept(block, sub.action):
-                v = _verdict(block, sub, _outcome(program, block, sub), True)
+                v = _verdict(block, sub, _outcome(table, block, sub), True)
                 if v.verdict in ("proven", "approximate"):
                     return v
                 if v.subgroup and v.subgroup_verdict:
