@@ -10,10 +10,10 @@ fused once however many backends ask."""
 from __future__ import annotations
 
 from .diagnostics import warn
-from .elaborate import elaborate_partial
 from .errors import ArchError, ArchErrors, Poisoned, ResolveError, raise_all
+from .frontend.elaborate import elaborate_partial
+from .frontend.loader import BROKEN, Key, Sources
 from .ir import BlockIR, BlockTable
-from .loader import BROKEN, Key, Sources
 from .passes.fuse import fuse_block
 from .passes.shapes import infer_block
 from .symmetry import validate_contracts

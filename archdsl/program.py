@@ -11,8 +11,8 @@ from typing import Any
 from .diagnostics import Diagnostic
 from .driver import compile_text, errors_in_order
 from .errors import ArchError, ResolveError, raise_all
+from .frontend.loader import BROKEN, read_text
 from .ir import BlockIR, BlockTable
-from .loader import BROKEN, read_text
 
 
 class Program:

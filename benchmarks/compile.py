@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archdsl.driver import compile_text  # noqa: E402
-from archdsl.loader import Sources  # noqa: E402
+from archdsl.frontend.loader import Sources  # noqa: E402
 from archdsl.pytorch import generate  # noqa: E402
 
 LAYER = """\

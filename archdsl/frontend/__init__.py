@@ -1,0 +1,1 @@
+"""The front end: source text -> syntax trees (parse, loader) -> IR (elaborate)."""
