@@ -6,12 +6,13 @@ convolutions at 2 per multiply-add, everything else free."""
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .. import static
 from ..errors import ShapeError
-from ..ir import BlockIR, Graph
+from ..ir import BlockIR, Graph, Node
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 
@@ -22,7 +23,45 @@ DEFAULT_FREE_SIZE = 32
 
 
 def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
-    """(parameters, flops) of a graph, as sizes over the block's symbols."""
+    """(parameters, flops) of a graph, as sizes over the block's symbols.
+
+    Each graph (a block body, a repeat body) is costed once, symbolically, and a call
+    substitutes its bindings into the callee's result, so a file of blocks that each call the
+    one before twice costs linear time, not exponential. The walk keeps its own stack: a chain
+    of 10,000 blocks, each calling the next, is no deeper for Python than one block."""
+    stack = [g]
+    while stack:
+        top = stack[-1]
+        if top in _COSTS:
+            stack.pop()
+            continue
+        todo = [d for d in _subgraphs(program, top) if d not in _COSTS]
+        if todo:
+            stack += todo
+            continue
+        _COSTS[top] = _own_costs(program, top, _COSTS)
+        stack.pop()
+    return _COSTS[g]
+
+
+# graph -> (params, flops); a graph belongs to one program and is not changed once typed (fusion
+# changes a copy), so its costs are computed once for every command that asks (docs asks per page)
+_COSTS: weakref.WeakKeyDictionary[Graph, tuple[Size, Size]] = weakref.WeakKeyDictionary()
+
+
+def _subgraphs(program: Program, g: Graph) -> list[Graph]:
+    """The graphs `g`'s costs depend on: callee bodies and repeat bodies."""
+    out = []
+    for node in g.order():
+        if node.kind == "call":
+            out.append(program.by_key(node.attrs["callee"]).body)
+        elif node.kind == "repeat":
+            out.append(node.attrs["body"])
+    return out
+
+
+def _own_costs(program: Program, g: Graph, memo: Mapping[Graph, tuple[Size, Size]]) -> tuple[Size, Size]:
+    """`g`'s costs, given those of every graph it calls or repeats (in `memo`)."""
     params, flops = Size.of(0), Size.of(0)
     for node in g.order():
         if node.kind == "input":
@@ -37,8 +76,7 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
                 params = params + n
             flops = flops + op.flops(node, ins, node.types[0])
         elif node.kind == "call":
-            callee = program.by_key(node.attrs["callee"])
-            p, f = graph_costs(program, callee.body)
+            p, f = memo[program.by_key(node.attrs["callee"]).body]
             m = node.attrs["mapping"]
             extra = Size.of(1)
             for name in node.attrs["bcast"]:
@@ -46,7 +84,7 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
             params = params + p.subs(m)
             flops = flops + f.subs(m) * extra
         else:
-            p, f = graph_costs(program, node.attrs["body"])
+            p, f = memo[node.attrs["body"]]
             params = params + p * node.attrs["count"]
             flops = flops + f * node.attrs["count"]
     return params, flops
@@ -104,22 +142,37 @@ def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> d
 
 def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: str) -> None:
     """Refuse concrete sizes under which some value would have an empty axis (a conv whose
-    window no longer fits, a split into zero parts), naming the operation that produces it."""
-    for node in g.order():
-        for t in node.types:
-            for a in t.axes:
-                n = a.size.evaluate(env)
-                if n < 1:
-                    got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
-                    raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
-                                     f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
-                                     help="choose larger inputs or a smaller stride/kernel")
-        if node.kind == "call":
-            callee = program.by_key(node.attrs["callee"])
-            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["mapping"].items()}
-            _require_positive(program, callee.body, inner, callee.name)
-        elif node.kind == "repeat":
-            _require_positive(program, node.attrs["body"], env, where)
+    window no longer fits, a split into zero parts), naming the operation that produces it.
+
+    Each (graph, sizes) pair is checked once, from an explicit worklist: a deep or widely
+    shared call graph costs its number of distinct calls, not its number of paths."""
+    seen: set[tuple[int, tuple]] = set()
+    work = [(g, env, where)]
+    while work:
+        g, env, where = work.pop()
+        key = (id(g), tuple(sorted(env.items())))
+        if key in seen:
+            continue
+        seen.add(key)
+        for node in g.order():
+            _require_positive_node(node, env, where)
+            if node.kind == "call":
+                callee = program.by_key(node.attrs["callee"])
+                inner = {k: int(v.evaluate(env)) for k, v in node.attrs["mapping"].items()}
+                work.append((callee.body, inner, callee.name))
+            elif node.kind == "repeat":
+                work.append((node.attrs["body"], env, where))
+
+
+def _require_positive_node(node: Node, env: dict[str, Any], where: str) -> None:
+    for t in node.types:
+        for a in t.axes:
+            n = a.size.evaluate(env)
+            if n < 1:
+                got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
+                raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
+                                 f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
+                                 help="choose larger inputs or a smaller stride/kernel")
 
 
 def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
