@@ -25,7 +25,7 @@ from .errors import ArchError, ArchIOError
 from .ir import BlockIR, Graph, Precondition
 from .passes.stats import graph_costs, resolve_sizes
 from .program import Program, compile_file
-from .pytorch import generate
+from .pytorch import emission_order, generate
 from .resources import data_dir
 from .sizes import Size
 
@@ -155,8 +155,20 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
         "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(program, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
-        "source": block.ast.source, "code": generate(program, [block]),
+        "source": block.ast.source, "code": _code(program, block),
     }
+
+
+MAX_PAGE_CLASSES = 64
+
+
+def _code(program: Program, block: BlockIR) -> str:
+    """The generated module of the block, unless it needs too many classes: every page repeats
+    its callees' classes, so a long chain of calls would make the site quadratic in size."""
+    n = len(emission_order(program, [block]))
+    if n > MAX_PAGE_CLASSES:
+        return f"# {n} classes are too many to show here: `archc compile` writes the module.\n"
+    return generate(program, [block])
 
 
 def _signature(block: BlockIR) -> str:

@@ -144,16 +144,16 @@ def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: st
     """Refuse concrete sizes under which some value would have an empty axis (a conv whose
     window no longer fits, a split into zero parts), naming the operation that produces it.
 
-    Each (graph, sizes) pair is checked once, from an explicit worklist: a deep or widely
-    shared call graph costs its number of distinct calls, not its number of paths."""
-    seen: set[tuple[int, tuple]] = set()
-    work = [(g, env, where)]
+    Each (graph, sizes) pair is checked once, from an explicit worklist, and remembered (docs
+    asks for every block of a file): a deep or widely shared call graph costs its number of
+    distinct calls, not its number of paths."""
+    work, done, checked = [(g, env, where)], set(), []
     while work:
         g, env, where = work.pop()
-        key = (id(g), tuple(sorted(env.items())))
-        if key in seen:
+        key = tuple(sorted(env.items()))
+        if key in _POSITIVE.get(g, ()) or (id(g), key) in done:
             continue
-        seen.add(key)
+        done.add((id(g), key))
         for node in g.order():
             _require_positive_node(node, env, where)
             if node.kind == "call":
@@ -162,6 +162,13 @@ def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: st
                 work.append((callee.body, inner, callee.name))
             elif node.kind == "repeat":
                 work.append((node.attrs["body"], env, where))
+        checked.append((g, key))
+    for g, key in checked:  # only once all of them passed
+        _POSITIVE.setdefault(g, set()).add(key)
+
+
+# graph -> the sizes (as sorted items) at which its own nodes have been found non-empty
+_POSITIVE: weakref.WeakKeyDictionary[Graph, set[tuple]] = weakref.WeakKeyDictionary()
 
 
 def _require_positive_node(node: Node, env: dict[str, Any], where: str) -> None:
