@@ -23,6 +23,7 @@ from .diagram import diagram, render
 from .elaborate import doc_of
 from .errors import ArchError, ArchIOError
 from .ir import BlockIR, Graph, Precondition
+from .names import one_line
 from .passes.stats import graph_costs, resolve_sizes
 from .program import Program, compile_file
 from .pytorch import emission_order, generate
@@ -114,7 +115,7 @@ def _display(file_key: str, base: Path) -> str:
     real = Path(_canonical(file_key))
     if real.parent == data_dir("stdlib").resolve():
         return f"std.{real.stem}"
-    return real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix()
+    return one_line(real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix())
 
 
 def _slug(name: str) -> str:
