@@ -8,6 +8,7 @@ diagnostic (E370), never a traceback."""
 
 from __future__ import annotations
 
+import contextvars
 import sys
 import threading
 from contextlib import contextmanager
@@ -38,11 +39,12 @@ def with_deep_stack(fn: Callable[[], int]) -> int:
     """`fn()` on a thread with a `STACK_BYTES` stack, under `deep_recursion`; what it returns or
     raises is returned or raised here."""
     result: dict[str, object] = {}
+    context = contextvars.copy_context()  # the thread sees the caller's context (diagnostics.capture)
 
     def target() -> None:
         try:
             with deep_recursion():
-                result["value"] = fn()
+                result["value"] = context.run(fn)
         except BaseException as err:  # re-raised on the calling thread
             result["error"] = err
 
