@@ -15,6 +15,7 @@ from .commands import docs as docs_cmd
 from .commands import stats as stats_cmd
 from .commands import verify as verify_cmd
 from .errors import ArchError, UsageError
+from .stack import with_deep_stack
 
 EPILOG = """examples:
   archc check examples/transformer.arch
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     status, errors = 0, []
     with diagnostics.capture() as warnings:
         try:
-            status = cmd.run(args)
+            status = with_deep_stack(lambda: cmd.run(args))
         except UsageError as err:
             status, errors = 2, diagnostics.of_error(err)
         except ArchError as err:
@@ -76,3 +77,4 @@ def main(argv: list[str] | None = None) -> int:
     if status == 0 and werror and warnings:
         status = 1
     return status
+

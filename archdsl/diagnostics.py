@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .errors import ArchError, ArchErrors, Span
+from .names import one_line
 
 MAX_SHOWN = 20  # errors printed per run; the rest are counted
 MAX_LINE = 160  # characters of a source line shown around the caret
@@ -90,7 +91,7 @@ def render(diags: list[Diagnostic], fmt: str = "text",
 
 def render_text(d: Diagnostic, read: Callable[[str], str | None] | None = None) -> str:
     """`file:line:col: error[CODE]: message`, the source line with a caret, and `help:`."""
-    lines = [d.header()]
+    lines = [one_line(d.header())]  # a file name cannot forge a line or send terminal escapes
     span = d.span
     text = None
     if span is not None and span.line >= 1:

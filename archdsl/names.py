@@ -48,9 +48,15 @@ def ident(name: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
     return name
 
 
-def attr(name: str, taken: frozenset[str] | set[str] = frozenset()) -> str:
+def attr(name: str, taken: frozenset[str] | set[str] = frozenset(), plural: bool = False) -> str:
     """A safe attribute name on an `nn.Module`: not one of its methods, and never starting with
-    `_` (`nn.Module` keeps its own state in `_parameters`, `_modules`, ...)."""
+    `_` (`nn.Module` keeps its own state in `_parameters`, `_modules`, ...).
+
+    With `plural`, the name of a list of such things (`layer` -> `layers`; `ss` stays): the
+    suffix goes on before the checks, so that the final name is the safe one (`a` -> `as_`,
+    not the keyword `as`; `module` -> `modules_`, not `nn.Module.modules`)."""
+    if plural and not name.endswith("s"):
+        name += "s"
     if name.startswith("_") and _IDENT.match(name):
         core = name.lstrip("_") or "u"
         name = ("n" + core if core[0].isdigit() else core) + "_"
@@ -69,6 +75,30 @@ def unique(names: Iterable[str], gate: Callable[[str, set[str]], str] = ident,
 
 
 # -- strings, one escaping function per target ---------------------------------------------
+def visible(text: str) -> str:
+    """`text` with every lone surrogate written out (`\\xff` for a byte of a file name that is
+    not UTF-8, which Python decodes to U+DCFF; `\\ud800` for others): such text can be
+    printed, but no UTF-8 file, pipe or Graphviz process accepts it. Every function below
+    applies it first."""
+    return _SURROGATE.sub(_show_surrogate, str(text))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _show_surrogate(m: re.Match[str]) -> str:
+    c = ord(m.group())
+    return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else f"\\u{c:04x}"
+
+
+def one_line(text: str) -> str:
+    """Text for one line of a terminal or a page (file names in diagnostics and in the docs
+    index): line breaks, terminal escapes and other characters that do not print are written
+    as Python writes them (`a\\nb`), so no file name can forge a line or recolour a terminal."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in visible(text))
+
+
 def py_string(text: str) -> str:
     """A Python string literal that evaluates to `text` (ASCII-only, so no odd line breaks)."""
     return ascii(str(text))
@@ -77,14 +107,14 @@ def py_string(text: str) -> str:
 def comment(text: str) -> str:
     """Text that stays inside one `#` comment line (any line break or control character is
     folded to a space)."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return " ".join("".join(c if c.isprintable() else " " for c in visible(text)).split())
 
 
 def docstring(text: str) -> str:
     """Text for the inside of a `\"\"\"` docstring: it cannot close the string (every quote is
     escaped), end in a stray backslash, or carry characters Python source cannot hold."""
     out = []
-    for c in text.replace("\r\n", "\n"):
+    for c in visible(text).replace("\r\n", "\n"):
         if c == "\\" or c == '"':
             out.append("\\" + c)
         elif c == "\n" or c.isprintable():
@@ -96,7 +126,7 @@ def docstring(text: str) -> str:
 
 def html_text(text: str) -> str:
     """Text safe inside HTML element content and quoted attribute values."""
-    return html.escape(str(text), quote=True)
+    return html.escape(visible(text), quote=True)
 
 
 def dot_label(text: str) -> str:
@@ -104,6 +134,7 @@ def dot_label(text: str) -> str:
     escaped, backslashes too (Graphviz's `\\N`-style escapes apply inside HTML labels), and
     line breaks and control characters turned into spaces, so no spec text can close the
     label, open a tag or break the DOT file."""
+    text = visible(text)
     text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;").replace("\\", "\\\\"))  # dot expands \N, \G, \l even in HTML labels; \\ is one \
@@ -114,5 +145,6 @@ def dot_text(text: str) -> str:
     turned into spaces, and backslashes shown as `⧵`, since Graphviz expands `\\N`-style
     escapes in these strings whatever precedes them. Pass the result through
     `graphviz.nohtml` so that text in angle brackets is not taken for an HTML label."""
+    text = visible(text)
     text = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in text)
     return text.replace("&", "&amp;").replace("\\", "⧵").replace('"', '\\"')

@@ -11,7 +11,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from lark.lexer import PatternStr
 
 from . import ast
-from .errors import ArchError, ParseError, Span, raise_all
+from .errors import ArchError, ArchIOError, ParseError, Span, raise_all
 from .resources import data_dir
 
 _OPEN = {"LPAR", "LSQB"}
@@ -191,6 +191,15 @@ def _unquote(tok: Token, span: Span) -> str:
                          help="escapes are \\n, \\t, \\\\, \\\", \\xHH and \\uHHHH") from None
 
 
+def _import_path(path: str, span: Span) -> str:
+    """An import path that the file system can be asked about: no NUL byte (every OS API refuses
+    it) and no lone surrogate (`"\\ud800"` encodes to no file name)."""
+    if "\0" in path or any(0xD800 <= ord(c) <= 0xDFFF for c in path):
+        raise ArchIOError(f"cannot import {ascii(path)}: a NUL byte or a lone surrogate cannot be "
+                          "part of a file name", span, code="E602")
+    return path
+
+
 @v_args(meta=True, inline=True)
 class _Build(Transformer):
     """Parse tree -> `ast` dataclasses. Callbacks never raise: errors come later."""
@@ -212,7 +221,7 @@ class _Build(Transformer):
         return ("std", ".".join(names))
 
     def file_module(self, meta, s):
-        return ("file", _unquote(s, self._t(s)))
+        return ("file", _import_path(_unquote(s, self._t(s)), self._t(s)))
 
     def import_stmt(self, meta, module, *names):
         kind, text = module

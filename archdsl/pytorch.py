@@ -513,7 +513,7 @@ class _ClassWriter:
         self.suffix[base] = k
         self.attrs.add(name)
         if self.loop is not None:
-            plural = name if name.endswith("s") else name + "s"
+            plural = attr(name, (self.attrs - {name}) | set(self.param_attr.values()), plural=True)
             self.attrs.add(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})

@@ -22,8 +22,9 @@ from .contracts import contract_rows
 from .diagram import diagram, render
 from .errors import ArchError, ArchIOError
 from .ir import BlockIR, BlockTable, Graph, Precondition
+from .names import one_line
 from .passes.stats import graph_costs, resolve_sizes
-from .pytorch import generate
+from .pytorch import emission_order, generate
 from .resources import data_dir
 from .sizes import Size
 
@@ -112,7 +113,7 @@ def _display(file_key: str, base: Path) -> str:
     real = Path(_canonical(file_key))
     if real.parent == data_dir("stdlib").resolve():
         return f"std.{real.stem}"
-    return real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix()
+    return one_line(real.relative_to(base).as_posix() if real.is_relative_to(base) else real.as_posix())
 
 
 def _slug(name: str) -> str:
@@ -153,8 +154,20 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
         "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(table, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
-        "source": block.ast.source, "code": generate(table, [block]),
+        "source": block.ast.source, "code": _code(table, block),
     }
+
+
+MAX_PAGE_CLASSES = 64
+
+
+def _code(table: BlockTable, block: BlockIR) -> str:
+    """The generated module of the block, unless it needs too many classes: every page repeats
+    its callees' classes, so a long chain of calls would make the site quadratic in size."""
+    n = len(emission_order(table, [block]))
+    if n > MAX_PAGE_CLASSES:
+        return f"# {n} classes are too many to show here: `archc compile` writes the module.\n"
+    return generate(table, [block])
 
 
 def _signature(block: BlockIR) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ArchError
 from .passes.stats import resolve_sizes
+from .stack import deep_recursion
 from .symmetry import Verdict, check_contracts, infer_symmetries
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
                 element[axes] = data.draw(st.integers(1, 3))
         gen = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
         xs = [_input(t, env, gen) for _, t in block.inputs]
-        with torch.no_grad():
+        with torch.no_grad(), deep_recursion():  # Hypothesis lowers the limit around each example
             ys = _tuple(model(*xs))
             gys = _tuple(model(*[_act(x, t, action, element) for x, (_, t) in zip(xs, block.inputs)]))
         if v.claim.kind == "equivariant":

@@ -25,6 +25,7 @@ UNREACHABLE = {
     "E310": "fusion only forms attention whose operands agree",
     "E501": "E311 rejects build-time sizes read from the input first",
     "E502": "Program.module resolves block names first (E215)",
+    "E370": "archc runs commands on a stack deep enough for chains of 10,000 calls",
 }
 
 

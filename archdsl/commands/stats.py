@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
 from ..program import compile_file
@@ -32,13 +33,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_SIZE_DIGITS = 18  # every size fits a 64-bit integer, as PyTorch needs
+_SIZE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(-?[0-9]{1,%d})\s*\Z" % MAX_SIZE_DIGITS, re.ASCII)
+
+
 def parse_sizes(pairs: list[str]) -> dict[str, int] | None:
-    """`["T=128", "D=64"]` as a dict; None (after a usage message) when one is malformed."""
+    """`["T=128", "D=64"]` as a dict; None (after a usage message) when one is malformed.
+
+    Only ASCII digits count (`int` would take `٣` as 3), and at most 18 of them: a
+    30-digit size is a typo, and no tensor can have it."""
     out = {}
     for pair in pairs:
-        name, _, value = pair.partition("=")
-        if not value.strip().lstrip("-").isdigit():
-            print(f"archc: error: --size takes AXIS=N, not {pair!r}", file=sys.stderr)
+        m = _SIZE.match(pair)
+        if m is None:
+            print(f"archc: error: --size takes NAME=N with N at most {MAX_SIZE_DIGITS} ASCII digits, "
+                  f"not {pair!r}", file=sys.stderr)
             return None
-        out[name.strip()] = int(value)
+        out[m.group(1)] = int(m.group(2))
     return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+from typing import Callable
 
 from ..errors import ShapeError
 from ..program import compile_file
@@ -14,19 +16,34 @@ NAME = "verify"
 HELP = "measure the equivariance error of every symmetry claim on the generated module"
 
 
+MAX_TRIALS = 1000  # each trial runs the module twice per claim: more is a typo, not a check
+MAX_SEED = 2**63 - 1  # what torch.manual_seed takes
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a decimal integer in [low, high], else a usage error (exit 2)."""
+    def parse(text: str) -> int:
+        if not re.fullmatch(r"\s*-?[0-9]{1,30}\s*", text, re.ASCII) or not low <= int(text) <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer from {low} to {high}, not {text!r}")
+        return int(text)
+    return parse
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--block", help="only this block (default: every block of the file)")
-    p.add_argument("--trials", type=int, default=4, help="random group elements per claim")
+    p.add_argument("--trials", type=bounded_int(1, MAX_TRIALS), default=4,
+                   help=f"random group elements per claim (1 to {MAX_TRIALS})")
     p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
-    p.add_argument("--seed", type=int, default=0, help="seeds the weights, inputs and group elements")
+    p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0,
+                   help="seeds the weights, inputs and group elements (0 to 2**63 - 1)")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..verify import PROVEN_TOL, REFUTED_TOL, verify_block
     sizes = parse_sizes(args.size)
-    if sizes is None or args.trials < 1:
+    if sizes is None:
         return 2
     program = compile_file(args.file)
     names = [args.block] if args.block else program.block_names()

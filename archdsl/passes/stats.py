@@ -6,24 +6,63 @@ convolutions at 2 per multiply-add, everything else free."""
 
 from __future__ import annotations
 
+import weakref
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .. import static
 from ..errors import ShapeError
-from ..ir import BlockIR, Graph
+from ..ir import BlockIR, Graph, Node
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 from .feasibility import multiple_default, solve_free
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockTable
 
 DEFAULT_FREE_SIZE = 32
 
 
-def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
-    """(parameters, flops) of a graph, as sizes over the block's symbols."""
+def graph_costs(table: BlockTable, g: Graph) -> tuple[Size, Size]:
+    """(parameters, flops) of a graph, as sizes over the block's symbols.
+
+    Each graph (a block body, a repeat body) is costed once, symbolically, and a call
+    substitutes its bindings into the callee's result, so a file of blocks that each call the
+    one before twice costs linear time, not exponential. The walk keeps its own stack: a chain
+    of 10,000 blocks, each calling the next, is no deeper for Python than one block."""
+    stack = [g]
+    while stack:
+        top = stack[-1]
+        if top in _COSTS:
+            stack.pop()
+            continue
+        todo = [d for d in _subgraphs(table, top) if d not in _COSTS]
+        if todo:
+            stack += todo
+            continue
+        _COSTS[top] = _own_costs(table, top, _COSTS)
+        stack.pop()
+    return _COSTS[g]
+
+
+# graph -> (params, flops); a graph belongs to one table and is not changed once typed (fusion
+# changes a copy), so its costs are computed once for every command that asks (docs asks per page)
+_COSTS: weakref.WeakKeyDictionary[Graph, tuple[Size, Size]] = weakref.WeakKeyDictionary()
+
+
+def _subgraphs(table: BlockTable, g: Graph) -> list[Graph]:
+    """The graphs `g`'s costs depend on: callee bodies and repeat bodies."""
+    out = []
+    for node in g.order():
+        if node.kind == "call":
+            out.append(table[node.attrs["callee"]].body)
+        elif node.kind == "repeat":
+            out.append(node.attrs["body"])
+    return out
+
+
+def _own_costs(table: BlockTable, g: Graph, memo: Mapping[Graph, tuple[Size, Size]]) -> tuple[Size, Size]:
+    """`g`'s costs, given those of every graph it calls or repeats (in `memo`)."""
     params, flops = Size.of(0), Size.of(0)
     for node in g.order():
         if node.kind == "input":
@@ -38,13 +77,12 @@ def graph_costs(program: Program, g: Graph) -> tuple[Size, Size]:
                 params = params + n
             flops = flops + op.flops(node, ins, node.types[0])
         elif node.kind == "call":
-            callee = program.by_key(node.attrs["callee"])
-            p, f = graph_costs(program, callee.body)
+            p, f = memo[table[node.attrs["callee"]].body]
             binding = node.attrs["binding"]
             params = params + p.subs(binding.sizes)
             flops = flops + f.subs(binding.sizes) * binding.broadcast_size()
         else:
-            p, f = graph_costs(program, node.attrs["body"])
+            p, f = memo[node.attrs["body"]]
             params = params + p * node.attrs["count"]
             flops = flops + f * node.attrs["count"]
     return params, flops
@@ -61,14 +99,14 @@ def _arithmetic_at(block: BlockIR) -> Iterator[None]:
                          code="E331") from None
 
 
-def resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+def resolve_sizes(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     """Concrete values of every parameter and free size; defaults filled, preconditions checked,
     and every axis of every value in the block (callees included) at least 1."""
     with _arithmetic_at(block):
-        return _resolve_sizes(program, block, given)
+        return _resolve_sizes(table, block, given)
 
 
-def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+def _resolve_sizes(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     unknown = set(given) - set(block.params) - set(block.free)
     if unknown:
         known = ", ".join(list(block.params) + block.free)
@@ -101,39 +139,61 @@ def _resolve_sizes(program: Program, block: BlockIR, given: dict[str, int]) -> d
             raise ShapeError(f"`{block.name}` requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
                              + f"; got {', '.join(f'{s} = {env[s]}' for s in sorted(pre.symbols()))}",
                              pre.span, code="E336")
-    _require_positive(program, block.body, env, block.name)
+    _require_positive(table, block.body, env, block.name)
     return env
 
 
-def _require_positive(program: Program, g: Graph, env: dict[str, Any], where: str) -> None:
+def _require_positive(table: BlockTable, g: Graph, env: dict[str, Any], where: str) -> None:
     """Refuse concrete sizes under which some value would have an empty axis (a conv whose
-    window no longer fits, a split into zero parts), naming the operation that produces it."""
-    for node in g.order():
-        for t in node.types:
-            for a in t.axes:
-                n = a.size.evaluate(env)
-                if n < 1:
-                    got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
-                    raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
-                                     f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
-                                     help="choose larger inputs or a smaller stride/kernel")
-        if node.kind == "call":
-            callee = program.by_key(node.attrs["callee"])
-            inner = {k: int(v.evaluate(env)) for k, v in node.attrs["binding"].sizes.items()}
-            _require_positive(program, callee.body, inner, callee.name)
-        elif node.kind == "repeat":
-            _require_positive(program, node.attrs["body"], env, where)
+    window no longer fits, a split into zero parts), naming the operation that produces it.
+
+    Each (graph, sizes) pair is checked once, from an explicit worklist, and remembered (docs
+    asks for every block of a file): a deep or widely shared call graph costs its number of
+    distinct calls, not its number of paths."""
+    work, done, checked = [(g, env, where)], set(), []
+    while work:
+        g, env, where = work.pop()
+        key = tuple(sorted(env.items()))
+        if key in _POSITIVE.get(g, ()) or (id(g), key) in done:
+            continue
+        done.add((id(g), key))
+        for node in g.order():
+            _require_positive_node(node, env, where)
+            if node.kind == "call":
+                callee = table[node.attrs["callee"]]
+                inner = {k: int(v.evaluate(env)) for k, v in node.attrs["binding"].sizes.items()}
+                work.append((callee.body, inner, callee.name))
+            elif node.kind == "repeat":
+                work.append((node.attrs["body"], env, where))
+        checked.append((g, key))
+    for g, key in checked:  # only once all of them passed
+        _POSITIVE.setdefault(g, set()).add(key)
 
 
-def stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+# graph -> the sizes (as sorted items) at which its own nodes have been found non-empty
+_POSITIVE: weakref.WeakKeyDictionary[Graph, set[tuple]] = weakref.WeakKeyDictionary()
+
+
+def _require_positive_node(node: Node, env: dict[str, Any], where: str) -> None:
+    for t in node.types:
+        for a in t.axes:
+            n = a.size.evaluate(env)
+            if n < 1:
+                got = ", ".join(f"{s} = {env[s]}" for s in sorted(a.size.symbols()) if s in env)
+                raise ShapeError(f"at these sizes ({got}), `{where}` would give axis {a.name} the size "
+                                 f"{a.size} = {n}; every axis needs at least 1", node.span, code="E337",
+                                 help="choose larger inputs or a smaller stride/kernel")
+
+
+def stats(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     """Counts and shapes at concrete sizes."""
     with _arithmetic_at(block):
-        return _stats(program, block, given)
+        return _stats(table, block, given)
 
 
-def _stats(program: Program, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
-    env = resolve_sizes(program, block, given)
-    params, flops = graph_costs(program, block.body)
+def _stats(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
+    env = resolve_sizes(table, block, given)
+    params, flops = graph_costs(table, block.body)
 
     def shape(t) -> list[int]:
         return [int(a.size.evaluate(env)) for a in t.axes]
