@@ -22,8 +22,19 @@ from .symmetry import validate_contracts
 def compile_text(text: str, path: str) -> tuple[BlockTable, Sources]:
     """Every block of the root file (and every block it calls) typed, with the loading and
     checking errors collected in `sources.errors` (in no particular order)."""
+    return check_sources(load(text, path))
+
+
+def load(text: str, path: str) -> Sources:
+    """The root file and everything it imports, parsed."""
     sources = Sources(path)
     sources.load(text, path)
+    return sources
+
+
+def check_sources(sources: Sources) -> tuple[BlockTable, Sources]:
+    """Elaborate and check the root file's blocks and their callees, callees first."""
+    path = sources.root
     table = BlockTable(path, sources.warnings, fuse_block)
     failed: set[Key] = set()
     for key in _callees_first(sources, sources.root_keys(), failed):
