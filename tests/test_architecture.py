@@ -22,7 +22,7 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
-FRONT_END = {"archdsl.parse", "archdsl.driver", "archdsl.program"} | {m for m in MODULES if m.startswith("archdsl.frontend")}
+FRONT_END = {"archdsl.driver", "archdsl.program"} | {m for m in MODULES if m.startswith("archdsl.frontend")}
 
 
 def _imports(name: str, path: Path) -> set[str]:

@@ -11,8 +11,8 @@ from .. import ast
 from ..diagnostics import Diagnostic, warn
 from ..errors import ArchError, ArchIOError, ResolveError, UsageError
 from ..ops import REGISTRY
-from ..parse import parse_recovering
 from ..resources import data_dir
+from .parse import parse_recovering
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a real spec is a few KB; 2 MiB parses in seconds, not minutes
 MAX_IMPORT_DEPTH = 32

@@ -10,9 +10,9 @@ from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 from lark.lexer import PatternStr
 
-from . import ast
-from .errors import ArchError, ArchIOError, ParseError, Span, raise_all
-from .resources import data_dir
+from .. import ast
+from ..errors import ArchError, ArchIOError, ParseError, Span, raise_all
+from ..resources import data_dir
 
 _OPEN = {"LPAR", "LSQB"}
 _CLOSE = {"RPAR", "RSQB"}
