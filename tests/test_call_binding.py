@@ -65,3 +65,11 @@ def test_inputs_with_different_leading_shapes_broadcast(program):
     a, b = _rand(2, 3, 5, 4), _rand(3, 5, 4)
     assert torch.allclose(m(a, b), a + b)
     assert m(_rand(5, 4), _rand(5, 4)).shape == (5, 4)
+
+
+def test_a_path_no_file_can_have_still_compiles_through_the_api():
+    """`compile_source` takes any name for its text; a NUL byte or a lone surrogate in it is
+    escaped in the output, never a crash (hostile-input review)."""
+    src = archdsl.compile_source("block B(x: [T]) -> [T] { return relu(x) }", "a\x00b\udcff.arch").source()
+    compile(src, "generated", "exec")
+    assert "\x00" not in src and "\udcff" not in src

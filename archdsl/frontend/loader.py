@@ -32,7 +32,10 @@ class Sources:
         self._keys: dict[str, str] = {}  # real path -> key, so a file reached twice loads once
         self._blocks: dict[Key, ast.Block] = {}
         if not root.startswith("<"):
-            self._keys[str(Path(root).resolve())] = root
+            try:
+                self._keys[str(Path(root).resolve())] = root
+            except (OSError, RuntimeError, ValueError):  # a NUL byte: no file has that name anyway
+                pass
 
     def load(self, text: str, key: str, loading: tuple[str, ...] = ()) -> ast.Module:
         """Parse a file and (recursively) its imports; errors are collected in `errors`."""
