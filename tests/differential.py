@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import re
+import signal
 import sys
 from dataclasses import dataclass, field
 from math import lcm
@@ -46,11 +47,13 @@ class Finding:
     text: str
     path: str
     sizes: dict[str, int] = field(default_factory=dict)
+    seed: int = 0  # `check_spec`'s seed (sizes, weights and inputs) that showed it
 
     def signature(self) -> tuple[str, str]:
         """What two findings of one root cause share: the kind and the message with numbers,
         names in backquotes and quoted shapes blurred."""
         msg = re.sub(r"\d+", "N", self.message.splitlines()[0] if self.message else "")
+        msg = re.sub(r"for \w+:", "for _:", msg)
         msg = re.sub(r"`[^`]*`|'[^']*'|\[[^\]]*\]|\([^)]*\)", "_", msg)
         return self.kind, msg[:100]
 
@@ -93,7 +96,7 @@ def check_spec(text: str, path: str | Path = "<mutant>", seed: int = 0) -> Outco
         out.code = getattr(err, "errors", [err])[0].code
         return out
     except Exception as err:  # noqa: BLE001 - a crash of the compiler: what the fuzzer looks for
-        out.findings.append(Finding("crash", "", _describe(err), text, str(path)))
+        out.findings.append(Finding("crash", "", _describe(err), text, str(path), seed=seed))
         return out
     out.accepted = True
     rng = random.Random(seed)
@@ -108,7 +111,7 @@ def check_spec(text: str, path: str | Path = "<mutant>", seed: int = 0) -> Outco
             problem = run_block(program, ir, sizes, seed)
             if problem is not None:
                 kind, message = problem
-                out.findings.append(Finding(kind, name, message, text, str(path), sizes))
+                out.findings.append(Finding(kind, name, message, text, str(path), sizes, seed))
     finally:
         _forget_generated()
     return out
@@ -258,7 +261,7 @@ def minimize(finding: Finding, budget: int = 300) -> str:
     def still_fails(text: str) -> bool:
         nonlocal runs
         runs += 1
-        return any(f.signature() == want for f in check_spec(text, finding.path).findings)
+        return any(f.signature() == want for f in check_spec(text, finding.path, finding.seed).findings)
 
     text = finding.text
     changed = True
@@ -335,12 +338,26 @@ class Campaign:
             self.counts[key] = self.counts.get(key, 0) + other.counts[key]
 
 
-def run_mutants(seeds: range) -> Campaign:
-    """Mutant number s of `tests/mutate.py` for every s in `seeds`, each checked by `check_spec`."""
+def run_mutants(seeds: range, limit: int = 60) -> Campaign:
+    """Mutant number s of `tests/mutate.py` for every s in `seeds`, each checked by `check_spec`;
+    one that takes over `limit` seconds is stopped (a `TimeoutError` finding: the issue wants
+    every input answered in seconds)."""
     from mutate import mutant
 
+    def stop(*_):
+        raise TimeoutError(f"no answer within {limit} s")
+
     campaign = Campaign()
-    for s in seeds:
-        text, path, _ = mutant(s)
-        campaign.add(text, check_spec(text, path, seed=s))
+    previous = signal.signal(signal.SIGALRM, stop)
+    try:
+        for s in seeds:
+            text, path, _ = mutant(s)
+            signal.alarm(limit)
+            try:
+                outcome = check_spec(text, path, seed=s)
+            finally:
+                signal.alarm(0)
+            campaign.add(text, outcome)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
     return campaign
