@@ -22,6 +22,13 @@ OPEN = {
     "002_param_option_size_name",
     "003_dropout_p_above_one",
     "004_int_input_to_conv",
+    "005_bool_input_to_linear",
+    "006_repeat_temporary_overwrites_carried",
+    "007_dead_statement_keeps_parameters_unfused",
+    "008_select_index_out_of_range",
+    "009_blurpool_reflect_on_length_one",
+    "010_conv_dilation_zero",
+    "011_conv_kernel_zero",
 }
 
 
