@@ -15,6 +15,7 @@ import random
 import re
 import signal
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from math import lcm
 from pathlib import Path
@@ -31,6 +32,7 @@ from archdsl.testing import _bound, _free_range, _multiple_of, drawn_symbols
 BATCH = (2, 3)  # extra leading dimensions: a spec that only works at batch 1 (or flat) fails
 RTOL = 1e-5
 SMALL = 6  # the largest size drawn for a parameter (free axes may need more, see `_free_range`)
+LARGE = {"params": 2_000_000, "flops": 500_000_000}  # per example; a block above is not run
 TRIES = 12  # random size draws per block before it counts as "unsized"
 
 
@@ -39,7 +41,7 @@ class Finding:
     """One spec on which the compiler is wrong. `kind`: "crash" (a non-ArchError exception while
     compiling or generating code), "runtime" (accepted, but building or running the module
     fails), "shape" (the module's output shape is not the checker's) or "mismatch" (fused and
-    unfused modules disagree)."""
+    unfused modules disagree) or "stats" (`archc stats` fails at sizes the block accepts)."""
 
     kind: str
     block: str
@@ -70,7 +72,7 @@ class Outcome:
     accepted: bool = False
     code: str = ""  # the first error code when rejected
     compared: int = 0  # blocks run and compared
-    unsized: int = 0  # blocks for which no valid small sizes were found
+    unsized: int = 0  # blocks for which no valid small sizes were found, or too large to run
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -107,14 +109,29 @@ def check_spec(text: str, path: str | Path = "<mutant>", seed: int = 0) -> Outco
             if sizes is None:
                 out.unsized += 1
                 continue
+            problem = _too_large(program, ir, sizes)
+            if problem == "large":
+                out.unsized += 1
+                continue
             out.compared += 1
-            problem = run_block(program, ir, sizes, seed)
+            problem = problem or run_block(program, ir, sizes, seed)
             if problem is not None:
                 kind, message = problem
                 out.findings.append(Finding(kind, name, message, text, str(path), sizes, seed))
     finally:
         _forget_generated()
     return out
+
+
+def _too_large(program: Program, ir: BlockIR, sizes: dict[str, int]) -> tuple[str, str] | str | None:
+    """"large" when `archc stats` says the block is too big to run in a moment at `sizes` (a
+    stage table keeps its real widths and depths whatever sizes are drawn); a finding if stats
+    itself fails on sizes the block accepts."""
+    try:
+        stats = program.stats(ir.name, **sizes)
+    except Exception as err:  # noqa: BLE001 - valid sizes: stats must answer
+        return "stats", _describe(err)
+    return "large" if any(stats[k] > v for k, v in LARGE.items()) else None
 
 
 def _describe(err: BaseException) -> str:
@@ -261,7 +278,9 @@ def minimize(finding: Finding, budget: int = 300) -> str:
     def still_fails(text: str) -> bool:
         nonlocal runs
         runs += 1
-        return any(f.signature() == want for f in check_spec(text, finding.path, finding.seed).findings)
+        with time_limit(60):
+            found = check_spec(text, finding.path, finding.seed).findings
+        return any(f.signature() == want for f in found)
 
     text = finding.text
     changed = True
@@ -339,25 +358,30 @@ class Campaign:
 
 
 def run_mutants(seeds: range, limit: int = 60) -> Campaign:
-    """Mutant number s of `tests/mutate.py` for every s in `seeds`, each checked by `check_spec`;
-    one that takes over `limit` seconds is stopped (a `TimeoutError` finding: the issue wants
-    every input answered in seconds)."""
+    """Mutant number s of `tests/mutate.py` for every s in `seeds`, each checked by `check_spec`
+    within `limit` seconds (else a `TimeoutError` finding: every input must be answered in
+    seconds)."""
     from mutate import mutant
 
-    def stop(*_):
-        raise TimeoutError(f"no answer within {limit} s")
-
     campaign = Campaign()
-    previous = signal.signal(signal.SIGALRM, stop)
-    try:
-        for s in seeds:
-            text, path, _ = mutant(s)
-            signal.alarm(limit)
-            try:
-                outcome = check_spec(text, path, seed=s)
-            finally:
-                signal.alarm(0)
-            campaign.add(text, outcome)
-    finally:
-        signal.signal(signal.SIGALRM, previous)
+    for s in seeds:
+        text, path, _ = mutant(s)
+        with time_limit(limit):
+            outcome = check_spec(text, path, seed=s)
+        campaign.add(text, outcome)
     return campaign
+
+
+@contextmanager
+def time_limit(seconds: int):
+    """Raise `TimeoutError` in the body after `seconds` (SIGALRM: the main thread, on Unix)."""
+    def stop(*_):
+        raise TimeoutError(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
