@@ -105,7 +105,11 @@ def check_spec(text: str, path: str | Path = "<mutant>", seed: int = 0) -> Outco
     try:
         for name in program.block_names():
             ir = program.block(name)
-            sizes = choose_sizes(program, ir, rng)
+            try:
+                sizes = choose_sizes(program, ir, rng)
+            except Exception as err:  # noqa: BLE001 - resolving sizes (archc stats) crashed
+                out.findings.append(Finding("stats", name, _describe(err), text, str(path), seed=seed))
+                continue
             if sizes is None:
                 out.unsized += 1
                 continue
