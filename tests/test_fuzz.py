@@ -58,6 +58,7 @@ KNOWN = {
     r"index \d+ out of range": "008_select_index_out_of_range",
     r"Padding size should be less than": "009_blurpool_reflect_on_length_one",
     r"(dilation|kernel size) should be greater than zero": "010_conv_dilation_zero, 011_conv_kernel_zero",
+    r"math domain error": "012_sqrt_of_negative_default",
 }
 
 

@@ -29,6 +29,7 @@ OPEN = {
     "009_blurpool_reflect_on_length_one",
     "010_conv_dilation_zero",
     "011_conv_kernel_zero",
+    "012_sqrt_of_negative_default",
 }
 
 
