@@ -52,13 +52,15 @@ KNOWN = {
     r"Input type|mixed dtype|same dtype|not implemented for|expected scalar type|Boolean inputs":
         "004_int_input_to_conv, 005_bool_input_to_linear",
     r"The size of tensor a": "001_repeat_aliases_input, 006_repeat_temporary_overwrites_carried",
-    r"NameError: name": "002_param_option_size_name",
+    r"NameError: name": "002_param_option_size_name, 013_nested_repeat_size_count",
     r"dropout probability": "003_dropout_p_above_one",
     r"loading state_dict": "007_dead_statement_keeps_parameters_unfused",
     r"index \d+ out of range": "008_select_index_out_of_range",
     r"Padding size should be less than": "009_blurpool_reflect_on_length_one",
     r"(dilation|kernel size) should be greater than zero": "010_conv_dilation_zero, 011_conv_kernel_zero",
     r"math domain error": "012_sqrt_of_negative_default",
+    r"eps must be non-negative": "014_negative_norm_eps",
+    r"pad should be at most half": "015_maxpool_kernel_zero",
 }
 
 

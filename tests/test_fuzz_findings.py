@@ -30,6 +30,9 @@ OPEN = {
     "010_conv_dilation_zero",
     "011_conv_kernel_zero",
     "012_sqrt_of_negative_default",
+    "013_nested_repeat_size_count",
+    "014_negative_norm_eps",
+    "015_maxpool_kernel_zero",
 }
 
 
