@@ -44,6 +44,8 @@ docs: setup
 	$(VENV)/bin/archc docs examples stdlib -o build/site
 	$(VENV)/bin/archc diagram examples/transformer.arch --block EncoderLayer -o docs/encoderlayer.svg
 
-# A long fuzz campaign (tests/fuzzing.py); the test suite runs a short one.
+# A long fuzz campaign (tests/fuzzing.py), then semantic mutants run fused and unfused
+# (tests/mutate.py, tests/differential.py); the test suite runs a short one of each.
 fuzz: setup
 	$(PY) benchmarks/fuzz.py --inputs 20000
+	$(PY) benchmarks/fuzz.py --mutate --inputs 4000 --findings build/fuzz-findings

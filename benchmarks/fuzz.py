@@ -1,6 +1,14 @@
 """`make fuzz`: a long fuzz campaign of the compiler (the CI suite runs a short one).
 
     python benchmarks/fuzz.py [--inputs 20000] [--jobs 2] [--seed 1]
+    python benchmarks/fuzz.py --mutate [--inputs 4000] [--jobs 2] [--seed 1] [--findings DIR]
+
+With `--mutate`, the inputs are semantic mutants of valid specs (tests/mutate.py: sizes, options,
+axis order, bindings, a removed rename, an added residual...) and every accepted spec is run
+(tests/differential.py): each block of it, unfused and fused, at valid small sizes, on float64
+inputs with batch dimensions (2, 3), must run, have the checker's output shapes and agree. Prints
+inputs, accepted specs, blocks compared, mismatches, crashes, and a minimized spec per distinct
+finding (also written to DIR); exits 1 on any finding.
 
 Inputs come from tests/fuzzing.py: a quarter grammar sentences (`from_lark`), three quarters
 mutated examples/ and stdlib/ files. Each must compile or raise `ArchError`; every distinct
@@ -19,6 +27,7 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests"),
                 str(Path(__file__).resolve().parent.parent)]
 
+from differential import Campaign, minimize, run_mutants  # noqa: E402
 from fuzzing import Tally, fuzz, grammar_programs, mutated_sources  # noqa: E402
 from hostile_util import sandbox  # noqa: E402
 
@@ -38,12 +47,63 @@ def _worker(job: tuple[str, int, int]) -> tuple[Tally, str | None]:
     return tally, None
 
 
+MUTANT_CHUNK = 50  # mutants per worker task
+
+
+def _mutant_worker(seeds: range) -> Campaign:
+    """Check a run of mutants in one process (one torch thread: the pool is the parallelism)."""
+    import torch
+    torch.set_num_threads(1)
+    return run_mutants(seeds)
+
+
+def mutation_campaign(args: argparse.Namespace) -> int:
+    """The semantic campaign (see the module doc); exit status 1 on any finding."""
+    start = time.perf_counter()
+    base = args.seed * 1_000_003
+    chunks = [range(base + i, base + min(i + MUTANT_CHUNK, args.inputs)) for i in range(0, args.inputs, MUTANT_CHUNK)]
+    total = Campaign()
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for part in pool.map(_mutant_worker, chunks):
+            total.merge(part)
+    ran = time.perf_counter() - start
+    kinds = {k: sum(n for (kind, _), n in total.counts.items() if kind == k)
+             for k in ("crash", "runtime", "shape", "mismatch", "interpreter")}
+    print(f"mutated {total.inputs} specs ({len(total.distinct)} distinct) with {args.jobs} processes, seed {args.seed}")
+    print(f"  accepted {total.accepted}, rejected with ArchError {total.inputs - total.accepted - kinds['crash']}, "
+          f"crashes {kinds['crash']}")
+    print(f"  blocks compared {total.compared} (no valid small sizes: {total.unsized}); "
+          f"accepted but failing to run {kinds['runtime']}, wrong shapes {kinds['shape']}, "
+          f"mismatches {kinds['mismatch'] + kinds['interpreter']}")
+    codes = ", ".join(f"{c} {n}" for c, n in sorted(total.codes.items(), key=lambda kv: -kv[1])[:15])
+    print(f"  most frequent codes: {codes}")
+    print(f"  {len(total.findings)} distinct findings ({ran:.0f} s, {total.inputs / ran:.1f} specs/s)")
+    out = Path(args.findings) if args.findings else None
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+    for i, (key, finding) in enumerate(sorted(total.findings.items())):
+        small = minimize(finding, budget=args.minimize) if args.minimize else finding.text
+        print(f"\n[{i:03d}] x{total.counts[key]} {finding.kind.upper()} in `{finding.block}` "
+              f"at {finding.sizes} (seed {finding.seed}): {finding.message}")
+        print(f"--- minimized from {finding.path} ---\n{small.strip()}\n---")
+        if out:
+            (out / f"{i:03d}_{finding.kind}.arch").write_text(
+                f"# {finding.kind}: {finding.message.splitlines()[0]}\n# from {finding.path}, seed {finding.seed}\n{small}")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    return 1 if total.findings else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--inputs", type=int, default=20_000)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--mutate", action="store_true", help="semantic mutants, run and compared")
+    ap.add_argument("--findings", help="with --mutate: a folder for the minimized specs")
+    ap.add_argument("--minimize", type=int, default=150, help="with --mutate: checks per minimization (0: none)")
     args = ap.parse_args(argv)
+    if args.mutate:
+        return mutation_campaign(args)
     chunk = 250  # inputs per Hypothesis run (a fresh seed each)
     jobs = []
     for i in range(0, args.inputs, chunk):

@@ -1,12 +1,14 @@
 """Fuzz inputs for the compiler, shared by tests/test_fuzz.py (small, in CI) and
 benchmarks/fuzz.py (`make fuzz`, a long campaign).
 
-Two sources of input, both driven by Hypothesis:
+Three sources of input, all driven by Hypothesis:
 - `grammar_programs()`: sentences of grammar/archdsl.lark (`hypothesis.extra.lark.from_lark`),
   with tokens drawn from the vocabulary a spec uses (op names, axes, options, hostile names),
   so that many of them get past the parser into name resolution, shapes and codegen;
 - `mutated_sources()`: a file of examples/ or stdlib/ with a few tokens or characters deleted,
-  duplicated, swapped or replaced.
+  duplicated, swapped or replaced;
+- `semantic_mutants()`: a valid spec with one to three meaning-changing edits (tests/mutate.py);
+  tests/differential.py also runs the accepted ones (`make fuzz`, tests/test_fuzz.py).
 
 `attempt(text, path)` is the oracle: the compiler either returns generated source or raises
 `ArchError`; anything else is a crash (the exception propagates and fails the caller)."""
@@ -23,6 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
+from mutate import mutant
 
 import archdsl
 from archdsl.ops import REGISTRY
@@ -121,6 +124,13 @@ def mutated_sources(draw) -> tuple[str, Path]:
         else:
             units[i] = draw(st.sampled_from(_INSERTS + units[max(0, i - 30):i + 30]))
         text = "".join(units)
+    return text, path
+
+
+@st.composite
+def semantic_mutants(draw) -> tuple[str, Path]:
+    """(text, path): mutant number n of tests/mutate.py (a seed spec with semantic edits)."""
+    text, path, _ = mutant(draw(st.integers(0, 2**32 - 1)))
     return text, path
 
 
