@@ -114,10 +114,11 @@ class Graph:
                 self.g.add_edge(new[0], v, out=new[1], port=d["port"])
         self.outputs = [new if r == old else r for r in self.outputs]
 
-    def remove_dead(self) -> None:
+    def remove_dead(self, keep: Callable[[Node], bool] = lambda node: False) -> None:
+        """Drop nodes whose results nothing uses, except those `keep` says must stay."""
         live = {u for u, _ in self.outputs} | set(self.inputs)
         for nid in list(nx.topological_sort(self.g.reverse(copy=False))):
-            if nid not in live and self.g.out_degree(nid) == 0:
+            if nid not in live and self.g.out_degree(nid) == 0 and not keep(self.node(nid)):
                 self.g.remove_node(nid)
 
 

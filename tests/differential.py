@@ -176,7 +176,7 @@ def choose_sizes(program: Program, ir: BlockIR, rng: random.Random) -> dict[str,
                 values[name] = m * rng.randint(k_lo, max(k_lo, hi // m))
         _equate(ir, values)
         try:
-            resolve_sizes(program, ir, values)
+            resolve_sizes(program.table, ir, values)
         except archdsl.ArchError:
             continue
         return values
@@ -200,7 +200,7 @@ def _equate(ir: BlockIR, values: dict[str, int]) -> None:
 
 def run_block(program: Program, ir: BlockIR, sizes: dict[str, int], seed: int = 0) -> tuple[str, str] | None:
     """Run `ir`'s module unfused and fused at `sizes`; (kind, message) of the first problem."""
-    env = resolve_sizes(program, ir, sizes)
+    env = resolve_sizes(program.table, ir, sizes)
     expected = [[*(BATCH if t.batch else ()), *(int(a.size.evaluate(env)) for a in t.axes)]
                 for t in ir.outputs]
     params = {k: v for k, v in sizes.items() if k in ir.params}

@@ -18,8 +18,8 @@ from typing import Callable, Iterator
 
 from archdsl import ast
 from archdsl.errors import ArchError, Span
+from archdsl.frontend.parse import parse
 from archdsl.ops import REGISTRY
-from archdsl.parse import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fuzz_corpus"

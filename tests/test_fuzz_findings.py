@@ -17,23 +17,7 @@ pytest.importorskip("torch")
 from differential import check_spec  # noqa: E402
 
 FINDINGS = sorted((Path(__file__).parent / "fuzz_findings").glob("*.arch"))
-OPEN = {
-    "001_repeat_aliases_input",
-    "002_param_option_size_name",
-    "003_dropout_p_above_one",
-    "004_int_input_to_conv",
-    "005_bool_input_to_linear",
-    "006_repeat_temporary_overwrites_carried",
-    "007_dead_statement_keeps_parameters_unfused",
-    "008_select_index_out_of_range",
-    "009_blurpool_reflect_on_length_one",
-    "010_conv_dilation_zero",
-    "011_conv_kernel_zero",
-    "012_sqrt_of_negative_default",
-    "013_nested_repeat_size_count",
-    "014_negative_norm_eps",
-    "015_maxpool_kernel_zero",
-}
+OPEN: set[str] = set()  # every finding so far is fixed (issue 10); each spec stays as a regression test
 
 
 def _case(path: Path):

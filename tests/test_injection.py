@@ -72,7 +72,7 @@ def test_spec_docstring_arrives_verbatim_and_cannot_close(tmp_path):
 
 def test_hostile_spec_runs_under_the_audit_hook(tmp_path):
     prog = _hostile_program(tmp_path)
-    order = emission_order(prog, prog.check())
+    order = emission_order(prog.table, prog.check())
     classes = python_class_names(order)
     torch_kw, f_kw = kwarg_names(prog.block("torch")), kwarg_names(prog.block("F"))
     assert list(torch_kw.values()) == ["import_", "class_", "F_", "self_", "os"]

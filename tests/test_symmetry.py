@@ -85,10 +85,10 @@ def test_inferred_symmetries_without_contracts():
     assert found["DecoderLayer"] == []  # causal: order matters
     assert found["GPT"] == []  # learned positional embedding
     std = archdsl.compile_file(ROOT / "stdlib/nn.arch")
-    (v,) = infer_symmetries(std, std.block("SelfAttention"))  # a flag read at its default is said
+    (v,) = infer_symmetries(std.table, std.block("SelfAttention"))  # a flag read at its default is said
     assert (v.contract, v.verdict, v.requires) == ("equivariant perm(T)", "proven", ("causal = false",))
     resnet = archdsl.compile_file(ROOT / "examples/resnet.arch")
-    (v,) = infer_symmetries(resnet, resnet.block("ResNet18"))
+    (v,) = infer_symmetries(resnet.table, resnet.block("ResNet18"))
     assert (v.contract, v.verdict) == ("invariant shift(Y, X) by 32", "approximate")
 
 
@@ -171,7 +171,7 @@ def test_rules_table_in_docs_is_current():
 def test_symmetry_check_does_not_import_torch():
     code = ("import archdsl, sys; from archdsl.symmetry import infer_symmetries; "
             "p = archdsl.compile_file('examples/symmetry/p4.arch'); "
-            "[infer_symmetries(p, p.block(b)) for b in p.block_names()]; print('torch' in sys.modules)")
+            "[infer_symmetries(p.table, p.block(b)) for b in p.block_names()]; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.stdout.strip() == "False", out.stderr
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, at_least, need_axes, register, without
+from .base import Op, at_least, need_axes, padding_fits, register, without
 
 
 @register
@@ -33,6 +33,7 @@ class BlurPool(Op):
             raise ArchError("`kernel` of `blurpool` is an odd number from 1 to 9", node.span, code="E204")
         need_axes(x, axes, node.span, self.name)
         at_least(ctx, node, self.name, {"stride": 1})
+        padding_fits(ctx, node, x, kw["mode"], (k - 1).floordiv(Size.of(2)), axes, self.name)
         s = kw["stride"]  # layout as emitted: the pooled axes last
         return x.replace(without(x, axes) + [Axis(n, (x.size(n) + s - 1).floordiv(s)) for n in axes])
 

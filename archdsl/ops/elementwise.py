@@ -4,6 +4,7 @@ softmax along an axis and the causal mask."""
 from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
+from ..sizes import Size
 from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
@@ -162,6 +163,7 @@ class Dropout(Op):
 
     def infer(self, node, ins, ctx):
         p = node.attrs["kw"]["p"]
+        p = float(p.const) if isinstance(p, Size) and p.is_const else p  # `p = 2` parses as a size
         if isinstance(p, (int, float)) and not 0 <= float(p) < 1:
             raise ArchError(f"dropout probability must be in [0, 1), not {p}", node.span, code="E306")
         return ins[0]

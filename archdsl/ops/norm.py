@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ArchError
+from ..sizes import Size
 from .base import Op, at_least, flat, need_axes, register, without
 
 
@@ -17,6 +18,7 @@ class _FeatureNorm(Op):
         return rule.mix(node.attrs["axes"], why) or rule.keep()
 
     def infer(self, node, ins, ctx):
+        check_eps(node, self.name)
         (x,) = ins
         need_axes(x, node.attrs["axes"], node.span, self.name)
         for n in node.attrs["axes"]:
@@ -70,6 +72,7 @@ class _ChannelNorm(Op):
         return rule.mix(node.attrs["axes"], why) or rule.keep()
 
     def infer(self, node, ins, ctx):
+        check_eps(node, self.name)
         (x,) = ins
         axes = node.attrs["axes"]
         if len(axes) != 1:
@@ -141,6 +144,7 @@ class GroupNorm(Op):
         return {"axes": flat(c.lhs), "over": flat(c.over or ())}
 
     def infer(self, node, ins, ctx):
+        check_eps(node, self.name)
         (x,) = ins
         c, over = node.attrs["axes"][0], node.attrs["over"]
         need_axes(x, (c, *over), node.span, self.name)
@@ -156,3 +160,11 @@ class GroupNorm(Op):
         ctor = f"nn.GroupNorm({e.ivalue(kw['groups'])}, {e.isize(e.out.size(c))}, eps={e.ivalue(kw['eps'])})"
         mod = e.submodule("norm", ctor)
         return e.batched(f"{mod}({{}})", e.arg(0, list(e.out.names)), e.out, [c, *over], 1)
+
+
+def check_eps(node, op: str) -> None:
+    """PyTorch's norms refuse a negative `eps` when called: refuse it here, where it is written."""
+    eps = node.attrs["kw"]["eps"]
+    eps = float(eps.const) if isinstance(eps, Size) and eps.is_const else eps
+    if isinstance(eps, (int, float)) and eps < 0:
+        raise ArchError(f"`{op}`: eps must be >= 0, not {eps}", node.span, code="E306")

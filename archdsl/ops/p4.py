@@ -109,7 +109,7 @@ class P4Conv(Op):
         else:  # filter for output turn r: turned by r, its own rotation axis rolled by r
             bank = f"torch.stack([{w}.roll(_r, 2).rot90(_r, (3, 4)) for _r in range(4)]).flatten(0, 1).flatten(1, 2)"
             flat_in = "{}.flatten(1, 2)"
-        p = e.ivalue(kw["padding"])
+        p = e.value(kw["padding"])  # read in forward: the module's attribute, not the constructor's name
         if kw["mode"] == "circular":
             flat_in = f"F.pad({flat_in}, ({p}, {p}, {p}, {p}), mode='circular')"
             pad = ""

@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import raise_all
 from ..ir import BlockIR, Graph, Node, Ref
+from ..ops import REGISTRY
 from ..ops.sequence import uses_fft
 from ..sizes import Size
 from ..static import Real, Value
-from .shapes import ShapeContext, infer_graph
+from .context import ShapeContext
+from .shapes import infer_graph
 
 if TYPE_CHECKING:
     from ..ir import BlockTable
@@ -160,7 +162,7 @@ def fuse_graph(g: Graph) -> int:
         new = next((n for rule, _ in RULES if node.kind == "op" and (n := rule(g, node)) is not None), None)
         if new is not None:
             g.replace_uses((node.id, 0), (new.id, 0))
-            g.remove_dead()
+            g.remove_dead(keep=_owns_weights)
             work.appendleft(new)
             done += 1
             if done > MAX_REWRITES:
@@ -176,3 +178,9 @@ def fuse_block(block: BlockIR, table: BlockTable) -> Graph:
         infer_graph(g, ctx, table)
         raise_all(ctx.errors)
     return g
+
+
+def _owns_weights(node: Node) -> bool:
+    """A node fusion must not drop though nothing reads it: the unfused module has its weights
+    too (an overwritten `v = Linear(...)`), and both must load the same state_dict."""
+    return node.kind != "op" or REGISTRY[node.op].learned

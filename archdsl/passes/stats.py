@@ -94,7 +94,7 @@ def _arithmetic_at(block: BlockIR) -> Iterator[None]:
     error at the block, not a crash."""
     try:
         yield
-    except (SizeError, ZeroDivisionError, OverflowError) as err:
+    except (SizeError, ZeroDivisionError, OverflowError, ValueError) as err:  # ValueError: sqrt(-1)
         raise ShapeError(f"`{block.name}` has no value at these sizes: {err}", block.ast.name_span,
                          code="E331") from None
 
