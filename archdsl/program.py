@@ -63,8 +63,9 @@ class Program:
         ir = self.block(block)
         if fuse not in self._generated:
             self._generated[fuse] = import_source(self.source(fuse=fuse))
-        name = python_class_names(emission_order(self.table, self.check()))[(ir.file, ir.name)]
-        kw = kwarg_names(ir)
+        classes = python_class_names(emission_order(self.table, self.check()))
+        name = classes[(ir.file, ir.name)]
+        kw = kwarg_names(ir, classes)
         return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
 
     def stats(self, block: str, /, **sizes: int) -> dict[str, Any]:

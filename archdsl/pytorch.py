@@ -95,9 +95,11 @@ def python_class_names(blocks: list[BlockIR]) -> dict[tuple[str, str], str]:
     return out
 
 
-def kwarg_names(block: BlockIR) -> dict[str, str]:
-    """The `__init__` keyword of each static parameter; callers use the same map."""
-    return unique(block.params)
+def kwarg_names(block: BlockIR, classes: dict[tuple[str, str], str]) -> dict[str, str]:
+    """The `__init__` keyword of each static parameter; callers use the same map. A keyword
+    never takes the name of a generated class, which `__init__` calls (`Inner = 4` beside a
+    block `Inner` would make `Inner(...)` call the number)."""
+    return unique(block.params, taken=classes.values())
 
 
 def _callees(g: Graph) -> list[tuple[str, str]]:
@@ -167,7 +169,7 @@ class _ClassWriter:
         self.attrs: set[str] = set()
         self.suffix: dict[str, int] = {}
         self.param_attr = unique(block.params, attr)
-        self.param_kw = kwarg_names(block)
+        self.param_kw = kwarg_names(block, class_names)
         self.size_local = {}
         reserved = set(self.param_attr.values()) | helper_names()
         for f in block.free:
@@ -373,7 +375,7 @@ class _ClassWriter:
     def _call(self, g: Graph, node: Node, indent: str) -> None:
         b: CallBinding = node.attrs["binding"]
         callee = self.table[b.callee]
-        kw = kwarg_names(callee)
+        kw = kwarg_names(callee, self.class_names)
         statics = b.statics()
         kwargs = [f"{kw[k]}={static.render(statics[k], self.isym)}" for k in b.passed]
         ctor = f"{self.class_names[b.callee]}({', '.join(kwargs)})"

@@ -340,3 +340,18 @@ def test_every_declared_helper_is_a_function_of_codegen_helpers():
     assert names == {n for n, f in vars(codegen_helpers).items() if inspect.isfunction(f)}
     for n in names:
         assert helper_source(n) == inspect.getsource(getattr(codegen_helpers, n)).rstrip("\n")
+
+
+def test_size_parameter_named_like_a_called_block():
+    """`Inner = 4` as a size of `Outer`, which builds the block `Inner`: the keyword is renamed
+    so `__init__` still reaches the class (it called the number)."""
+    src = """
+block Inner[D = 4](x: [T, D]) -> [T, D] { return Linear[D -> D](x) }
+block Outer[Inner = 3, D = 4](x: [T, D]) -> [T, D] {
+    repeat Inner { x = Inner[D = D](x) }
+    return x
+}
+"""
+    program = archdsl.compile_source(src)
+    m = program.module("Outer", Inner=2)
+    assert len(m.inners) == 2 and m(torch.randn(2, 3, 4)).shape == (2, 3, 4)

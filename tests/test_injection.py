@@ -74,7 +74,7 @@ def test_hostile_spec_runs_under_the_audit_hook(tmp_path):
     prog = _hostile_program(tmp_path)
     order = emission_order(prog.table, prog.check())
     classes = python_class_names(order)
-    torch_kw, f_kw = kwarg_names(prog.block("torch")), kwarg_names(prog.block("F"))
+    torch_kw, f_kw = kwarg_names(prog.block("torch"), classes), kwarg_names(prog.block("F"), classes)
     assert list(torch_kw.values()) == ["import_", "class_", "F_", "self_", "os"]
     assert list(f_kw.values()) == ["import_", "class___"]
     runs = [
