@@ -75,7 +75,7 @@ def test_hostile_spec_runs_under_the_audit_hook(tmp_path):
     order = emission_order(prog.table, prog.check())
     classes = python_class_names(order)
     torch_kw, f_kw = kwarg_names(prog.block("torch"), classes), kwarg_names(prog.block("F"), classes)
-    assert list(torch_kw.values()) == ["import_", "class_", "F_", "self_", "os"]
+    assert list(torch_kw.values()) == ["import_", "class_", "F__", "self_", "os"]  # `F_` is a class
     assert list(f_kw.values()) == ["import_", "class___"]
     runs = [
         {"class": classes[(prog.root, "torch")], "kwargs": {"import_": 4, "class_": 2, "self_": 3},
