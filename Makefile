@@ -24,7 +24,7 @@ tools:
 	  else echo "note: apt-get install graphviz chromium chromium-driver to run the diagram and browser tests"; fi; \
 	fi
 
-.PHONY: setup tools demo test lint docs fuzz
+.PHONY: setup tools demo test test-fast lint docs fuzz
 setup: $(VENV)/.ready
 
 demo: setup
@@ -36,6 +36,11 @@ demo: setup
 test: setup tools
 	$(VENV)/bin/ruff check archdsl tests benchmarks
 	$(PY) -m pytest -q tests
+
+# The fast layer (no subprocesses, browser, fuzzing or whole models): under a minute.
+test-fast: setup
+	$(VENV)/bin/ruff check archdsl tests benchmarks
+	$(PY) -m pytest -q -m "not system" tests
 
 lint: setup
 	$(VENV)/bin/ruff check archdsl tests benchmarks

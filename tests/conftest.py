@@ -8,6 +8,20 @@ EXAMPLES = sorted((ROOT / "examples").rglob("*.arch"))
 sys.path.insert(0, str(ROOT))
 
 
+# The suite in layers: `make test-fast` runs the front end, passes and backend tests in under a
+# minute; these files are the system layer (subprocesses, a browser, fuzz campaigns, whole
+# models at real sizes, the differential campaign), which `make test` runs as well.
+SYSTEM = {"test_hostile", "test_hostile_scale", "test_fuzz", "test_injection", "test_browser", "test_packaging",
+          "test_site", "test_properties", "test_default_size_models", "test_symmetry_verify", "test_diagram",
+          "test_seed_models", "test_differential"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.stem in SYSTEM:
+            item.add_marker(pytest.mark.system)
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
