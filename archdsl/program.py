@@ -39,6 +39,7 @@ class Program:
         self._active: list[tuple[str, str]] = []
         self._keys: dict[str, str] = {}  # real path -> key, so a file reached twice loads once
         self._generated: dict[bool, Any] = {}  # fuse -> imported generated module
+        self._weights: dict[bool, Any] = {}  # fuse -> pytorch.WeightMap
 
     # -- loading ----------------------------------------------------------------------
     def load(self, text: str, key: str, loading: tuple[str, ...] = ()) -> ast.Module:
@@ -242,6 +243,15 @@ class Program:
         name = python_class_names(emission_order(self, self.check()))[(ir.file, ir.name)]
         kw = kwarg_names(ir)
         return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
+
+    def weight_map(self, fuse: bool = False) -> dict:
+        """Per block (file, name): IR node path (enclosing repeat ids, node id) -> the attributes
+        of the generated module that hold the node's weights (`pytorch.WeightMap`)."""
+        from .pytorch import generate
+        if fuse not in self._weights:
+            self._weights[fuse] = {}
+            generate(self, self.check(), fuse=fuse, weights=self._weights[fuse])
+        return self._weights[fuse]
 
     def stats(self, block: str, /, **sizes: int) -> dict[str, Any]:
         from .passes.stats import stats

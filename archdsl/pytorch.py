@@ -41,12 +41,21 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def generate(program: Program, roots: list[BlockIR], fuse: bool = True) -> str:
-    """Source of a module with a class for each root block and everything it calls."""
+WeightMap = dict[tuple[str, str], dict[tuple[int, ...], list[str]]]
+
+
+def generate(program: Program, roots: list[BlockIR], fuse: bool = True,
+             weights: WeightMap | None = None) -> str:
+    """Source of a module with a class for each root block and everything it calls. `weights`,
+    when given, receives per block the attributes that hold each node's weights (see
+    `_ClassWriter.weights`), so that the reference interpreter can use the module's parameters."""
     order = emission_order(program, roots)
     class_names = python_class_names(order)
     helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
-    classes = [_ClassWriter(program, b, class_names, fuse, helpers).render() for b in order]
+    writers = [_ClassWriter(program, b, class_names, fuse, helpers) for b in order]
+    classes = [w.render() for w in writers]
+    if weights is not None:
+        weights.update({(b.file, b.name): w.weights for b, w in zip(order, writers)})
     files = sorted({Path(b.file).name for b in roots})
     # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
     lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
@@ -170,6 +179,10 @@ class _ClassWriter:
         self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
         self.loop_targets: dict[Ref, tuple[str, Ref, int]] = {}  # body outputs -> carried variable
+        # node path (ids of the enclosing repeats, then the node's) -> the attributes its
+        # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
+        self.weights: dict[tuple[int, ...], list[str]] = {}
+        self.path: tuple[int, ...] = ()
 
     # -- symbols ------------------------------------------------------------------------
     def fsym(self, name: str) -> str:
@@ -410,7 +423,9 @@ class _ClassWriter:
         header_at = len(self.fwd)
         self.loop_targets = {ref: (var_of[n], (node.id, i), g.uses((node.id, i)))
                              for i, (n, ref) in enumerate(zip(carried, body.outputs))}
+        self.path += (node.id,)
         self._graph(body, indent + "    ", node.stmt)
+        self.path = self.path[:-1]
         for name, ref in zip(carried, body.outputs):
             t = g.type_of(args[names.index(name)])
             self.namer.remaining[self.owner[ref]] -= 1
@@ -446,12 +461,15 @@ class _ClassWriter:
             name = f"{base}{k}"
         self.suffix[base] = k
         self.attrs.add(name)
+        held = self.weights.setdefault(self.path + (node.id,), [])
         if self.loop is not None:
             plural = name if name.endswith("s") else name + "s"
             self.attrs.add(plural)
+            held.append(plural)
             var = self.namer.take(name, (node.id, -2 - len(self.loop)), 10**9)
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})
             return var
+        held.append(name)
         self.init.append(f"self.{name} = {ctor}")
         return f"self.{name}"
 
