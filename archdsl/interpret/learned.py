@@ -37,8 +37,8 @@ def linear(c: OpCall, x: NamedTensor) -> NamedTensor:
 def embedding(c: OpCall, x: NamedTensor) -> NamedTensor:
     """Row x of the table, for every index."""
     table = c.weight().weight
-    if x.data.dtype.is_floating_point or int(x.data.min(initial=0)) < 0 or \
-            (x.data.numel() and int(x.data.max()) >= table.shape[0]):
+    if x.data.dtype.is_floating_point or (x.data.numel() and not 0 <= int(x.data.min()) <= int(x.data.max())
+                                          < table.shape[0]):
         raise c.fail(f"indices must be whole numbers in 0 .. {table.shape[0] - 1}")
     return NamedTensor(table[x.data.long()], x.names + (c.attrs["out"],))
 
