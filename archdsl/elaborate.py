@@ -273,7 +273,7 @@ class _Builder:
         if default.is_const and default.const > MAX_REPEAT:
             raise ShapeError(f"repeat count {default} is more than {MAX_REPEAT:,} layers", s.count.span,
                              code="E338", help="a stack that deep is almost certainly a typo")
-        body = Graph()
+        body = self.g.child()
         child = _Builder(self.scope, body, outer=self)
         errors_before = (len(self.scope.errors), len(self.scope.poisoned))
         child.statements(s.body, top=False)

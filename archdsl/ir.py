@@ -35,19 +35,35 @@ class Node:
     types: list[TensorType] = field(default_factory=list)  # filled by the shape pass
 
 
+class _Ids:
+    """The node ids of a block body and of every `repeat` body in it, shared so that a ref
+    is unique across them (a body's node is never mistaken for one of its parent's)."""
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def take(self) -> int:
+        self.next += 1
+        return self.next - 1
+
+
 class Graph:
     """A dataflow region: a block body or a `repeat` body."""
 
-    def __init__(self) -> None:
+    def __init__(self, ids: _Ids | None = None) -> None:
         self.g = nx.MultiDiGraph()
         self.inputs: list[int] = []  # input node ids, in signature order
         self.outputs: list[Ref] = []
         self.return_span: Span | None = None  # where a block body returns
-        self._next = 0
+        self._ids = ids or _Ids()
+
+    def child(self) -> Graph:
+        """An empty graph for a `repeat` body inside this one, drawing node ids from the same
+        sequence."""
+        return Graph(self._ids)
 
     def add(self, kind: str, span: Span, args: list[Ref] = (), **fields: Any) -> Node:
-        node = Node(self._next, kind, span, **fields)
-        self._next += 1
+        node = Node(self._ids.take(), kind, span, **fields)
         self.g.add_node(node.id, node=node)
         for port, (src, out) in enumerate(args):
             self.g.add_edge(src, node.id, out=out, port=port)

@@ -437,7 +437,7 @@ class _ClassWriter:
             # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
             self.fwd[header_at:] = [indent + line.strip() for line in self.fwd[header_at:]]
         elif not mods:
-            self.fwd.insert(header_at, f"{indent}for _ in range({count}):")
+            self.fwd.insert(header_at, f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
         else:
             for m in mods:
                 kind = "nn.ParameterList" if m["ctor"].startswith("nn.Parameter(") else "nn.ModuleList"
