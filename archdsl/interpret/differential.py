@@ -122,17 +122,17 @@ def compare(program: Any, block: str, sizes: dict[str, int] | None = None, seed:
             report.problems.append(f"{name}: {err}")
         except Exception as err:  # noqa: BLE001 - a crash of generated code is a finding
             report.problems.append(f"{name} raised {type(err).__name__}: {err}")
-    _compare_outputs(report, results, program.stats(block, **sizes)["outputs"], batch)
+    stats = program.stats(block, **sizes)
+    shapes = [[*batch, *s] if t.batch else s for s, t in zip(stats["outputs"], ir.outputs)]
+    _compare_outputs(report, results, shapes)
     if flops and "unfused module" in results:
-        _compare_flops(report, program, block, plain, env, sizes, seed)
+        _compare_flops(report, program, block, plain, env, stats["flops"], seed)
     return report
 
 
-def _compare_outputs(report: Report, results: dict[str, list[torch.Tensor]], shapes: list[list[int]],
-                     batch: tuple[int, ...]) -> None:
+def _compare_outputs(report: Report, results: dict[str, list[torch.Tensor]], want: list[list[int]]) -> None:
     for name, outs in results.items():
         got = [list(o.shape) for o in outs]
-        want = [[*batch, *s] for s in shapes]
         if got != want:
             report.problems.append(f"{name} returns shapes {got}, the checker predicts {want}")
     ref = results.get("interpreter")
@@ -148,7 +148,7 @@ def _compare_outputs(report: Report, results: dict[str, list[torch.Tensor]], sha
 
 
 def _compare_flops(report: Report, program: Any, block: str, plain: torch.nn.Module, env: dict[str, Any],
-                   sizes: dict[str, int], seed: int) -> None:
+                   want: int, seed: int) -> None:
     xs = random_inputs(program, block, env, (1,), seed)
     try:
         with FlopCounterMode(display=False) as counter, torch.no_grad():
@@ -156,6 +156,5 @@ def _compare_flops(report: Report, program: Any, block: str, plain: torch.nn.Mod
     except Exception as err:  # noqa: BLE001 - reported with the outputs already
         report.problems.append(f"unfused module at batch 1 raised {type(err).__name__}: {err}")
         return
-    want = program.stats(block, **sizes)["flops"]
     if counter.get_total_flops() != want:
         report.problems.append(f"stats counts {want} FLOPs, FlopCounterMode {counter.get_total_flops()}")
