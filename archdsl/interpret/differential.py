@@ -158,3 +158,37 @@ def _compare_flops(report: Report, program: Any, block: str, plain: torch.nn.Mod
         return
     if counter.get_total_flops() != want:
         report.problems.append(f"stats counts {want} FLOPs, FlopCounterMode {counter.get_total_flops()}")
+
+
+def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tuple[list[Report], int]:
+    """`compare` every block of the program's root file at sizes drawn by
+    `archdsl.testing.random_sizes`, skipping blocks whose code (with every block it calls) was
+    compared before (`seen` holds their keys). Returns the reports and how many blocks had no
+    valid sizes to draw (not compared)."""
+    from ..pytorch import emission_order
+    from ..testing import random_sizes
+    seen = set() if seen is None else seen
+    reports, unsized = [], 0
+    for name in program.block_names():
+        try:
+            ir = program.block(name)
+        except ArchError:
+            continue
+        key = tuple((b.file, b.ast.source) for b in emission_order(program, [ir]))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            sizes = random_sizes(program, name, seed=seed, tries=20)
+        except ArchError:
+            sizes = None
+        if sizes is None:
+            unsized += 1
+            continue
+        try:
+            reports.append(compare(program, name, sizes, seed=seed))
+        except ArchError:  # the drawn sizes leave an axis empty (E337)...: nothing to run
+            unsized += 1
+        except Exception as err:  # noqa: BLE001 - a crash of the comparison itself is a finding
+            reports.append(Report(name, sizes, [f"comparison raised {type(err).__name__}: {err}"]))
+    return reports, unsized
