@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  differential: compared {diff.specs} accepted specs ({diff.blocks} distinct blocks; "
           f"{diff.unsized} without valid sizes) against the interpreter: {len(diff.mismatches)} mismatched "
           f"({elapsed - sandboxed_at:.0f} s)")
-    for m in diff.mismatches[:20]:
+    for m in diff.mismatches[:60]:
         print(f"    MISMATCH {m[:300]}")
     print(f"  most frequent codes: {codes}")
     print(f"  total {elapsed:.0f} s, {total.tried / elapsed:.0f} inputs/s")

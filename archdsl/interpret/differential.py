@@ -79,12 +79,14 @@ def _as_list(y: Any) -> list[torch.Tensor]:
 
 
 def rel_error(a: torch.Tensor, b: torch.Tensor) -> float:
-    """max |a - b| / max |b| (1 where shapes differ or only one side is finite)."""
+    """max |a - b| / max |b| over finite entries (1 where shapes differ or the non-finite entries
+    are not the same: NaN where NaN, the same infinities)."""
     if a.shape != b.shape:
         return 1.0
     a, b = a.double(), b.double()
     fin = torch.isfinite(b)
-    if not torch.equal(fin, torch.isfinite(a)) or not torch.equal(a[~fin], b[~fin]):
+    if not torch.equal(fin, torch.isfinite(a)) or not torch.equal(a[~fin].isnan(), b[~fin].isnan()) \
+            or not torch.equal(a[~fin].nan_to_num(0.0), b[~fin].nan_to_num(0.0)):
         return 1.0
     if not fin.any():
         return 0.0
@@ -164,7 +166,7 @@ def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tup
     """`compare` every block of the program's root file at sizes drawn by
     `archdsl.testing.random_sizes`, skipping blocks whose code (with every block it calls) was
     compared before (`seen` holds their keys). Returns the reports and how many blocks had no
-    valid sizes to draw (not compared)."""
+    valid sizes to draw, or too large to run at any drawn size (not compared)."""
     from ..pytorch import emission_order
     from ..testing import random_sizes
     seen = set() if seen is None else seen
@@ -180,6 +182,8 @@ def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tup
         seen.add(key)
         try:
             sizes = random_sizes(program, name, seed=seed, tries=20)
+            if sizes is not None and _too_large(program.stats(name, **sizes)):
+                sizes = None
         except ArchError:
             sizes = None
         if sizes is None:
@@ -192,3 +196,10 @@ def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tup
         except Exception as err:  # noqa: BLE001 - a crash of the comparison itself is a finding
             reports.append(Report(name, sizes, [f"comparison raised {type(err).__name__}: {err}"]))
     return reports, unsized
+
+
+MAX_PARAMS, MAX_FLOPS = 20_000_000, 2_000_000_000  # a fuzzed spec may ask for 10**9 channels
+
+
+def _too_large(stats: dict[str, Any]) -> bool:
+    return stats["params"] > MAX_PARAMS or stats["flops"] > MAX_FLOPS
