@@ -179,7 +179,7 @@ def test_group_norm_takes_statistics_over_each_group_only():
     """`GroupNorm[C]` on [C, Y] normalises each group of C separately at every Y (docs/language.md)."""
     x = torch.randn(2, 4, 3, dtype=torch.float64)
     (y,), m = _interp(_one("GroupNorm[C](x, groups = 2)", sig="x: [C, Y]", out="[C, Y]"), x)
-    norm = m.x_norm if hasattr(m, "x_norm") else next(mod for mod in m.modules() if isinstance(mod, torch.nn.GroupNorm))
+    norm = next(mod for mod in m.modules() if isinstance(mod, torch.nn.GroupNorm))
     want = F.group_norm(x.transpose(1, 2).reshape(6, 4), 2, norm.weight, norm.bias, norm.eps)
     assert torch.allclose(y, want.reshape(2, 3, 4).transpose(1, 2))
 
@@ -224,3 +224,16 @@ block Add(a: [L], b: [L]) -> [L] {
 block B[L = 4](x: [L]) -> [L] {
     return Add(Param[L](), x)
 }""")
+
+
+def test_a_node_whose_value_contradicts_the_checker_is_reported():
+    """Every node's value is checked against the type the checker gave it."""
+    from archdsl.sizes import Size
+    from archdsl.types import Axis
+
+    prog = archdsl.compile_source("block B(x: [T]) -> [T] { return relu(x) }")
+    module = prog.module("B", fuse=False)
+    node = next(n for n in prog.block("B").body.order() if n.kind == "op")
+    node.types = [node.types[0].replace([Axis("T", Size.of("T") + 1)])]
+    with pytest.raises(InterpretError, match="checker predicts axes {'T': 4}"):
+        interpret(prog, "B", module, torch.randn(2, 3))
