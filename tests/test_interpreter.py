@@ -140,9 +140,12 @@ block Mix[D](x: [T, D]) -> [T, D] {
 block Pair(a: [T, D], b: [T, D]) -> ([T, D], [D]) {
     return a * b, sum[T](a)
 }
+block Two(a: [U, V]) -> [U, V] {
+    return a * softmax[U](sum[V](a))
+}
 block B[D = 3](x: [Y, X, D]) -> [Y, X, D] {
     w = split[Y -> P Q](x, Q = 2)
-    h = Mix[T = (Q X)](w)
+    h = Mix[T = (Q X)](w) + Two[U = (P Q), V = (X D)](w)
     s, t = Pair[T = Y](x, Mix[T = Y](x))
     return merge[P Q -> Y](h) + s * t
 }

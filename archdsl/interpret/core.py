@@ -169,14 +169,14 @@ def _call(scope: Scope, g: Graph, node: Node, ins: list[NamedTensor]) -> list[Na
     (module,) = scope.held(node)
     given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params}
     given.update({k: static.evaluate(v, env) for k, v in b.statics.items() if k not in given})
-    args = [_enter(x, layout, b.bcast) for x, layout in zip(ins, b.layouts)]
-    outs = run.block(callee, module, [NamedTensor(a.data, tuple(ax.name for ax in t.axes))
-                                      for a, (_, t) in zip(args, callee.inputs)], given)
+    args = [_enter(x, layout, b.bcast, tuple(a.name for a in t.axes))
+            for x, layout, (_, t) in zip(ins, b.layouts, callee.inputs)]
+    outs = run.block(callee, module, args, given)
     sizes = {n: x.size(n) for x in ins for n in x.names}
     return [_leave(o, b, sizes) for o in outs]
 
 
-def _enter(x: NamedTensor, layout: list[tuple[str, ...]], bcast: list[str]) -> NamedTensor:
+def _enter(x: NamedTensor, layout: list[tuple[str, ...]], bcast: list[str], names: tuple[str, ...]) -> NamedTensor:
     """A caller's argument as the callee sees it: the broadcast axes become leading dimensions
     (size 1 where this argument lacks one), each group of caller axes one flattened axis."""
     present = [n for n in bcast if x.has(n)]
@@ -191,7 +191,7 @@ def _enter(x: NamedTensor, layout: list[tuple[str, ...]], bcast: list[str]) -> N
     for i, n in enumerate(bcast):
         if n not in present:
             data = data.unsqueeze(x.lead + i)
-    return NamedTensor(data, tuple(f"#{i}" for i in range(len(layout))))
+    return NamedTensor(data, names)
 
 
 def _leave(out: NamedTensor, b: Binding, sizes: dict[str, int]) -> NamedTensor:
@@ -205,10 +205,11 @@ def _leave(out: NamedTensor, b: Binding, sizes: dict[str, int]) -> NamedTensor:
         lead = data.dim() - len(out.names)
         data = data.expand(*data.shape[:lead - nb], *(sizes[n] for n in b.bcast), *data.shape[lead:])
     names: list[str] = list(b.bcast)
-    for i in reversed(range(len(out.names))):
+    lead = data.dim() - len(out.names)
+    for i in reversed(range(len(out.names))):  # from the last: earlier positions stay valid
         target = b.axes.get(out.names[i], out.names[i])
         if isinstance(target, tuple):
-            data = data.unflatten(data.dim() - len(out.names) + i, tuple(sizes[n] for n in target))
+            data = data.unflatten(lead + i, tuple(sizes[n] for n in target))
     for n in out.names:
         target = b.axes.get(n, n)
         names += list(target) if isinstance(target, tuple) else [target]
