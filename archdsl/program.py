@@ -27,6 +27,7 @@ class Program:
         self._namespace = namespace
         self._root_names = root_names
         self._generated: dict[bool, Any] = {}  # fuse -> imported generated module
+        self._weights: dict[bool, Any] = {}  # fuse -> pytorch.WeightMap
 
     def block_names(self) -> list[str]:
         return list(self._root_names)
@@ -67,6 +68,15 @@ class Program:
         name = classes[(ir.file, ir.name)]
         kw = kwarg_names(ir, classes)
         return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
+
+    def weight_map(self, fuse: bool = False) -> dict:
+        """Per block (file, name): IR node path (enclosing repeat ids, node id) -> the attributes
+        of the generated module that hold the node's weights (`pytorch.WeightMap`)."""
+        from .pytorch import generate
+        if fuse not in self._weights:
+            self._weights[fuse] = {}
+            generate(self.table, self.check(), fuse=fuse, weights=self._weights[fuse])
+        return self._weights[fuse]
 
     def stats(self, block: str, /, **sizes: int) -> dict[str, Any]:
         from .passes.stats import stats

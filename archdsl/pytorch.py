@@ -43,12 +43,21 @@ def _template() -> jinja2.Template:
     return env.get_template("module.py.j2")
 
 
-def generate(table: BlockTable, roots: list[BlockIR], fuse: bool = True) -> str:
-    """Source of a module with a class for each root block and everything it calls."""
+WeightMap = dict[tuple[str, str], dict[tuple[int, ...], list[str]]]
+
+
+def generate(table: BlockTable, roots: list[BlockIR], fuse: bool = True,
+             weights: WeightMap | None = None) -> str:
+    """Source of a module with a class for each root block and everything it calls. `weights`,
+    when given, receives per block the attributes that hold each node's weights (see
+    `_ClassWriter.weights`), so that the reference interpreter can use the module's parameters."""
     order = emission_order(table, roots)
     class_names = python_class_names(order)
     helpers: dict[str, str] = {}  # module-level functions the ops asked for, by name
-    classes = [_ClassWriter(table, b, class_names, fuse, helpers).render() for b in order]
+    writers = [_ClassWriter(table, b, class_names, fuse, helpers) for b in order]
+    classes = [w.render() for w in writers]
+    if weights is not None:
+        weights.update({(b.file, b.name): w.weights for b, w in zip(order, writers)})
     files = sorted({Path(b.file).name for b in roots})
     # `F` is reserved (names.ident renames a spec's `F`), so `F.` in a line is always functional.
     lines = [line for c in classes for line in c["init"] + c["forward"]] + list(helpers.values())
@@ -182,6 +191,10 @@ class _ClassWriter:
         self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
         self.loop_targets: dict[Slot, tuple[str, Slot, int]] = {}  # body outputs -> carried variable
+        # node path (ids of the enclosing repeats, then the node's) -> the attributes its
+        # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
+        self.weights: dict[tuple[int, ...], list[str]] = {}
+        self.path: tuple[int, ...] = ()
         self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
                                    repeat=lambda n, g, i: self._repeat(g, n, i))
 
@@ -427,7 +440,9 @@ class _ClassWriter:
         var_of = self._carried_vars(g, node, indent)
         self._enter_body(g, node, var_of)
         header_at = len(self.fwd)
+        self.path += (node.id,)
         self._graph(body, indent + "    ", node.stmt)
+        self.path = self.path[:-1]
         self._carry_back(g, node, var_of, indent + "    ")
         for owner in held:
             self.namer.remaining[owner] -= 1
@@ -497,11 +512,19 @@ class _ClassWriter:
             self.fwd.insert(header_at, f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
         else:
             count = node.attrs["count"].render(self.isym)
+            lists = []
             for m in mods:
                 kind = "nn.ParameterList" if m["ctor"].startswith("nn.Parameter(") else "nn.ModuleList"
-                self.init.append(f"self.{m['attr']} = {kind}([{m['ctor']} for _ in range({count})])")
+                ctor = f"{kind}([{m['ctor']} for _ in range({count})])"
+                if self.loop is None:
+                    self.init.append(f"self.{m['attr']} = {ctor}")
+                    lists.append(f"self.{m['attr']}")
+                else:  # inside another repeat: one list per outer iteration, its own layers
+                    var = self.namer.take(m["attr"], object(), 10**9)
+                    self.loop.append({"attr": m["attr"], "ctor": ctor, "var": var})
+                    lists.append(var)
             loop_vars = ", ".join(m["var"] for m in mods)
-            lists = ", ".join(f"self.{m['attr']}" for m in mods)
+            lists = ", ".join(lists)
             src = lists if len(mods) == 1 else f"zip({lists}, strict=True)"
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
 
@@ -514,12 +537,15 @@ class _ClassWriter:
             name = f"{base}{k}"
         self.suffix[base] = k
         self.attrs.add(name)
+        held = self.weights.setdefault(self.path + (node.id,), [])
         if self.loop is not None:
             plural = attr(name, (self.attrs - {name}) | set(self.param_attr.values()), plural=True)
             self.attrs.add(plural)
+            held.append(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})
             return var
+        held.append(name)
         self.init.append(f"self.{name} = {ctor}")
         return f"self.{name}"
 

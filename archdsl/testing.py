@@ -23,8 +23,9 @@ symmetry numerically (proven below 1e-6, refuted with a counterexample above 1e-
 
 from __future__ import annotations
 
+import random
 from math import lcm
-from typing import Any
+from typing import Any, Callable
 
 from hypothesis import strategies as st
 
@@ -38,7 +39,7 @@ from .sizes import Size
 from .verify import Check, assert_symmetries, verify_block
 
 __all__ = ["Check", "assert_symmetries", "block_sizes", "broken_sizes", "drawn_symbols", "example_inputs",
-           "run_block", "verify_block"]
+           "random_sizes", "run_block", "verify_block"]
 
 SMALL = 16  # the largest value drawn for a size with no smaller default
 
@@ -117,9 +118,10 @@ def _free_range(program: Program, block: BlockIR) -> tuple[int, int]:
     return (1, SMALL) if n == SMALL or n >= 1024 else (n, 2 * n)
 
 
-@st.composite
-def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None,
-           free_range: tuple[int, int]) -> dict[str, int]:
+def _pick_sizes(pick: Callable[[int, int, str], int | None], program: Program, block: BlockIR,
+                broken: Precondition | None, free_range: tuple[int, int]) -> dict[str, int] | None:
+    """Sizes for `block` from `pick(lo, hi, label)` (a Hypothesis draw, or a seeded random
+    choice); None when they do not satisfy the preconditions (or `broken` is not broken)."""
     names = drawn_symbols(block)
     if broken is not None:  # a derived parameter in `broken` (`K = C * r * r`) is broken by passing it
         names += sorted(n for n in broken.symbols() - set(names) if n in block.params)
@@ -134,23 +136,46 @@ def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Preconditi
             (1, _bound(block, name))
         if broken is not None and broken.kind == "at_least" and name in broken.symbols():
             lo = 0  # `repeat n - 1` is broken by n = 0
-        values[name] = draw(st.integers(lo, hi), label=name)
+        values[name] = pick(lo, hi, name)
         known = [a * int(pre.rhs.evaluate(values)) for a, pre in multiples.get(name, ())
                  if pre.rhs.symbols() <= values.keys()]
         m = lcm(*known) if known else 0
         if m >= 1:
             k_lo = max(1, -(-lo // m))
-            values[name] = m * draw(st.integers(k_lo, max(k_lo, hi // m)), label=f"{name}/{m}")
+            values[name] = m * pick(k_lo, max(k_lo, hi // m), f"{name}/{m}")
     if broken is not None:
         env = _with_defaults(block, values)
         if broken.holds(env) or not all(p.holds(env) for p in block.preconditions if p is not broken):
-            draw(st.nothing())
+            return None
         return values
     values.update(_forced(block, values))
-    env = _env(program, block, values)
-    if env is None:
+    return _env(program, block, values)
+
+
+@st.composite
+def _sizes(draw: st.DrawFn, program: Program, block: BlockIR, broken: Precondition | None,
+           free_range: tuple[int, int]) -> dict[str, int]:
+    values = _pick_sizes(lambda lo, hi, label: draw(st.integers(lo, hi), label=label), program, block,
+                         broken, free_range)
+    if values is None:
         draw(st.nothing())
-    return env
+    return values
+
+
+def random_sizes(program: Program, block: str, seed: int = 0, tries: int = 100) -> dict[str, int] | None:
+    """Valid sizes for `block` drawn like `block_sizes`, but from a seeded `random.Random` (for
+    use outside Hypothesis, e.g. inside a fuzzer's own test); sizes of at least 2 are preferred,
+    since a size of 1 hides which axis an op acts on. None if `tries` draws found none."""
+    ir = program.block(block)
+    rng = random.Random(seed)
+    free_range = _free_range(program, ir)
+    for i in range(tries):
+        least = 2 if i < tries // 2 else 1
+        values = _pick_sizes(lambda lo, hi, label: rng.randint(max(lo, min(least, hi)), hi), program, ir,
+                             None, free_range)
+        if values is not None:
+            return values
+    return None
 
 
 def block_sizes(program: Program, block: str) -> st.SearchStrategy[dict[str, int]]:

@@ -13,7 +13,9 @@ finding (also written to DIR); exits 1 on any finding.
 Inputs come from tests/fuzzing.py: a quarter grammar sentences (`from_lark`), three quarters
 mutated examples/ and stdlib/ files. Each must compile or raise `ArchError`; every distinct
 generated module is then imported and instantiated (meta device) under the audit hook of
-tests/sandbox.py. Prints how many inputs it tried; exits 1 on any crash or violation."""
+tests/sandbox.py; then every block of every accepted spec is compared against the reference
+interpreter (`fuzzing.differential`). Prints how many inputs it tried and how many accepted specs
+were compared and mismatched; exits 1 on any crash or violation."""
 
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parent.parent / "tests"),
                 str(Path(__file__).resolve().parent.parent)]
 
 from differential import Campaign, minimize, run_mutants  # noqa: E402
-from fuzzing import Tally, fuzz, grammar_programs, mutated_sources  # noqa: E402
+from fuzzing import DiffTally, Tally, differential, fuzz, grammar_programs, mutated_sources  # noqa: E402
 from hostile_util import sandbox  # noqa: E402
 
 BATCH = 200  # generated modules per sandbox process
@@ -122,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
             for code, n in t.codes.items():
                 total.codes[code] = total.codes.get(code, 0) + n
             total.sources.update(t.sources)
+            total.specs.update(t.specs)
     compiled_at = time.perf_counter() - start
     for crash in crashes:
         print(f"CRASH in the {crash}")
@@ -133,6 +136,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(r.stderr[-4000:])
                 print(f"FAILED: generated module batch {i // BATCH} under the audit hook")
                 return 1
+    sandboxed_at = time.perf_counter() - start
+    by_seed: dict[str, list[tuple[str, str]]] = {}  # one worker per seed file: it skips the blocks
+    for text, path in total.specs.items():        # that mutants of one file share
+        by_seed.setdefault(path, []).append((text, path))
+    diff = DiffTally()  # after the audit: the comparison runs the modules unguarded
+    with ProcessPoolExecutor(args.jobs) as pool:
+        for part in pool.map(differential, list(by_seed.values())):
+            diff.specs, diff.blocks, diff.unsized = diff.specs + part.specs, diff.blocks + part.blocks, \
+                diff.unsized + part.unsized
+            diff.mismatches += part.mismatches
     elapsed = time.perf_counter() - start
     codes = ", ".join(f"{c} {n}" for c, n in sorted(total.codes.items(), key=lambda kv: -kv[1])[:15])
     print(f"tried {total.tried} inputs ({by_kind['grammar']} grammar sentences, {by_kind['mutation']} "
@@ -140,7 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  compiled {total.compiled}, rejected with ArchError {total.rejected}, crashes {len(crashes)} "
           f"({compiled_at:.0f} s)")
     print(f"  imported and instantiated {len(sources)} distinct generated modules under the audit hook: "
-          f"no violation ({elapsed - compiled_at:.0f} s)")
+          f"no violation ({sandboxed_at - compiled_at:.0f} s)")
+    print(f"  differential: compared {diff.specs} accepted specs ({diff.blocks} distinct blocks; "
+          f"{diff.unsized} without valid sizes) against the interpreter: {len(diff.mismatches)} mismatched "
+          f"({elapsed - sandboxed_at:.0f} s)")
+    for m in diff.mismatches[:60]:
+        print(f"    MISMATCH {m[:300]}")
     print(f"  most frequent codes: {codes}")
     print(f"  total {elapsed:.0f} s, {total.tried / elapsed:.0f} inputs/s")
     return 1 if crashes else 0

@@ -143,6 +143,7 @@ class Tally:
     rejected: int = 0  # an ArchError: the expected answer to bad input
     codes: dict[str, int] = field(default_factory=dict)
     sources: dict[str, None] = field(default_factory=dict)  # distinct generated modules
+    specs: dict[str, str] = field(default_factory=dict)  # accepted inputs (text -> path), for `differential`
 
     def attempt(self, text: str, path: str | Path = "<fuzz>", unfused: bool = False) -> None:
         """Compile `text`; an `ArchError` is counted, any other exception propagates."""
@@ -156,6 +157,7 @@ class Tally:
                 self.codes[e.code] = self.codes.get(e.code, 0) + 1
             return
         self.compiled += 1
+        self.specs[text] = str(path)
         for src in sources:
             ast.parse(src)  # generated code is valid Python, or the compiler has a bug
             self.sources[src] = None
@@ -178,4 +180,32 @@ def fuzz(strategy: st.SearchStrategy, examples: int, tally: Tally, seed: int | N
         tally.attempt(text, path, unfused=unfused)
 
     run()
+    return tally
+
+
+@dataclass
+class DiffTally:
+    """What the differential comparison of accepted specs saw."""
+
+    specs: int = 0  # accepted specs whose blocks were compared (or are identical to ones compared)
+    blocks: int = 0  # distinct blocks compared (a block with its callees, as source)
+    unsized: int = 0  # blocks with no valid sizes found
+    mismatches: list[str] = field(default_factory=list)
+
+
+def differential(specs: list[tuple[str, str]], seed: int = 0) -> DiffTally:
+    """Compare module (fused and unfused), interpreter and checker on every block of every spec
+    (`archdsl.interpret.differential.compare_program`); run only on specs whose generated code
+    has passed the sandbox audit, since it executes the modules in this process."""
+    import torch
+
+    from archdsl.interpret.differential import compare_program
+    torch.set_num_threads(1)
+    tally, seen = DiffTally(), set()
+    for text, path in specs:
+        reports, unsized = compare_program(archdsl.compile_source(text, path), seen, seed)
+        tally.specs += 1
+        tally.blocks += len(reports)
+        tally.unsized += unsized
+        tally.mismatches += [f"{path}: {r}" for r in reports if not r.ok]
     return tally
