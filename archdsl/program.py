@@ -54,13 +54,13 @@ class Program:
     # -- products -------------------------------------------------------------------------
     def source(self, fuse: bool = True) -> str:
         """The generated PyTorch module for every block of the root file (and its callees)."""
-        from .pytorch import generate
+        from .backends.pytorch import generate
         return generate(self.table, self.check(), fuse=fuse)
 
     def module(self, block: str, /, fuse: bool = True, **sizes: Any):
         """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
         names in the spec). The generated source is imported once per program and fuse setting."""
-        from .pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
+        from .backends.pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
         ir = self.block(block)
         if fuse not in self._generated:
             self._generated[fuse] = import_source(self.source(fuse=fuse))
@@ -72,7 +72,7 @@ class Program:
     def weight_map(self, fuse: bool = False) -> dict:
         """Per block (file, name): IR node path (enclosing repeat ids, node id) -> the attributes
         of the generated module that hold the node's weights (`pytorch.WeightMap`)."""
-        from .pytorch import generate
+        from .backends.pytorch import generate
         if fuse not in self._weights:
             self._weights[fuse] = {}
             generate(self.table, self.check(), fuse=fuse, weights=self._weights[fuse])
@@ -85,7 +85,7 @@ class Program:
     def diagram(self, block: str, /, depth: int = 1, fused: bool = False, **sizes: int):
         """The block's circuit diagram as a `graphviz.Digraph` (`.source` is DOT text); with
         sizes, the others take their defaults and wires show numbers."""
-        from .diagram import diagram
+        from .backends.diagram import diagram
         from .passes.stats import resolve_sizes
         ir = self.block(block)
         env = resolve_sizes(self.table, ir, sizes) if sizes else None

@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from archdsl.backends.pytorch import generate  # noqa: E402
 from archdsl.driver import check_sources, compile_text, load  # noqa: E402
-from archdsl.pytorch import generate  # noqa: E402
 
 LAYER = """\
 from std.nn import SelfAttention, MLP

@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 
 import archdsl
-from archdsl.diagram import INSTALL_HINT, diagram, render
+from archdsl.backends.diagram import INSTALL_HINT, diagram, render
 from archdsl.outputs import write_atomic
 
 

@@ -52,8 +52,8 @@ def browser():
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    from archdsl.backends.site import build_site
     from archdsl.outputs import write_atomic
-    from archdsl.site import build_site
     out = tmp_path_factory.mktemp("site")
     for rel, text in build_site([ROOT / "examples", ROOT / "stdlib"], lambda p: archdsl.compile_file(p).table).items():
         write_atomic(out / rel, text)

@@ -16,7 +16,7 @@ import pytest
 from conftest import EXAMPLES, ROOT
 
 import archdsl
-from archdsl.diagram import diagram, render
+from archdsl.backends.diagram import diagram, render
 from archdsl.ir import Graph
 from archdsl.names import dot_label
 from archdsl.ops import REGISTRY

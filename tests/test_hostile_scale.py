@@ -125,7 +125,7 @@ def test_verify_on_a_chain_of_1000_calls(chain, capsys):
 
 
 def test_docs_on_a_chain_show_long_modules_by_reference(tmp_path, capsys):
-    from archdsl.site import MAX_PAGE_CLASSES
+    from archdsl.backends.site import MAX_PAGE_CLASSES
     path = tmp_path / "chain.arch"
     path.write_text(_chain(MAX_PAGE_CLASSES + 2))
     assert cli.main(["docs", str(path), "-o", str(tmp_path / "site")]) == 0

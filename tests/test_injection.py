@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import archdsl
+from archdsl.backends.pytorch import emission_order, kwarg_names, python_class_names
 from archdsl.names import RESERVED, attr, comment, docstring, dot_label, html_text, ident, py_string, unique
-from archdsl.pytorch import emission_order, kwarg_names, python_class_names
 
 SPEC_DOC = 'Doc with """ quotes, </script>, {{ jinja }}, {% raw %}, a \\ backslash,\n import os; a " and \t.'
 DOC = SPEC_DOC.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")

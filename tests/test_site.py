@@ -50,7 +50,7 @@ class _Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def site():
-    from archdsl.site import build_site
+    from archdsl.backends.site import build_site
     return build_site([ROOT / "examples", ROOT / "stdlib"], _load)
 
 
@@ -115,7 +115,7 @@ HOSTILE_DOC = r'"</script><script>alert(1)</script> <b>bold</b> {x} \"q\" & <!--
 
 
 def test_hostile_spec_text_is_escaped(tmp_path):
-    from archdsl.site import build_site
+    from archdsl.backends.site import build_site
     spec = tmp_path / "we<ird>&name.arch"
     spec.write_text(f'block Evil[D = 4](x: [T = 3, D]) -> [T, D]  equivariant perm(T) {{\n'
                     f'    {HOSTILE_DOC}\n    return Linear[D -> D](x)\n}}\n')
@@ -153,7 +153,7 @@ def test_docs_cli(tmp_path):
 def test_readme_diagram_is_what_make_docs_regenerates():
     """docs/encoderlayer.svg is produced by `make docs`; byte-equal under the Graphviz version that
     wrote it, and with the same drawn text under any other version."""
-    from archdsl.diagram import diagram, render
+    from archdsl.backends.diagram import diagram, render
     prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
     fresh = render(diagram(prog.table, prog.block("EncoderLayer")), "svg").decode()
     committed = (ROOT / "docs/encoderlayer.svg").read_text(encoding="utf-8")
@@ -167,7 +167,7 @@ def test_readme_diagram_is_what_make_docs_regenerates():
 
 
 def test_contract_rows_quote_the_contract_as_written():
-    from archdsl.contracts import contract_rows
+    from archdsl.backends.contracts import contract_rows
     prog = archdsl.compile_source(
         "block Pool[C = 4](x: [C, Y, X]) -> [C, X]  equivariant shift(X) by 2 * 1  invariant perm(Y) {\n"
         "    return mean[Y](x)\n}\n", "pool.arch")

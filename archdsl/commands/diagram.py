@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..diagram import FORMATS, diagram, render
+from ..backends.diagram import FORMATS, diagram, render
 from ..outputs import write_atomic
 from ..passes.stats import resolve_sizes
 from ..program import compile_file

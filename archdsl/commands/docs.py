@@ -18,7 +18,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..site import build_site  # the site needs Graphviz and the backend; load them only here
+    from ..backends.site import build_site  # the site needs Graphviz and the backend; load them only here
     pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table)
     out = Path(args.output)
     for rel, text in pages.items():

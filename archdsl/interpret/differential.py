@@ -167,7 +167,7 @@ def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tup
     `archdsl.testing.random_sizes`, skipping blocks whose code (with every block it calls) was
     compared before (`seen` holds their keys). Returns the reports and how many blocks had no
     valid sizes to draw, or too large to run at any drawn size (not compared)."""
-    from ..pytorch import emission_order
+    from ..backends.pytorch import emission_order
     from ..testing import random_sizes
     seen = set() if seen is None else seen
     reports, unsized = [], 0

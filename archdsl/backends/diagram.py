@@ -28,18 +28,18 @@ from typing import TYPE_CHECKING, Callable
 import graphviz
 import networkx as nx
 
-from . import static
+from .. import static
+from ..errors import ArchIOError
+from ..ir import BlockIR, Dispatch, Graph, Node
+from ..names import dot_label, dot_text
+from ..ops import REGISTRY
+from ..passes.stats import graph_costs
+from ..sizes import Size
+from ..types import TensorType
 from .contracts import contract_rows
-from .errors import ArchIOError
-from .ir import BlockIR, Dispatch, Graph, Node
-from .names import dot_label, dot_text
-from .ops import REGISTRY
-from .passes.stats import graph_costs
-from .sizes import Size
-from .types import TensorType
 
 if TYPE_CHECKING:
-    from .ir import BlockTable
+    from ..ir import BlockTable
 
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "

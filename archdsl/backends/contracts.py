@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import ast
-from .ir import BlockIR
+from .. import ast
+from ..ir import BlockIR
 
 if TYPE_CHECKING:
-    from .ir import BlockTable
+    from ..ir import BlockTable
 
 
 
@@ -27,7 +27,7 @@ def contract_text(block: ast.Block, contract: ast.Contract) -> str:
 def contract_rows(table: BlockTable, block: BlockIR) -> list[tuple[str, str]]:
     """(contract text, verdict) for every contract the block declares, in source order; the
     verdict names the subgroup that holds when the contract does not ("refuted; holds: ...")."""
-    from .symmetry import check_contracts
+    from ..symmetry import check_contracts
     rows = []
     for c, v in zip(block.ast.contracts, check_contracts(table, block)):
         verdict = v.verdict

@@ -17,16 +17,16 @@ from typing import Any, Callable
 import jinja2
 from markupsafe import Markup
 
-from . import static
+from .. import static
+from ..errors import ArchError, ArchIOError
+from ..ir import BlockIR, BlockTable, Graph, Precondition
+from ..names import one_line
+from ..passes.stats import graph_costs, resolve_sizes
+from ..resources import data_dir
+from ..sizes import Size
 from .contracts import contract_rows
 from .diagram import diagram, render
-from .errors import ArchError, ArchIOError
-from .ir import BlockIR, BlockTable, Graph, Precondition
-from .names import one_line
-from .passes.stats import graph_costs, resolve_sizes
 from .pytorch import emission_order, generate
-from .resources import data_dir
-from .sizes import Size
 
 STD_PREFIX = "<std>/"
 

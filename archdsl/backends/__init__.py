@@ -1,0 +1,1 @@
+"""Backends: what the block table becomes (PyTorch source, diagrams, the docs site)."""

@@ -1,0 +1,282 @@
+"""One generated class: `__init__` (static sizes, checks, submodules) and `forward` (the
+prologue that reads sizes and flattens broadcast dimensions, then one statement per node)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Hashable
+
+from ... import static
+from ...errors import CodegenError
+from ...ir import BlockIR, Dispatch, Graph, Node, Ref
+from ...names import attr, comment, docstring, ident, py_string, unique
+from ...ops import REGISTRY
+from ...sizes import Size
+from ...types import TensorType
+
+if TYPE_CHECKING:
+    from ...ir import BlockTable
+from .control import CallsAndRepeats
+from .emitter import Emitter, arrange, is_literal
+from .naming import helper_names, kwarg_names
+
+Slot = tuple[int, int, int]
+
+
+class _Namer:
+    """Variable names in one function: a name is reused only once its value is dead."""
+
+    def __init__(self, reserved: set[str]):
+        self.reserved = set(reserved)
+        self.holder: dict[str, Hashable] = {}
+        self.remaining: dict[Hashable, int] = {}
+
+    def take(self, want: str, ref: Hashable, uses: int) -> str:
+        base = ident(want, self.reserved)
+        name, k = base, 0
+        while name in self.reserved or self.remaining.get(self.holder.get(name), 0) > 0:
+            k += 1
+            name = f"{base}{k}"
+        self.holder[name] = ref
+        self.remaining[ref] = uses
+        return name
+
+
+class ClassWriter(CallsAndRepeats):
+    def __init__(self, table: BlockTable, block: BlockIR, class_names, fuse: bool, helpers: dict[str, str]):
+        self.table, self.block, self.class_names, self.helpers = table, block, class_names, helpers
+        self.body = table.body(block, fuse)
+        self.init: list[str] = []
+        self.fwd: list[str] = []
+        self.attrs: set[str] = set()
+        self.suffix: dict[str, int] = {}
+        self.param_attr = unique(block.params, attr)
+        self.param_kw = kwarg_names(block, class_names)
+        self.size_local = {}
+        reserved = set(self.param_attr.values()) | helper_names()
+        for f in block.free:
+            self.size_local[f] = ident(f, reserved)
+            reserved.add(self.size_local[f])
+        self.namer = _Namer(reserved)
+        self.code: dict[Slot, str] = {}  # the expression holding each value
+        self.owner: dict[Slot, Slot] = {}  # the value whose variable that expression reads
+        self.scopes: dict[int, int] = {}  # id(graph) -> its scope number in Slots
+        self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
+        self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
+        self.loop_targets: dict[Slot, tuple[str, Slot, int]] = {}  # body outputs -> carried variable
+        # node path (ids of the enclosing repeats, then the node's) -> the attributes its
+        # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
+        self.weights: dict[tuple[int, ...], list[str]] = {}
+        self.path: tuple[int, ...] = ()
+        self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
+                                   repeat=lambda n, g, i: self._repeat(g, n, i))
+
+    def slot(self, g: Graph, ref: Ref) -> Slot:
+        """The function-wide key of `ref` in graph `g` (see `Slot`)."""
+        scope = self.scopes.setdefault(id(g), len(self.scopes))
+        return (scope, *ref)
+
+    # -- symbols ------------------------------------------------------------------------
+    def fsym(self, name: str) -> str:
+        if name in self.param_attr:
+            return f"self.{self.param_attr[name]}"
+        return self.size_local[name]
+
+    def isym(self, name: str) -> str:
+        if name not in self.param_attr:
+            raise CodegenError(f"size `{name}` is needed when `{self.block.name}` is built, but it is "
+                               "only known from the input", self.block.ast.span, code="E501")
+        return self.param_kw[name]
+
+    # -- the class -----------------------------------------------------------------------
+    def render(self) -> dict:
+        self._init_params()
+        self._prologue()
+        self._graph(self.body, "")
+        outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
+        # with several inputs, a result may come only from inputs without leading dimensions
+        full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
+        outs = [f"{full.format(o)}.reshape(*batch, *{o}.shape[1:])" if t.batch else o
+                for o, t in zip(outs, self.block.outputs)]
+        self.fwd.append(f"return {', '.join(outs)}")
+        b = self.block
+        args = ", ".join(self.namer_input_names)
+        n_out = len(b.outputs)
+        returns = "torch.Tensor" if n_out == 1 else f"tuple[{', '.join(['torch.Tensor'] * n_out)}]"
+        return {"name": self.class_names[(b.file, b.name)], "doc": self._doc(),
+                "init_signature": self._init_signature(), "init": self.init,
+                "forward_args": args, "returns": returns, "forward": self.fwd}
+
+    def _doc(self) -> str:
+        b = self.block
+        lines = [docstring(b.ast.doc or f"`{b.name}` from {Path(b.file).name}.")]
+        sig = ", ".join(f"{n}: {t}" for n, t in b.inputs)
+        outs = ", ".join(str(t) for t in b.outputs)
+        lines += ["", docstring(f"forward({sig}) -> {outs}"),
+                  docstring(f"`*` is any number of leading broadcast dimensions. Source: "
+                            f"{Path(b.file).name}:{b.ast.span.line}.")]
+        if b.preconditions:
+            lines.append("Requires: " + docstring("; ".join(str(p) for p in b.preconditions)) + ".")
+        return "\n".join(lines)
+
+    def _init_signature(self) -> str:
+        parts = []
+        for p in self.block.params.values():
+            typ = {"size": "int", "bool": "bool", "float": "float"}[p.kind]
+            if p.default is None:
+                parts.append(f"{self.param_kw[p.name]}: {typ}")
+            elif is_literal(p.default):
+                parts.append(f"{self.param_kw[p.name]}: {typ} = {static.render(p.default, self.isym)}")
+            else:
+                parts.append(f"{self.param_kw[p.name]}: {typ} | None = None")
+        return ", *, " + ", ".join(parts) if parts else ""
+
+    def _init_params(self) -> None:
+        b = self.block
+        for p in b.params.values():
+            if p.default is None or is_literal(p.default):
+                continue
+            n = self.param_kw[p.name]
+            self.init.append(f"if {n} is None:")
+            if isinstance(p.default, Size) and not p.default.is_integral:
+                num, den = p.default.split_fraction()
+                self.init.append(f"    if ({num.render(self.isym)}) % ({den.render(self.isym)}) != 0:")
+                msg = f"{b.name} requires {num} % {den} == 0 for the default {p.name} = {p.default}"
+                self.init.append(f"        raise ValueError({py_string(msg)})")
+            self.init.append(f"    {n} = {static.render(p.default, self.isym)}")
+        sizes = [self.param_kw[p.name] for p in b.params.values() if p.kind == "size"]
+        if sizes:
+            self.init.append(f"if min({', '.join(sizes)}{', 0' if len(sizes) == 1 else ''}) < 0:")
+            got = ", ".join(f"{n}={{{n}}}" for n in sizes)
+            self.init.append(f"    raise ValueError(f{f'{b.name}: sizes must be >= 0, got {got}'!r})")
+        for p in b.params.values():
+            self.init.append(f"self.{self.param_attr[p.name]} = {self.param_kw[p.name]}")
+        for pre in b.preconditions:
+            if pre.symbols() <= set(b.params):
+                self._check(self.init, pre, self.isym)
+
+    def _check(self, lines: list[str], pre, symbol: Callable[[str], str]) -> None:
+        if pre.kind == "at_least":
+            cond = f"not {pre.render(symbol)}"
+        else:
+            cond = pre.render(symbol).replace(" == 0", " != 0") if pre.kind == "divides" else \
+                pre.render(symbol).replace(" == ", " != ")
+        lines.append(f"if {cond}:")
+        msg = f"{self.block.name} requires {pre}" + (f" ({pre.origin})" if pre.origin else "")
+        lines.append(f"    raise ValueError({py_string(msg)})")
+
+    def _prologue(self) -> None:
+        """Read sizes and check the inputs' trailing axes, then flatten every input's leading
+        broadcast dimensions into one. Several inputs may differ there as long as their leading
+        shapes broadcast: each is expanded to the common `batch`, except one with no leading
+        dimensions at all (a learned tensor passed in), which broadcasts as a size-1 batch."""
+        b = self.block
+        names, shapes = [], []
+        read: set[str] = set()
+        for nid in self.body.inputs:
+            node = self.body.node(nid)
+            t = node.types[0]
+            key = self.slot(self.body, (nid, 0))
+            name = self.namer.take(node.name, key, self.body.uses((nid, 0)))
+            names.append(name)
+            n = len(t.axes)
+            for i, a in enumerate(t.axes):
+                if a.name not in b.params and a.name not in read:
+                    read.add(a.name)
+                    self.fwd.append(f"{self.size_local[a.name]} = {name}.shape[{i - n}]")
+            if n:
+                expected = ", ".join(self.fsym(a.name) for a in t.axes) + ("," if n == 1 else "")
+                self.fwd.append(f"if {name}.shape[-{n}:] != ({expected}):")
+                msg = f"{b.name}: `{node.name}` must end in {t} with {{({expected})}}, got {{tuple({name}.shape)}}"
+                self.fwd.append(f"    raise ValueError(f{msg!r})")
+            shapes.append((name, n, t))
+            self.code[key] = name
+            self.owner[key] = key
+        leads = [f"{name}.shape[:-{n}]" if n else f"{name}.shape" for name, n, _ in shapes]
+        if len(shapes) == 1:
+            self.fwd.append(f"batch = {leads[0]}")
+        elif shapes:
+            self.fwd.append(f"batch = torch.broadcast_shapes({', '.join(leads)})")
+        for (name, n, t), lead in zip(shapes, leads):
+            named = "".join(", " + self.fsym(a.name) for a in t.axes)
+            if len(shapes) > 1:
+                self.fwd.append(f"if {name}.dim() > {n} and {lead} != batch:")
+                self.fwd.append(f"    {name} = {name}.expand(*batch{named})")
+            self.fwd.append(f"{name} = {name}.reshape(-1{named})")
+        for pre in b.preconditions:
+            if not pre.symbols() <= set(b.params):
+                self._check(self.fwd, pre, self.fsym)
+        self.namer_input_names = [f"{n}: torch.Tensor" for n in names]
+
+    # -- statements ------------------------------------------------------------------------
+    def _graph(self, g: Graph, indent: str, last_stmt: int | None = None) -> None:
+        for node in g.operations():
+            if node.stmt != last_stmt:
+                self._comment(node, indent)
+                last_stmt = node.stmt
+            for ref in g.args(node.id):
+                self.namer.remaining[self.owner[self.slot(g, ref)]] -= 1
+            self._statement(node, g, indent)
+
+    def _comment(self, node: Node, indent: str) -> None:
+        i = node.stmt - self.block.ast.span.line
+        text = self.source_lines[i].strip() if 0 <= i < len(self.source_lines) else ""
+        text = text.split("#")[0].strip()
+        self.fwd.append(f"{indent}# {comment(text)}  ({comment(Path(self.block.file).name)}:{node.stmt})")
+
+    def _bind(self, g: Graph, node: Node, i: int, expr: str, indent: str, want: str | None = None) -> None:
+        key = self.slot(g, (node.id, i))
+        uses = g.uses((node.id, i))
+        src = self._alias_source(g, node, expr)
+        if src is not None:
+            owner = self.owner[src]
+            self.owner[key] = owner
+            self.namer.remaining[owner] += uses
+            self.code[key] = expr
+            return
+        target = self.loop_targets.get(key)
+        if target is not None and self.namer.remaining[target[1]] == target[2] + 1:
+            name, self.owner[key] = target[0], target[1]
+            self.namer.remaining[target[1]] += uses  # its reads, the carry-back included
+            self.fwd.append(f"{indent}{name} = {expr}")
+            self.code[key] = name
+            return
+        name = self.namer.take(want or node.name, key, uses)
+        self.fwd.append(f"{indent}{name} = {expr}")
+        self.code[key] = name
+        self.owner[key] = key
+
+    def _alias_source(self, g: Graph, node: Node, expr: str) -> Slot | None:
+        """The argument whose code `expr` is verbatim (a no-op such as `(h)`): no new variable."""
+        for ref in g.args(node.id):
+            if self.code.get(self.slot(g, ref)) == expr:
+                return self.slot(g, ref)
+        return None
+
+    def _op(self, g: Graph, node: Node, indent: str) -> None:
+        e = Emitter(self, g, node, indent)
+        expr = REGISTRY[node.op].emit(node, e)
+        self._bind(g, node, 0, expr, indent)
+
+    def submodule(self, hint: str, ctor: str, node: Node) -> str:
+        name = base = attr(hint)
+        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
+        while name in self.attrs or name in self.param_attr.values():
+            k += 1
+            name = f"{base}{k}"
+        self.suffix[base] = k
+        self.attrs.add(name)
+        held = self.weights.setdefault(self.path + (node.id,), [])
+        if self.loop is not None:
+            plural = attr(name, (self.attrs - {name}) | set(self.param_attr.values()), plural=True)
+            self.attrs.add(plural)
+            held.append(plural)
+            var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
+            self.loop.append({"attr": plural, "ctor": ctor, "var": var})
+            return var
+        held.append(name)
+        self.init.append(f"self.{name} = {ctor}")
+        return f"self.{name}"
+
+    def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
+        return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
