@@ -152,7 +152,7 @@ class Size:
         den = _coerce(den)
         if den.is_const and (den.const <= 0 or den.const.denominator != 1):
             raise SizeError(f"floor division by {den}")
-        if den == 1 or (self / den).is_integral:
+        if den == 1 or (len(den.terms) == 1 and (self / den).is_integral):
             return self / den
         if len(den.terms) != 1 or not den.is_integral or den.terms[0][1] < 0:
             return _floor_atom(self, den)

@@ -18,8 +18,7 @@ from archdsl.testing import random_sizes  # noqa: E402
 FILES = sorted((ROOT / "examples").rglob("*.arch")) + sorted((ROOT / "stdlib").glob("*.arch"))
 CASES = [(f, name) for f in FILES for name in re.findall(r"^block\s+(\w+)", f.read_text(), re.M)]
 
-# Sizes that keep a block fast, or away from `H == D` (K = D / H = 1: torch lowers a `dot` over
-# one element to a multiply that FlopCounterMode does not count; see the xfail test below).
+# Sizes that keep a block fast.
 OVERRIDES = {
     "SwinT": dict(M=2, Y=64, X=64),
     "SwinStage": dict(L=2, H=3),
@@ -81,9 +80,9 @@ block Heads[D = 4, H = 4, K = D / H](x: [T, D]) -> [T, H] {
 """
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 item 6: a dot contracting axes of total size 1 is a "
-                   "multiply in torch (0 FLOPs in FlopCounterMode), stats counts 2 per element")
 def test_flops_of_a_dot_over_one_element():
+    """A dot contracting one element is a multiply in torch (0 FLOPs in FlopCounterMode), and
+    `stats` says so (issue 10: the stock attention with H = D)."""
     prog = archdsl.compile_source(K1)
     report = compare(prog, "Heads", dict(T=3))
     assert report.ok, str(report)

@@ -4,6 +4,7 @@ fusion pass puts in place of `dot -> scale -> mask -> softmax -> dot`."""
 from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
+from ..sizes import Size
 from ..types import Axis, TensorType
 from .base import Op, need_axes, prod, register, without
 
@@ -41,7 +42,11 @@ class Dot(Op):
         return TensorType(tuple(axes), a.batch or b.batch)
 
     def flops(self, node, ins, out):
-        return 2 * prod(a.size for a in out.axes) * prod(ins[0].size(n) for n in node.attrs["axes"])
+        """2 per multiply-add; none when the contracted axes hold one element in all, where
+        `torch.einsum` is an elementwise product (as `FlopCounterMode` counts it): the factor
+        `1 - 1 // k` is 0 at k = 1 and 1 above."""
+        k = prod(ins[0].size(n) for n in node.attrs["axes"])
+        return 2 * prod(a.size for a in out.axes) * k * (1 - Size.of(1).floordiv(k))
 
     def emit(self, node, e):
         letters = e.letters([*e.ins[0].names, *e.ins[1].names])
