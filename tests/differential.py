@@ -24,6 +24,8 @@ from typing import Any
 import torch
 
 import archdsl
+from archdsl.interpret import interpret
+from archdsl.interpret.differential import RTOL, rel_error
 from archdsl.ir import BlockIR
 from archdsl.passes.stats import resolve_sizes
 from archdsl.program import Program
@@ -79,12 +81,18 @@ class Outcome:
 def compare_with_interpreter(program: Program, block: BlockIR, sizes: dict[str, int],
                              module: torch.nn.Module, inputs: list[torch.Tensor],
                              outputs: list[torch.Tensor]) -> str | None:
-    """The hook for the reference interpreter (`archdsl.interpret`, issue 10 item 3): run `block`
-    op by op at `sizes` with `module`'s state_dict on `inputs` and return a description of any
-    difference from `outputs` (the unfused generated module's), or None when they agree.
-    Until the interpreter lands this does nothing; it is called for every compared block, after
-    the fused/unfused comparison, so wiring it in is a change to this function only."""
-    return None
+    """Run `block` op by op in the reference interpreter (`archdsl.interpret`) at `sizes`, with
+    `module`'s weights, on `inputs`; a description of any difference from `outputs` (the unfused
+    generated module's), or None when they agree to 1e-5 (relative)."""
+    params = {k: v for k, v in sizes.items() if k in block.params}
+    try:
+        with torch.no_grad():
+            ref = interpret(program, block.name, module, *inputs, **params)
+    except Exception as err:  # noqa: BLE001 - the interpreter's refusal or crash is the finding
+        return f"the interpreter raised {type(err).__name__}: {err}"
+    errors = [rel_error(o, r) for o, r in zip(outputs, ref)]
+    worst = max(errors, default=0.0)
+    return f"the module differs from the interpreter by {worst:.2e} (relative)" if worst > RTOL else None
 
 
 def check_spec(text: str, path: str | Path = "<mutant>", seed: int = 0) -> Outcome:
