@@ -32,7 +32,6 @@ from archdsl.program import Program
 from archdsl.testing import _bound, _free_range, _multiple_of, drawn_symbols
 
 BATCH = (2, 3)  # extra leading dimensions: a spec that only works at batch 1 (or flat) fails
-RTOL = 1e-5
 SMALL = 6  # the largest size drawn for a parameter (free axes may need more, see `_free_range`)
 LARGE = {"params": 2_000_000, "flops": 500_000_000}  # per example; a block above is not run
 TRIES = 12  # random size draws per block before it counts as "unsized"
