@@ -185,6 +185,7 @@ class BlockIR:
     preconditions: list[Precondition] = field(default_factory=list)
     outputs: list[TensorType] = field(default_factory=list)  # inferred by the shape pass
     file: str = ""
+    contract_by: list[Size | None] = field(default_factory=list)  # each contract's `by`, evaluated
 
     @property
     def name(self) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from .. import ast
-from ..errors import ArchError, ResolveError, ShapeError
+from ..errors import ArchError, ResolveError, ShapeError, SymmetryError
 from ..ir import BlockIR, Graph, ParamInfo
 from ..sizes import Size
 from ..static import Real
@@ -44,13 +44,17 @@ def elaborate_partial(block: ast.Block, program: Resolver, file: str) -> tuple[B
     for p in block.inputs:
         scope.attempt(lambda p=p: _input(p, g, params, free, examples, inputs, scope), [p.name])
     scope.free = set(free)
+    contract_by: list[Size | None] = []
+    for c in block.contracts:
+        contract_by.append(None)
+        scope.attempt(lambda c=c: contract_by.__setitem__(-1, _by(c, scope, block.name)), [])
     outputs = [tuple(a.name for a in o.axes) for o in block.outputs]
     body = [s for s in block.body]
     if body and isinstance(body[0], ast.Doc):
         body = body[1:]
     builder = Builder(scope, g)
     builder.statements(body, top=True)
-    ir = BlockIR(block, params, inputs, outputs, g, free, examples, file=file)
+    ir = BlockIR(block, params, inputs, outputs, g, free, examples, file=file, contract_by=contract_by)
     if scope.errors or scope.poisoned:
         return ir, scope.errors, bool(scope.poisoned)
     if not g.outputs:
@@ -60,6 +64,23 @@ def elaborate_partial(block: ast.Block, program: Resolver, file: str) -> tuple[B
                          block.span, code="E318")
     builder.warn_unused()
     return ir, [], False
+
+
+def _by(c: ast.Contract, scope: Scope, block: str) -> Size | None:
+    """A contract's `by`, evaluated like every static value: a size over the block's size
+    parameters (the symmetry checker reads the result, never the syntax)."""
+    e = c.action.by
+    if e is None:
+        return None
+    try:
+        value = scope.static(e, "a `by` size")
+    except ArchError as err:
+        raise SymmetryError(f"`by`: {err.message}", e.span, code="S107") from None
+    sizes = {n for n, p in scope.params.items() if p.kind == "size"}
+    if not isinstance(value, Size) or not value.symbols() <= sizes:
+        raise SymmetryError(f"`by` takes a size over the size parameters of `{block}`, not `{value}`",
+                            e.span, code="S107")
+    return value
 
 
 def _param(p: ast.SizeParam, params: dict[str, ParamInfo], scope: Scope) -> None:

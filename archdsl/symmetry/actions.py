@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .. import ast
 from ..errors import Span, SymmetryError
 from ..ir import BlockIR
-from ..sizes import Size, SizeError
+from ..sizes import Size
 from ..types import TensorType
 from .state import ONE, Factor
 
@@ -64,10 +64,10 @@ class Contract:
 
 def contracts_of(block: BlockIR) -> list[Contract]:
     """The block's declared contracts, checked against its signature (S102-S107)."""
-    return [_contract(c, block) for c in block.ast.contracts]
+    return [_contract(c, by, block) for c, by in zip(block.ast.contracts, block.contract_by)]
 
 
-def _contract(c: ast.Contract, block: BlockIR) -> Contract:
+def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract:
     a = c.action
     if a.group not in GROUPS:
         raise SymmetryError(f"unknown group `{a.group}`", a.span, code="S102",
@@ -81,7 +81,7 @@ def _contract(c: ast.Contract, block: BlockIR) -> Contract:
     if a.by is not None:
         if a.group != "shift":
             raise SymmetryError(f"`by` restricts shifts only, not `{a.group}`", a.by.span, code="S107")
-        by = _size(a.by, block)
+        by = _positive(by_size, a.by.span)
     ins = [t for _, t in block.inputs]
     for axis in a.axes:
         if not any(t.axis(axis) is not None for t in ins):
@@ -106,31 +106,11 @@ def _contract(c: ast.Contract, block: BlockIR) -> Contract:
     return Contract(c.kind, Action(a.group, a.axes, by, a.span), c.span)
 
 
-def _size(e: ast.Expr, block: BlockIR) -> Size:
-    """A `by` expression: a whole positive size over the block's size parameters."""
-    try:
-        value = _eval(e, block)
-    except SizeError as err:
-        raise SymmetryError(str(err), e.span, code="S107") from None
+def _positive(value: Size, span) -> Size:
+    """A `by` (evaluated by the elaborator) must be a whole positive size."""
     if not value.is_integral or (value.is_const and value.const < 1):
-        raise SymmetryError(f"`by` takes a whole positive size, not {value}", e.span, code="S107")
+        raise SymmetryError(f"`by` takes a whole positive size, not {value}", span, code="S107")
     return value
-
-
-def _eval(e: ast.Expr, block: BlockIR) -> Size:
-    if isinstance(e, ast.Number) and isinstance(e.value, int):
-        return Size.of(e.value)
-    if isinstance(e, ast.Name):
-        p = block.params.get(e.id)
-        if p is not None and p.kind == "size":
-            return Size.of(e.id)
-        raise SymmetryError(f"`by {e.id}`: not a size parameter of `{block.name}`", e.span, code="S107")
-    if isinstance(e, ast.BinOp) and e.op in ("+", "-", "*", "/"):
-        a, b = _eval(e.left, block), _eval(e.right, block)
-        if e.op == "/":
-            return a / b
-        return a + b if e.op == "+" else a - b if e.op == "-" else a * b
-    raise SymmetryError("`by` takes a size expression", e.span, code="S107")
 
 
 def _paren(s: Size) -> str:
