@@ -25,7 +25,7 @@ import torch
 
 import archdsl
 from archdsl.interpret import interpret
-from archdsl.interpret.differential import RTOL, rel_error
+from archdsl.interpret.differential import RTOL, random_inputs, randomise, rel_error
 from archdsl.ir import BlockIR
 from archdsl.passes.stats import resolve_sizes
 from archdsl.program import Program
@@ -216,10 +216,10 @@ def run_block(program: Program, ir: BlockIR, sizes: dict[str, int], seed: int = 
     try:
         try:
             plain = program.module(ir.name, fuse=False, **params).double().eval()
-            _randomize(plain, seed)
+            randomise(plain, seed)
             fused = program.module(ir.name, fuse=True, **params).double().eval()
             fused.load_state_dict(plain.state_dict())
-            inputs = _inputs(ir, env, seed)
+            inputs = random_inputs(program, ir.name, env, BATCH, seed + 1)
             with torch.no_grad():
                 a = _as_list(plain(*inputs))
                 b = _as_list(fused(*inputs))
@@ -241,33 +241,6 @@ def run_block(program: Program, ir: BlockIR, sizes: dict[str, int], seed: int = 
 
 def _as_list(result: Any) -> list:
     return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
-def _randomize(module: torch.nn.Module, seed: int) -> None:
-    """Every parameter drawn at random, away from 0 and 1, so that no default init (ones for a
-    norm's weight, zeros for a bias) hides a mistake."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            mag = torch.rand(p.shape, generator=gen, dtype=torch.float64) * 0.6 + 0.2
-            sign = torch.randint(0, 2, p.shape, generator=gen) * 2 - 1
-            p.copy_((mag * sign).to(p.dtype))
-
-
-def _inputs(ir: BlockIR, env: dict[str, Any], seed: int) -> list[torch.Tensor]:
-    """Random float64 inputs with the extra batch dimensions; ids below the smallest size."""
-    gen = torch.Generator().manual_seed(seed + 1)
-    low = min([v for v in env.values() if type(v) is int and v > 0] or [1])
-    out = []
-    for _, t in ir.inputs:
-        shape = (*BATCH, *(int(a.size.evaluate(env)) for a in t.axes))
-        if t.dtype == "int":
-            out.append(torch.randint(0, low, shape, generator=gen))
-        elif t.dtype == "bool":
-            out.append(torch.randint(0, 2, shape, generator=gen).bool())
-        else:
-            out.append(torch.randn(shape, generator=gen, dtype=torch.float64))
-    return out
 
 
 def _close(x: Any, y: Any) -> bool:
