@@ -101,6 +101,7 @@ class Calls:
                     raise ShapeError(f"`{c.name}` of `{e.func}` must be known when the module is built, "
                                      f"but depends on {', '.join(sorted(late))}", c.span, code="E311",
                                      help="make it a parameter of this block")
+                _check_kind(e.func, c, callee.params[c.name].kind, value, self.scope.params)
                 sizes[c.name] = value
             elif c.name in callee_axes:
                 if isinstance(c.value, tuple):
@@ -125,3 +126,11 @@ class Calls:
         return (node.id, 0)
 
 
+def _check_kind(func: str, c: ast.Binding, kind: str, value: Value, params: dict) -> None:
+    """A flag takes true, false or a flag of the caller; a number takes no flag (`causal = D`
+    would reach PyTorch as an int where it wants a bool)."""
+    is_flag = isinstance(value, bool) or (isinstance(value, Real) and value.op == "param"
+                                          and params[value.args[0]].kind == "bool")
+    if (kind == "bool") != is_flag or isinstance(value, str):
+        want = "true or false" if kind == "bool" else "a number"
+        raise ShapeError(f"`{c.name}` of `{func}` is {want}, not `{value}`", c.span, code="E329")

@@ -179,6 +179,7 @@ class Merge(Op):
 @register
 class Concat(Op):
     name = "concat"
+    per_operand = True  # `concat[T, T -> T]`: one clause per operand, the same axis in each
     dtypes = frozenset({"float", "int", "bool"})
     arity = None
     spec = "map"

@@ -38,6 +38,7 @@ class Op:
     # every option with an int default and every axis-size keyword is a size (a whole number)
     real_options: ClassVar[frozenset[str]] = frozenset()
     spec: ClassVar[str] = "none"  # "none" | "axes" | "map": what goes in [...]
+    per_operand: ClassVar[bool] = False  # map clauses name one operand each (may repeat an axis)
     # element types its PyTorch accepts: float math (softmax, Linear, gelu) refuses int and bool
     dtypes: ClassVar[frozenset[str]] = frozenset({"float"})
     summary: ClassVar[str] = ""
@@ -69,6 +70,7 @@ class Op:
             if len(set(axes)) != len(axes):
                 raise ArchError(f"`{self.name}` names an axis twice", span, code="E204")
             return {"axes": axes}
+        _distinct_axes(self.name, clauses, span, self.per_operand)
         return self.configure_map(clauses, span)
 
     def configure_map(self, clauses: tuple[ast.AxisClause, ...], span: Span) -> dict[str, Any]:
@@ -153,6 +155,23 @@ def helper_source(name: str) -> str:
         if isinstance(node, pyast.FunctionDef) and node.name == name:
             return pyast.get_source_segment(text, node)
     raise KeyError(f"no helper `{name}` in {path.name}")
+
+
+def _distinct_axes(op: str, clauses: tuple[ast.AxisClause, ...], span: Span, per_operand: bool) -> None:
+    """Within a map spec an axis is made once (right of `->`), acted over once (after `over`),
+    consumed by one clause (`merge[A B -> Y, B C -> X]` cannot mean anything; `concat[T, T -> T]`
+    names T once per operand), and an `over` axis is on neither side of an arrow."""
+    made = [n for c in clauses for n in flat(c.rhs or ())]
+    over = [n for c in clauses for n in flat(c.over or ())]
+    used = [] if per_operand else [n for c in clauses for n in dict.fromkeys(flat(c.lhs))]
+    for names, where, code in ((made, "right of `->`", "E319"), (over, "after `over`", "E204"),
+                               (used, "left of `->` in two clauses", "E204")):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ArchError(f"`{op}` names {', '.join(twice)} twice {where}", span, code=code)
+    both = sorted(set(over) & set(made + used))
+    if both:
+        raise ArchError(f"`{op}` maps {', '.join(both)} and acts over it too", span, code="E204")
 
 
 def flat(terms: tuple[ast.AxisTerm, ...]) -> tuple[str, ...]:

@@ -141,6 +141,10 @@ def _group(target: str | Group) -> Group:
 def _match(node: Node, callee: BlockIR, pname: str, ptype: TensorType, arg: TensorType,
            axis_map: dict, sizes: dict[str, Size], read: dict[str, Size], ctx: ShapeContext) -> tuple[Group, ...]:
     """The caller's axes for each axis of one signature input; sizes read from them."""
+    if arg.dtype != ptype.dtype:
+        raise ShapeError(f"`{callee.name}` takes `{pname}` as {ptype.dtype} tensors, but the argument is "
+                         f"{arg.dtype}", node.span, code="E304",
+                         help=f"declare its element type in the signature: `{pname}: [...] {arg.dtype}`")
     layout = []
     for a in ptype.axes:
         group = _group(axis_map.get(a.name, a.name))
