@@ -40,6 +40,8 @@ class BSpline(Op):
                                  node.span, code="E306")
         if isinstance(kw["lo"], float) and isinstance(kw["hi"], float) and not kw["lo"] < kw["hi"]:
             raise ShapeError(f"`bspline` needs lo < hi, not [{kw['lo']}, {kw['hi']}]", node.span, code="E306")
+        if not kw["grid"].is_const:  # a grid bound at a call (`G = 0`) divides by zero
+            ctx.at_least(kw["grid"], Size.of(1), node.span, "bspline: at least one grid interval")
         size = kw["grid"] + kw["order"]
         declared = ctx.maybe_size(axes[0])
         if declared is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, flat, fresh_axes, need_axes, prod, register, without
+from .base import Op, at_least, flat, fresh_axes, need_axes, prod, register, without
 from .conv import _conv_out
 
 
@@ -41,6 +41,7 @@ class P4Conv(Op):
         a = node.attrs
         acted = (a["cin"],) + (() if a["lifting"] else (a["rot"],)) + a["over"]
         need_axes(x, acted, node.span, self.name)
+        at_least(ctx, node, self.name, {"kernel": 1, "padding": 0})
         if a["lifting"]:
             fresh_axes(x, (a["rot"],), node.span, self.name)
         else:
