@@ -219,9 +219,6 @@ class BlockTable(Mapping[tuple[str, str], BlockIR]):
     def __len__(self) -> int:
         return len(self._blocks)
 
-    def by_key(self, key: tuple[str, str]) -> BlockIR:
-        return self._blocks[key]
-
     @property
     def roots(self) -> list[BlockIR]:
         """The blocks the root file defines that compiled, in source order."""

@@ -43,9 +43,6 @@ class Program:
             raise ResolveError(f"block `{name}` did not compile", code="E215")
         return self.table[where]
 
-    def by_key(self, key: tuple[str, str]) -> BlockIR:
-        return self.table[key]
-
     def check(self) -> list[BlockIR]:
         """The root file's own blocks; raises every error found in the compilation."""
         raise_all(self.errors)

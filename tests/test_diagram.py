@@ -47,7 +47,7 @@ def _drawn_ops(prog, g: Graph, level: int, depth: int):
         elif node.kind == "repeat":
             yield from _drawn_ops(prog, node.attrs["body"], level, depth)
         elif node.kind == "call" and level < depth:
-            yield from _drawn_ops(prog, prog.by_key(node.attrs["callee"]).body, level + 1, depth)
+            yield from _drawn_ops(prog, prog.table[node.attrs["callee"]].body, level + 1, depth)
 
 
 def _top_calls(g: Graph):

@@ -147,7 +147,7 @@ def _op(scope: Scope, g: Graph, node: Node, ins: list[NamedTensor]) -> list[Name
 def _call(scope: Scope, g: Graph, node: Node, ins: list[NamedTensor]) -> list[NamedTensor]:
     b = binding(node)
     run, env = scope.frame.run, scope.frame.env
-    callee = scope.frame.program.by_key(b.callee)
+    callee = scope.frame.program.table[b.callee]
     (module,) = scope.held(node)
     given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params}
     given.update({k: static.evaluate(v, env) for k, v in b.values.items() if k not in given})
