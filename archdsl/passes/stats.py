@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .. import static
 from ..errors import ShapeError
-from ..ir import BlockIR, Graph, Node
+from ..ir import BlockIR, Dispatch, Graph, Node
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 from .feasibility import multiple_default, solve_free
@@ -64,28 +64,36 @@ def _subgraphs(table: BlockTable, g: Graph) -> list[Graph]:
 def _own_costs(table: BlockTable, g: Graph, memo: Mapping[Graph, tuple[Size, Size]]) -> tuple[Size, Size]:
     """`g`'s costs, given those of every graph it calls or repeats (in `memo`)."""
     params, flops = Size.of(0), Size.of(0)
-    for node in g.order():
-        if node.kind == "input":
-            continue
-        ins = [g.type_of(r) for r in g.args(node.id)]
-        if node.kind == "op":
-            op = REGISTRY[node.op]
-            for shape in op.parameters(node, ins, node.types[0]).values():
-                n = Size.of(1)
-                for s in shape:
-                    n = n * s
-                params = params + n
-            flops = flops + op.flops(node, ins, node.types[0])
-        elif node.kind == "call":
-            p, f = memo[table[node.attrs["callee"]].body]
-            binding = node.attrs["binding"]
-            params = params + p.subs(binding.sizes)
-            flops = flops + f.subs(binding.sizes) * binding.broadcast_size()
-        else:
-            p, f = memo[node.attrs["body"]]
-            params = params + p * node.attrs["count"]
-            flops = flops + f * node.attrs["count"]
+    for node in g.operations():
+        p, f = _NODE_COSTS(node, g, table, memo)
+        params, flops = params + p, flops + f
     return params, flops
+
+
+def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
+    ins = [g.type_of(r) for r in g.args(node.id)]
+    op = REGISTRY[node.op]
+    params = Size.of(0)
+    for shape in op.parameters(node, ins, node.types[0]).values():
+        n = Size.of(1)
+        for s in shape:
+            n = n * s
+        params = params + n
+    return params, op.flops(node, ins, node.types[0])
+
+
+def _call_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
+    p, f = memo[table[node.attrs["callee"]].body]
+    binding = node.attrs["binding"]
+    return p.subs(binding.sizes), f.subs(binding.sizes) * binding.broadcast_size()
+
+
+def _repeat_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
+    p, f = memo[node.attrs["body"]]
+    return p * node.attrs["count"], f * node.attrs["count"]
+
+
+_NODE_COSTS = Dispatch(op=_op_costs, call=_call_costs, repeat=_repeat_costs)
 
 
 @contextmanager
