@@ -1,13 +1,16 @@
-"""Parameter and FLOP counts, symbolic over the IR, evaluated at concrete sizes.
+"""Parameter, FLOP and activation counts, symbolic over the IR, evaluated at concrete sizes.
 
 FLOPs are forward FLOPs for one example (broadcast axes of size 1), counted the way
 `torch.utils.flop_counter.FlopCounterMode` counts the unfused module: matmuls and
-convolutions at 2 per multiply-add, everything else free."""
+convolutions at 2 per multiply-add (so MACs are half the FLOPs; fvcore reports MACs), everything
+else free. "Produced" counts the elements of every tensor the forward pass computes, callees and
+repeats included: what an unfused forward materialises, an upper bound on what autograd saves."""
 
 from __future__ import annotations
 
 import weakref
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 from .. import static
@@ -23,8 +26,37 @@ if TYPE_CHECKING:
 DEFAULT_FREE_SIZE = 32
 
 
+@dataclass(frozen=True)
+class Costs:
+    """What a graph or one node costs, as sizes over its block's symbols (for one example)."""
+
+    params: Size
+    flops: Size
+    produced: Size  # elements of every tensor computed
+
+    def __add__(self, other: Costs) -> Costs:
+        return Costs(self.params + other.params, self.flops + other.flops, self.produced + other.produced)
+
+    def scaled(self, repeats: Size, broadcast: Size | int = 1) -> Costs:
+        """Run `repeats` times, each over `broadcast` positions (parameters shared by both)."""
+        return Costs(self.params * repeats, self.flops * repeats * broadcast,
+                     self.produced * repeats * broadcast)
+
+    def subs(self, sizes: Mapping[str, Size]) -> Costs:
+        return Costs(self.params.subs(sizes), self.flops.subs(sizes), self.produced.subs(sizes))
+
+
+ZERO = Costs(Size.of(0), Size.of(0), Size.of(0))
+
+
 def graph_costs(table: BlockTable, g: Graph) -> tuple[Size, Size]:
-    """(parameters, flops) of a graph, as sizes over the block's symbols.
+    """(parameters, flops) of a graph, as sizes over the block's symbols (`costs` has more)."""
+    c = costs(table, g)
+    return c.params, c.flops
+
+
+def costs(table: BlockTable, g: Graph) -> Costs:
+    """The costs of a graph, as sizes over the block's symbols.
 
     Each graph (a block body, a repeat body) is costed once, symbolically, and a call
     substitutes its bindings into the callee's result, so a file of blocks that each call the
@@ -45,9 +77,9 @@ def graph_costs(table: BlockTable, g: Graph) -> tuple[Size, Size]:
     return _COSTS[g]
 
 
-# graph -> (params, flops); a graph belongs to one table and is not changed once typed (fusion
+# graph -> its Costs; a graph belongs to one table and is not changed once typed (fusion
 # changes a copy), so its costs are computed once for every command that asks (docs asks per page)
-_COSTS: weakref.WeakKeyDictionary[Graph, tuple[Size, Size]] = weakref.WeakKeyDictionary()
+_COSTS: weakref.WeakKeyDictionary[Graph, Costs] = weakref.WeakKeyDictionary()
 
 
 def _subgraphs(table: BlockTable, g: Graph) -> list[Graph]:
@@ -61,16 +93,30 @@ def _subgraphs(table: BlockTable, g: Graph) -> list[Graph]:
     return out
 
 
-def _own_costs(table: BlockTable, g: Graph, memo: Mapping[Graph, tuple[Size, Size]]) -> tuple[Size, Size]:
+def _own_costs(table: BlockTable, g: Graph, memo: Mapping[Graph, Costs]) -> Costs:
     """`g`'s costs, given those of every graph it calls or repeats (in `memo`)."""
-    params, flops = Size.of(0), Size.of(0)
+    total = ZERO
     for node in g.operations():
-        p, f = _NODE_COSTS(node, g, table, memo)
-        params, flops = params + p, flops + f
-    return params, flops
+        total = total + _NODE_COSTS(node, g, table, memo)
+    return total
 
 
-def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
+def node_costs(table: BlockTable, g: Graph, node: Node) -> Costs:
+    """One operation's costs (a call's or repeat's include everything inside it)."""
+    for sub in _subgraphs(table, g):
+        costs(table, sub)
+    return _NODE_COSTS(node, g, table, _COSTS)
+
+
+def elements(t) -> Size:
+    """How many elements a tensor of type `t` has."""
+    n = Size.of(1)
+    for a in t.axes:
+        n = n * a.size
+    return n
+
+
+def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
     ins = [g.type_of(r) for r in g.args(node.id)]
     op = REGISTRY[node.op]
     params = Size.of(0)
@@ -79,25 +125,27 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size
         for s in shape:
             n = n * s
         params = params + n
-    return params, op.flops(node, ins, node.types[0])
+    produced = Size.of(0)
+    for t in node.types:
+        produced = produced + elements(t)
+    return Costs(params, op.flops(node, ins, node.types[0]), produced)
 
 
-def _call_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
-    p, f = memo[table[node.attrs["callee"]].body]
+def _call_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
     binding = node.attrs["binding"]
-    return p.subs(binding.sizes), f.subs(binding.sizes) * binding.broadcast_size()
+    inner = memo[table[node.attrs["callee"]].body].subs(binding.sizes)
+    return inner.scaled(Size.of(1), binding.broadcast_size())
 
 
-def _repeat_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
-    p, f = memo[node.attrs["body"]]
-    return p * node.attrs["count"], f * node.attrs["count"]
+def _repeat_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
+    return memo[node.attrs["body"]].scaled(node.attrs["count"])
 
 
 _NODE_COSTS = Dispatch(op=_op_costs, call=_call_costs, repeat=_repeat_costs)
 
 
 @contextmanager
-def _arithmetic_at(block: BlockIR) -> Iterator[None]:
+def arithmetic_at(block: BlockIR) -> Iterator[None]:
     """Arithmetic that has no answer at concrete sizes (a division by a size given as 0) is an
     error at the block, not a crash."""
     try:
@@ -110,7 +158,7 @@ def _arithmetic_at(block: BlockIR) -> Iterator[None]:
 def resolve_sizes(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     """Concrete values of every parameter and free size; defaults filled, preconditions checked,
     and every axis of every value in the block (callees included) at least 1."""
-    with _arithmetic_at(block):
+    with arithmetic_at(block):
         return _resolve_sizes(table, block, given)
 
 
@@ -195,7 +243,7 @@ def _require_positive_node(node: Node, env: dict[str, Any], where: str) -> None:
 
 def stats(table: BlockTable, block: BlockIR, given: dict[str, int]) -> dict[str, Any]:
     """Counts and shapes at concrete sizes."""
-    with _arithmetic_at(block):
+    with arithmetic_at(block):
         return _stats(table, block, given)
 
 
