@@ -12,6 +12,7 @@ from .commands import check as check_cmd
 from .commands import compile as compile_cmd
 from .commands import diagram as diagram_cmd
 from .commands import docs as docs_cmd
+from .commands import profile as profile_cmd
 from .commands import stats as stats_cmd
 from .commands import verify as verify_cmd
 from .errors import ArchError, UsageError
@@ -20,7 +21,8 @@ from .stack import with_deep_stack
 EPILOG = """examples:
   archc check examples/transformer.arch
   archc compile examples/transformer.arch -o transformer.py
-  archc stats examples/resnet.arch --block ResNet18 --json
+  archc stats examples/resnet.arch --block ResNet18 --depth 2
+  archc profile examples/resnet.arch --block ResNet18 --batch 8
   archc diagram examples/transformer.arch --block EncoderLayer -o encoder.svg
   archc docs examples stdlib -o build/site
   archc check --symmetry examples/symmetry/cnn.arch
@@ -28,7 +30,7 @@ EPILOG = """examples:
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, profile_cmd, diagram_cmd, docs_cmd, verify_cmd)
 
 
 def _common(dest: str) -> argparse.ArgumentParser:

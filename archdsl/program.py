@@ -57,14 +57,19 @@ class Program:
     def module(self, block: str, /, fuse: bool = True, **sizes: Any):
         """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
         names in the spec). The generated source is imported once per program and fuse setting."""
-        from .backends.pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
-        ir = self.block(block)
+        from .backends.pytorch import import_source
         if fuse not in self._generated:
             self._generated[fuse] = import_source(self.source(fuse=fuse))
+        return self.instance(self._generated[fuse], block, **sizes)
+
+    def instance(self, generated: Any, block: str, /, **sizes: Any):
+        """`block`'s class in `generated` (a module imported from this program's source, perhaps
+        instrumented, as `archc profile` does), instantiated with static sizes by spec names."""
+        from .backends.pytorch import block_class, emission_order, kwarg_names, python_class_names
+        ir = self.block(block)
         classes = python_class_names(emission_order(self.table, self.check()))
-        name = classes[(ir.file, ir.name)]
         kw = kwarg_names(ir, classes)
-        return block_class(self._generated[fuse], name)(**{kw.get(k, k): v for k, v in sizes.items()})
+        return block_class(generated, classes[(ir.file, ir.name)])(**{kw.get(k, k): v for k, v in sizes.items()})
 
     def weight_map(self, fuse: bool = False) -> dict:
         """Per block (file, name): IR node path (enclosing repeat ids, node id) -> the attributes

@@ -70,15 +70,20 @@ def _rows(table: BlockTable, block: BlockIR, g: Graph, env: dict[str, Any], dept
     for i, node in enumerate(g.operations(), 1):
         path = f"{prefix}{i}"
         c = node_costs(table, g, node)
-        ins = sum((elements(g.type_of(r)) for r in g.args(node.id)), Size.of(0))
-        outs = sum((elements(t) for t in node.types), Size.of(0))
-        params = _at(c.params, env)
         yield Row(path, level, _LAYER(node, table, env), block.name, node.stmt,
-                  " , ".join(_shape(t, env) for t in node.types), params,
+                  ", ".join(_shape(t, env) for t in node.types), _at(c.params, env),
                   _at(c.flops, env) * scale, _at(c.produced, env) * scale * BYTES,
-                  ((_at(ins, env) + _at(outs, env)) * scale + params) * BYTES)
+                  traffic_bytes(g, node, env, scale, _at(c.params, env)))
         if level < depth:
             yield from _OPEN(node, table, block, env, depth, scale, path + ".", level + 1)
+
+
+def traffic_bytes(g: Graph, node: Node, env: dict[str, Any], scale: int, params: int) -> int:
+    """Bytes `node` reads and writes at least: its inputs and outputs for `scale` examples, and
+    its `params` parameters once."""
+    ins = sum((elements(g.type_of(r)) for r in g.args(node.id)), Size.of(0))
+    outs = sum((elements(t) for t in node.types), Size.of(0))
+    return ((_at(ins, env) + _at(outs, env)) * scale + params) * BYTES
 
 
 def _op_layer(node: Node, table: BlockTable, env: dict[str, Any]) -> str:
