@@ -50,6 +50,7 @@ class Instance:
     path: tuple[str, ...]  # its module in the generated tree
     mult: int  # independent applications per root example (the broadcast axes of the calls)
     root: bool
+    via: str = ""  # where the root block's call that leads here is
     split_sizes: dict[str, Size] = field(default_factory=dict)  # split axis -> its size here
     whole_sizes: list[tuple[Size, Any]] = field(default_factory=list)  # sizes of unsplit axes
 
@@ -193,7 +194,7 @@ class Walk:
         env.update({k: v for k, v in b.values.items() if not isinstance(v, Size)})
         sub = Instance(callee, env, {k: v.subs(inst.subst) for k, v in b.sizes.items()},
                        self._module(inst, rpath, iters, node), inst.mult * int(b.broadcast_size().evaluate(inst.env)),
-                       root=False)
+                       root=False, via=inst.via or f" (in `{inst.block.name}` through the call at {node.span})")
         outs = self.instance(sub, inner_ins)
         result = []
         for x, groups, names, batched in zip(outs, b.outputs, b.callee_outputs, (t.batch for t in callee.outputs)):
@@ -242,7 +243,7 @@ class Walk:
         n = int(size.evaluate(inst.env))
         if n % self.plan.tp_size:
             raise ParallelError(f"{axis} cannot be split over {self.plan.tp} = {self.plan.tp_size}: "
-                                f"it is {n} here (`{pre}` fails)", node.span, code="E801",
+                                f"it is {n} here (`{pre}` fails){inst.via}", node.span, code="E801",
                                 help=f"choose a `{self.plan.tp}` that divides {n}, or do not map {axis}")
 
     def _collective(self, kind: str, phase: str, t: TensorType, inst: Instance, site: Split) -> None:

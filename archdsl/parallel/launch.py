@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import functools
 import json
+import math
 import os
 import socket
 import sys
@@ -40,28 +42,32 @@ class Job:
     timeout: float = 60.0
     steps: int = 0  # timed forward passes after the check (tokens/s)
     dtype: str = "float64"  # of the weights and float inputs: float64 checks, float32 measures
+    ddp: bool = False  # wrap in DistributedDataParallel as generated (the mapping: {"B": "dp"})
 
 
-def run(job: Job) -> dict[str, Any]:
-    """Spawn one process per mesh position, wait (never past `job.timeout`), and return rank
-    0's measurements (see `_measure`)."""
+def run(*jobs: Job) -> list[dict[str, Any]]:
+    """Spawn one process per mesh position (the jobs' meshes have one size; the jobs run in
+    turn in the same processes: torch is imported once), wait, never past the jobs' summed
+    timeouts, and return rank 0's measurements for each job (see `_measure`)."""
     import torch.multiprocessing as mp
-    world = 1
-    for n in job.mesh.values():
-        world *= n
+    worlds = {math.prod(j.mesh.values()) for j in jobs}
+    if len(worlds) != 1:
+        raise ValueError(f"the jobs of one run need meshes of one size, not {sorted(worlds)}")
+    (world,) = worlds
     with tempfile.TemporaryDirectory() as out:
-        ctx = mp.start_processes(_worker, args=(world, _free_port(), asdict(job), out), nprocs=world,
-                                 join=False, start_method="spawn")
-        deadline = time.monotonic() + job.timeout
+        ctx = mp.start_processes(_worker, args=(world, _free_port(), [asdict(j) for j in jobs], out),
+                                 nprocs=world, join=False, start_method="spawn")
+        limit = sum(j.timeout for j in jobs)
+        deadline = time.monotonic() + limit
         try:
             while not ctx.join(timeout=max(0.1, min(1.0, deadline - time.monotonic()))):
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"the {world}-process run did not finish in {job.timeout:.0f} s")
+                    raise TimeoutError(f"the {world}-process run did not finish in {limit:.0f} s")
         finally:
             for p in ctx.processes:
                 if p.is_alive():
                     p.kill()
-        return json.loads((Path(out) / "rank0.json").read_text())
+        return [json.loads((Path(out) / f"job{i}.json").read_text()) for i in range(len(jobs))]
 
 
 def _free_port() -> int:
@@ -70,15 +76,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _worker(rank: int, world: int, port: int, spec: dict, out: str) -> None:
+def _worker(rank: int, world: int, port: int, specs: list[dict], out: str) -> None:
     import torch.distributed as dist
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    job = Job(**spec)
-    dist.init_process_group("gloo", rank=rank, world_size=world, timeout=timedelta(seconds=job.timeout))
+    jobs = [Job(**spec) for spec in specs]
+    dist.init_process_group("gloo", rank=rank, world_size=world,
+                            timeout=timedelta(seconds=min(j.timeout for j in jobs)))
     try:
-        result = _measure(job, rank)
-        if rank == 0:
-            (Path(out) / "rank0.json").write_text(json.dumps(result))
+        for i, job in enumerate(jobs):
+            result = _measure(job, rank)
+            if rank == 0:
+                (Path(out) / f"job{i}.json").write_text(json.dumps(result))
     finally:
         dist.destroy_process_group()
 
@@ -89,12 +97,11 @@ def _measure(job: Job, rank: int) -> dict[str, Any]:
     import torch
     from torch.distributed.device_mesh import init_device_mesh
 
-    from ..interpret.differential import randomise, random_inputs
-    from ..program import compile_file
+    from ..interpret.differential import random_inputs, randomise
     from . import parallelize, plan
     from .measure import CollectiveCounter
     torch.set_num_threads(1)
-    program = compile_file(job.file)
+    program = _compiled(job.file)
     p = plan(program, job.block, job.shard, job.mesh, fuse=job.fuse, **job.sizes)
     mesh = init_device_mesh("cpu", tuple(job.mesh.values()), mesh_dim_names=tuple(job.mesh))
     params = program.block(job.block).params
@@ -102,7 +109,11 @@ def _measure(job: Job, rank: int) -> dict[str, Any]:
     randomise(ref, job.seed)
     dtype = getattr(torch, job.dtype)
     ref.to(dtype)
-    par = parallelize(copy.deepcopy(ref), p, mesh)
+    if job.ddp:
+        from torch.nn.parallel import DistributedDataParallel
+        par = DistributedDataParallel(copy.deepcopy(ref), process_group=mesh[p.dp].get_group())
+    else:
+        par = parallelize(copy.deepcopy(ref), p, mesh)
     xs = [x.to(dtype) if x.is_floating_point() else x
           for x in random_inputs(program, job.block, p.sizes, (job.batch,), job.seed)]
     dp = p.mesh[p.dp] if p.dp else 1
@@ -130,6 +141,12 @@ def _measure(job: Job, rank: int) -> dict[str, Any]:
     return result
 
 
+@functools.lru_cache(maxsize=None)
+def _compiled(file: str) -> Any:
+    from ..program import compile_file
+    return compile_file(file)
+
+
 def _share(mesh: Any, dim: str, batch: int) -> slice:
     n, r = mesh[dim].size(), mesh[dim].get_local_rank()
     if batch % n:
@@ -154,7 +171,7 @@ def _rel(a: Any, b: Any) -> float:
 
 def _grad_error(ref: Any, par: Any) -> float:
     """The largest relative error over every parameter's gradient (gathered when sharded)."""
-    grads = dict(par.named_parameters())
+    grads = dict(getattr(par, "module", par).named_parameters())
     worst = 0.0
     for name, p in ref.named_parameters():
         q = grads[name]
@@ -208,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {k: int(v) for k, v in parse_mapping(",".join(a.size), "size").items()}
     mesh = {k: int(v) for k, v in parse_mapping(a.mesh, "mesh").items()}
     job = Job(a.file, a.block, parse_mapping(a.shard, "shard"), mesh, sizes, a.batch, not a.no_fuse, timeout=a.timeout)
-    print(json.dumps(run(job), indent=1))
+    print(json.dumps(run(job)[0], indent=1))
     return 0
 
 
