@@ -95,10 +95,8 @@ class Walk:
         """The generated submodule holding `node`'s weights, through the weight map codegen
         records (never a guessed attribute name)."""
         held = self.weights[(inst.block.file, inst.block.name)].get(rpath + (node.id,), [])
-        if len(held) != 1:
-            raise ParallelError(f"`{REGISTRY[node.op].label(node) if node.kind == 'op' else node.op}` in "
-                                f"`{inst.block.name}` keeps its weights in {len(held)} places; "
-                                "only single-module operations can be split", node.span, code="E806")
+        if len(held) != 1:  # codegen keeps each Linear, Embedding and call in one submodule
+            raise RuntimeError(f"{_label(node)} in `{inst.block.name}` is held by {held}: a codegen bug")
         return inst.path + (held[0],) + tuple(str(i) for i in iters)
 
     # -- the three kinds of node ------------------------------------------------------------
@@ -269,7 +267,8 @@ class Walk:
             clash = next((n for s, n in inst.whole_sizes if sym in s.symbols()), None)
             if clash is not None:
                 raise ParallelError(f"`{inst.block.name}` reads {sym} both for {axis}, which is split, and for a "
-                                    f"whole value (`{clash.name}`)", clash.span, code="E805")
+                                    f"whole value (`{_label(clash)}`)", clash.span, code="E805",
+                                    help=f"split {axis} everywhere in `{inst.block.name}`, or do not map it")
             full = int(inst.env[sym])
             self.plan.local_sizes.append(LocalSize(inst.path, attrs[sym], sym, full, full // self.plan.tp_size))
 
