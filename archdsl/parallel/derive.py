@@ -245,6 +245,8 @@ class Walk:
                                 help=f"choose a `{self.plan.tp}` that divides {n}, or do not map {axis}")
 
     def _collective(self, kind: str, phase: str, t: TensorType, inst: Instance, site: Split) -> None:
+        if self.plan.tp_size == 1:
+            return  # a group of one exchanges nothing
         numel = 1
         for a in t.axes:
             numel *= int(a.size.evaluate(inst.env))

@@ -162,25 +162,24 @@ def _full(t: Any) -> Any:
     return t.full_tensor() if hasattr(t, "full_tensor") else t
 
 
-def _rel(a: Any, b: Any) -> float:
-    """max |a - b| / max |b|, with max |b| at least 1e-6: some gradients are zero in exact
-    arithmetic (a key projection's bias: softmax ignores a shift) and rounding noise in both."""
+def _rel(a: Any, b: Any, scale: Any = None) -> float:
+    """max |a - b| / max |b| (or / `scale`)."""
     a, b = _full(a).detach().double(), _full(b).detach().double()
-    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-6))
+    return float((a - b).abs().max() / (b.abs().max() if scale is None else scale).clamp_min(1e-30))
 
 
 def _grad_error(ref: Any, par: Any) -> float:
-    """The largest relative error over every parameter's gradient (gathered when sharded)."""
+    """The largest error of any gradient element, relative to the largest gradient element of
+    the model (gathered when sharded): some gradients are zero in exact arithmetic (a key
+    projection's bias: softmax ignores a shift) and rounding noise on both sides."""
+    import torch
     grads = dict(getattr(par, "module", par).named_parameters())
-    worst = 0.0
-    for name, p in ref.named_parameters():
-        q = grads[name]
-        if p.grad is None or q.grad is None:
-            if (p.grad is None) != (q.grad is None):
-                return float("inf")
-            continue
-        worst = max(worst, _rel(q.grad, p.grad))
-    return worst
+    pairs = [(grads[name].grad, p.grad) for name, p in ref.named_parameters()]
+    if any((a is None) != (b is None) for a, b in pairs):
+        return float("inf")
+    pairs = [(a, b) for a, b in pairs if b is not None]
+    scale = max((b.detach().double().abs().max() for _, b in pairs), default=torch.ones((), dtype=torch.float64))
+    return max((_rel(a, b, scale) for a, b in pairs), default=0.0)
 
 
 def _memory_ratio(ref: Any, par: Any, p: Any) -> float:
