@@ -120,6 +120,11 @@ def test_a_result_that_stays_split_is_refused():
     assert err.value.code == "E803"
 
 
+def test_an_axis_nothing_splits_is_reported_not_silently_ignored():
+    p = plan(TRANSFORMER, "GPT", {"H": "tp", "T": "tp"}, {"tp": 2}, **GPT_SMALL)
+    assert p.unsplit == ["T"] and any("not split: T" in line for line in p.report())
+
+
 def test_a_mapping_needs_sized_mesh_dimensions():
     with pytest.raises(ParallelError) as err:
         plan(TRANSFORMER, "EncoderLayer", TP, {"dp": 2})

@@ -39,6 +39,7 @@ def plan(program: Any, block: str, shard: dict[str, str], mesh: dict[str, int], 
         raise ParallelError(f"a result of `{ir.name}` would be split along {next(x.split for x in outs if x.split)}",
                             ir.ast.name_span, code="E803", help="gather it with a Linear that makes the axis")
     p.units = _units(program.table, ir, walk, fuse)
+    p.unsplit = sorted(set(walk.mapped) - {s.axis for s in p.splits})
     return p
 
 

@@ -290,4 +290,6 @@ def _bound(node: Node, axis: str, groups, names, callee: str, back: bool = False
 
 
 def _label(node: Node) -> str:
+    if node.kind == "input":
+        return f"input {node.name}"
     return REGISTRY[node.op].label(node) if node.kind == "op" else node.op

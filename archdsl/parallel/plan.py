@@ -76,6 +76,7 @@ class Plan:
     requires: list[Precondition] = field(default_factory=list)
     collectives: list[Collective] = field(default_factory=list)
     units: list[tuple[str, ...]] = field(default_factory=list)  # FSDP units: one per repeated layer
+    unsplit: list[str] = field(default_factory=list)  # mapped axes no learned op makes or contracts
 
     @property
     def tp_size(self) -> int:
@@ -108,6 +109,8 @@ class Plan:
             lines.append(f"    local size {path} = {full} / {self.tp_size} = {local}" + (f"  x{n}" if n > 1 else ""))
         for pre in self.requires:
             lines.append(f"    requires {pre}  ({pre.origin})")
+        if self.unsplit:
+            lines.append(f"    not split: {', '.join(self.unsplit)} (no learned operation makes or contracts it)")
         for phase in ("forward", "backward"):
             counts = self.counts(phase)
             what = ", ".join(f"{n} {kind.replace('_', '-')}" for kind, n in sorted(counts.items())) or "none"
@@ -135,7 +138,7 @@ class Plan:
                                         "payload_bytes": self.payload_bytes(phase, batch, itemsize),
                                         "wire_bytes_per_rank": self.wire_bytes(phase, batch, itemsize)}
                                 for phase in ("forward", "backward")},
-                "units": [".".join(u) for u in self.units]}
+                "units": [".".join(u) for u in self.units], "unsplit": self.unsplit}
 
 
 def _folded(items) -> list[tuple[tuple, int]]:
