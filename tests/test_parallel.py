@@ -112,6 +112,18 @@ def test_rules_on_small_specs(body, code):
         assert err.value.code == code, err.value
 
 
+def test_a_call_that_maps_over_a_split_axis_returns_it_split():
+    """`Inner` broadcasts over H: each rank applies it to its own heads; the result is split
+    along H again, and the row-parallel Linear joins it."""
+    program = compile_source("block Inner[K](x: [K]) -> [K] {\n    return gelu(x) * Param[K]()\n}\n"
+                             "block B[D = 16, H = 4, K = 4](x: [T, D]) -> [T, D] {\n"
+                             "    return Linear[H K -> D](Inner[K = K](Linear[D -> H K](x)))\n}\n")
+    p = plan(program, "B", {"H": "tp"}, {"tp": 2})
+    assert [s.style for s in p.splits] == ["colwise", "rowwise"]
+    assert [(ls.path, ls.param, ls.local) for ls in p.local_sizes] == [((), "H", 2)]
+    assert p.counts("backward") == {}  # the input needs no gradient
+
+
 def test_a_result_that_stays_split_is_refused():
     program = compile_source("block B[D = 16, H = 4, K = 4](x: [T, D]) -> [T, H, D] {\n"
                              "    return Linear[K -> D](Linear[D -> H K](x))\n}\n")

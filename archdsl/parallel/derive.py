@@ -189,7 +189,6 @@ class Walk:
                 inner = _bound(node, x.split, groups, names, callee.name)
             inner_ins.append(Layout(inner, x.grad))
         env = {k: int(v.evaluate(inst.env)) for k, v in b.sizes.items()}
-        env.update({k: v for k, v in b.values.items() if not isinstance(v, Size)})
         sub = Instance(callee, env, {k: v.subs(inst.subst) for k, v in b.sizes.items()},
                        self._module(inst, rpath, iters, node), inst.mult * int(b.broadcast_size().evaluate(inst.env)),
                        root=False, via=inst.via or f" (in `{inst.block.name}` through the call at {node.span})")
