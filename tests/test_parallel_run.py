@@ -66,7 +66,7 @@ def test_data_parallel_matches_one_process(two, name):
                     reason="four processes on fewer than four cores take about a minute here; "
                            "set ARCHDSL_PARALLEL_WORLD4=1 to run FSDP2 + TP on a 2 x 2 mesh")
 def test_fsdp2_with_tensor_parallel_on_a_2x2_mesh():
-    (r,) = run(Job(TRANSFORMER, "GPT", {"B": "dp", **TP}, {"dp": 2, "tp": 2}, GPT, batch=4))
+    (r,) = run(Job(TRANSFORMER, "GPT", {"B": "dp", **TP}, {"dp": 2, "tp": 2}, GPT, batch=4, timeout=240))
     _same_as_one_process(r)
     assert r["measured"] == r["predicted"]
     assert r["split_memory_ratio"] == 1 / 4  # split by TP, then sharded by FSDP
