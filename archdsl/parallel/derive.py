@@ -52,10 +52,14 @@ class Instance:
     root: bool
     via: str = ""  # where the root block's call that leads here is
     split_sizes: dict[str, Size] = field(default_factory=dict)  # split axis -> its size here
-    whole_sizes: list[tuple[Size, Any]] = field(default_factory=list)  # sizes of unsplit axes
+    whole_sizes: list[tuple[Size, Node]] = field(default_factory=list)  # unsplit axes' sizes, where
 
 
 class Walk:
+    """Fills `plan` while walking the block tree once, instance by instance (each call and
+    each repeat iteration is its own submodule, so each gets its own records). Reads the IR,
+    the call bindings and the weight map only; one `Dispatch` case per kind of node."""
+
     def __init__(self, table: BlockTable, weights: dict, fuse: bool, plan: Plan) -> None:
         self.table, self.weights, self.fuse, self.plan = table, weights, fuse, plan
         self.mapped = {a for a, d in plan.shard.items() if a != BATCH}
