@@ -124,6 +124,17 @@ def test_a_call_that_maps_over_a_split_axis_returns_it_split():
     assert p.counts("backward") == {}  # the input needs no gradient
 
 
+def test_a_value_without_the_batch_is_sent_once_per_step():
+    """Hopfield pooling's queries come from a Param: the gradient all-reduce of their
+    projection carries Q x D values whatever the batch; the others scale with it."""
+    program = compile_file(ROOT / "examples" / "hopfield.arch")
+    p = plan(program, "HopfieldPooling", {"H": "tp"}, {"tp": 2}, D=32, H=4, K=8, N=6)
+    fixed = [c for c in p.collectives if not c.batched]
+    assert [(c.phase, c.numel, c.site.op) for c in fixed] == [("backward", 1 * 32, "Linear D → H K")]
+    assert p.payload_bytes("backward", batch=3) - p.payload_bytes("backward", batch=2) == \
+        sum(c.numel for c in p.collectives if c.batched and c.phase == "backward") * 4
+
+
 def test_a_result_that_stays_split_is_refused():
     program = compile_source("block B[D = 16, H = 4, K = 4](x: [T, D]) -> [T, H, D] {\n"
                              "    return Linear[K -> D](Linear[D -> H K](x))\n}\n")

@@ -26,6 +26,9 @@ JOBS = {
     "EncoderLayer": Job(TRANSFORMER, "EncoderLayer", TP, {"tp": 2}, dict(D=32, H=4, T=8)),
     "GPT": Job(TRANSFORMER, "GPT", {**TP, "V": "tp"}, {"tp": 2}, GPT),
     "ViT": Job(VIT, "ViT", TP, {"tp": 2}, VIT_SMALL),
+    # learned queries: a column-parallel Linear on a value without the batch
+    "HopfieldPooling": Job(str(ROOT / "examples" / "hopfield.arch"), "HopfieldPooling", {"H": "tp"}, {"tp": 2},
+                           dict(D=32, H=4, K=8, N=6)),
     "GPT fsdp": Job(TRANSFORMER, "GPT", {"B": "dp"}, {"dp": 2}, GPT, batch=4),
     "GPT ddp": Job(TRANSFORMER, "GPT", {"B": "dp"}, {"dp": 2}, GPT, batch=4, ddp=True),
 }
@@ -41,14 +44,14 @@ def _same_as_one_process(r: dict) -> None:
     assert r["grad_error"] < 1e-8, r
 
 
-@pytest.mark.parametrize("name", ["EncoderLayer", "GPT", "ViT"])
+@pytest.mark.parametrize("name", ["EncoderLayer", "GPT", "ViT", "HopfieldPooling"])
 def test_tensor_parallel_matches_one_process_and_the_static_report(two, name):
     r = two[name]
     _same_as_one_process(r)
     assert r["measured"] == r["predicted"]  # every collective the engine made, and no other
     assert r["measured_bytes"] == r["predicted_bytes"]
     assert r["split_memory_ratio"] == 1 / 2
-    assert r["predicted"]["forward"]["all_reduce"] >= 2
+    assert r["predicted"]["forward"]["all_reduce"] >= 1
 
 
 def test_gpt_vocabulary_parallel_head_is_gathered(two):

@@ -253,7 +253,8 @@ class Walk:
         numel = 1
         for a in t.axes:
             numel *= int(a.size.evaluate(inst.env))
-        self.plan.collectives.append(Collective(kind, phase, numel * inst.mult, site))
+        # a value without the batch (made from a Param) is computed once, not per application
+        self.plan.collectives.append(Collective(kind, phase, numel * (inst.mult if t.batch else 1), site, t.batch))
 
     def _local_sizes(self, inst: Instance) -> None:
         """Each split size the module reads becomes its per-rank value; a size the module also

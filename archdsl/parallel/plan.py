@@ -56,8 +56,12 @@ class Collective:
 
     kind: str  # "all_reduce" | "all_gather"
     phase: str  # "forward" | "backward"
-    numel: int  # elements of the full tensor it carries
+    numel: int  # elements of the full tensor it carries, per example when batched
     site: Split
+    batched: bool = True  # whether the tensor carries the batch (a Param-derived one does not)
+
+    def elements(self, batch: int) -> int:
+        return self.numel * (batch if self.batched else 1)
 
 
 @dataclass
@@ -88,14 +92,14 @@ class Plan:
 
     def payload_bytes(self, phase: str, batch: int = 1, itemsize: int = 4) -> int:
         """Bytes of the tensors the collectives of `phase` carry (each counted once)."""
-        return sum(c.numel for c in self.collectives if c.phase == phase) * batch * itemsize
+        return sum(c.elements(batch) for c in self.collectives if c.phase == phase) * itemsize
 
     def wire_bytes(self, phase: str, batch: int = 1, itemsize: int = 4) -> float:
         """Bytes each rank sends in `phase` with ring algorithms: an all-reduce of n bytes
         sends 2 n (p - 1) / p, an all-gather of a result of n bytes sends n (p - 1) / p."""
         p = self.tp_size
         factor = {"all_reduce": 2 * (p - 1) / p, "all_gather": (p - 1) / p}
-        return sum(c.numel * factor[c.kind] for c in self.collectives if c.phase == phase) * batch * itemsize
+        return sum(c.elements(batch) * factor[c.kind] for c in self.collectives if c.phase == phase) * itemsize
 
     def report(self, batch: int = 1, itemsize: int = 4) -> list[str]:
         """The plan as `archc check --shard` prints it: splits and local sizes (repeated layers
