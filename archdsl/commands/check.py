@@ -21,11 +21,17 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--symmetry", action="store_true",
                    help="prove or refute symmetry contracts and print inferred symmetries")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--shard", help="axis=mesh dimension, comma-separated (`H=tp,F=tp`; `B=dp`: the batch): "
+                                   "print each block's parallel plan, preconditions and communication")
+    p.add_argument("--mesh", help="mesh dimension=size, comma-separated (`tp=4`), with --shard")
 
 
 def run(args: argparse.Namespace) -> int:
     records: dict[str, list] = {"blocks": [], "contracts": [], "inferred": []}
     errors: list[ArchError] = []  # every file's, reported together (through archdsl.cli)
+    if args.shard:
+        from ..parallel.report import mapping
+        shard, mesh = mapping(args.shard, args.mesh)
     for f in args.files:
         try:
             program = compile_file(f)
@@ -46,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
                     print(f"    requires {pre}  ({pre.origin})" if pre.origin else f"    requires {pre}")
             if args.symmetry:
                 errors += _symmetry(program, b, records, args.format == "text")
+            if args.shard:
+                from ..parallel.report import check_block
+                errors += check_block(program, b, shard, mesh, records, args.format == "text")
     if args.format == "json":
         if not args.symmetry:
             del records["contracts"], records["inferred"]

@@ -21,14 +21,14 @@ import jinja2
 from ...errors import CodegenError
 from ...ir import BlockIR, Graph
 from ...names import comment
-from .naming import helper_names, kwarg_names, python_class_names
+from .naming import helper_names, kwarg_names, python_class_names, size_attributes
 from .writer import ClassWriter
 
 if TYPE_CHECKING:
     from ...ir import BlockTable
 
 __all__ = ["WeightMap", "block_class", "emission_order", "generate", "helper_names", "import_source",
-           "kwarg_names", "python_class_names"]
+           "kwarg_names", "python_class_names", "size_attributes"]
 
 
 @lru_cache(maxsize=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...ir import BlockIR
-from ...names import ident, unique
+from ...names import attr, ident, unique
 from ...ops import REGISTRY
 
 if TYPE_CHECKING:
@@ -31,3 +31,10 @@ def kwarg_names(block: BlockIR, classes: dict[tuple[str, str], str]) -> dict[str
     never takes the name of a generated class, which `__init__` calls (`Inner = 4` beside a
     block `Inner` would make `Inner(...)` call the number)."""
     return unique(block.params, taken=classes.values())
+
+
+def size_attributes(block: BlockIR) -> dict[str, str]:
+    """The attribute of the generated module that holds each static parameter (`self.H`):
+    the class reads its sizes there, and `archdsl.parallel` sets local sizes (heads per rank)
+    there."""
+    return unique(block.params, attr)

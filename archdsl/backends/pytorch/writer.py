@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Hashable
 from ... import static
 from ...errors import CodegenError
 from ...ir import BlockIR, Dispatch, Graph, Node, Ref
-from ...names import attr, comment, docstring, ident, py_string, unique
+from ...names import attr, comment, docstring, ident, py_string
 from ...ops import REGISTRY
 from ...sizes import Size
 from ...types import TensorType
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ...ir import BlockTable
 from .control import CallsAndRepeats
 from .emitter import Emitter, arrange, is_literal
-from .naming import helper_names, kwarg_names
+from .naming import helper_names, kwarg_names, size_attributes
 
 Slot = tuple[int, int, int]
 
@@ -50,7 +50,7 @@ class ClassWriter(CallsAndRepeats):
         self.fwd: list[str] = []
         self.attrs: set[str] = set()
         self.suffix: dict[str, int] = {}
-        self.param_attr = unique(block.params, attr)
+        self.param_attr = size_attributes(block)
         self.param_kw = kwarg_names(block, class_names)
         self.size_local = {}
         reserved = set(self.param_attr.values()) | helper_names()
