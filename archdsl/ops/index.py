@@ -97,7 +97,8 @@ class Topk(Op):
         need_axes(x, (src,), node.span, self.name)
         fresh_axes(x.replace(without(x, (src,))), (dst,), node.span, self.name)
         k = _new_size(node, ctx, dst)
-        ctx.at_least(k, Size.of(1), node.span, f"topk: {dst} at least 1")
+        if k.is_const:
+            ctx.at_least(k, Size.of(1), node.span, f"topk: {dst} at least 1")
         ctx.at_least(x.size(src), k, node.span, f"topk: {dst} at most {src}")
         return x.replace([Axis(dst, k) if a.name == src else a for a in x.axes], dtype="int")
 

@@ -12,9 +12,8 @@ FLOPs are those of the chosen experts only: 2 (2 D F + F O) per token and choice
 from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
-from ..sizes import Size
 from ..types import Axis, TensorType
-from .base import Op, flat, numel, register, without
+from .base import Op, at_least, flat, numel, register, without
 from .index import _need_int
 
 
@@ -73,8 +72,7 @@ class MoE(Op):
         for s, what in ((x.size(d), f"the size of {d}, the MoE's input axis"), (size, f"the size of {o}"),
                         (kw["experts"], "the number of experts"), (kw["hidden"], "the hidden size")):
             ctx.static(s, node.span, what)
-        for key in ("experts", "hidden"):
-            ctx.at_least(kw[key], Size.of(1), node.span, f"MoE: {key} at least 1")
+        at_least(ctx, node, self.name, {"experts": 1, "hidden": 1})
         node.attrs["sizes"] = (kw["experts"], kw["hidden"], x.size(d), size)
         return TensorType(tuple(Axis(o, size) if a.name == d else a for a in x.axes),
                           x.batch or idx.batch or gate.batch)
