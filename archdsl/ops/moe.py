@@ -40,6 +40,10 @@ class MoE(Op):
                             code="E204", help=f"for example `{self.example}`")
         return {"inp": flat(maps[0].lhs), "out": flat(maps[0].rhs), "k": flat(bare[0].lhs)[0]}
 
+    def keywords(self, attrs):
+        """An output axis that is not a parameter gets its size by keyword, as in `split`."""
+        return set(attrs["out"])
+
     def check_dtypes(self, node, ins):
         for t, what in ((ins[0], "input"), (ins[2], "gate")):
             if t.dtype != "float":
@@ -68,7 +72,7 @@ class MoE(Op):
                 ctx.equal(a.size, t.size(a.name), node.span, f"axis {a.name} of the MoE input and its {what}")
         ctx.equal(idx.size(k), gate.size(k), node.span, f"axis {k} of the MoE index and gate")
         kw = node.attrs["kw"]
-        size = x.size(d) if o == d else ctx.axis_size(o, node.span)
+        size = x.size(d) if o == d else kw[o] if o in kw else ctx.axis_size(o, node.span)
         for s, what in ((x.size(d), f"the size of {d}, the MoE's input axis"), (size, f"the size of {o}"),
                         (kw["experts"], "the number of experts"), (kw["hidden"], "the hidden size")):
             ctx.static(s, node.span, what)
