@@ -118,6 +118,8 @@ def _moe_swiglu(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, w1: torc
     (E, F, D), w2 (E, O, F); leading dimensions broadcast."""
     lead = torch.broadcast_shapes(x.shape[:-1], idx.shape[:-1], gate.shape[:-1])
     k = idx.shape[-1]
+    if idx.numel() and (idx.min() < 0 or idx.max() >= w1.shape[0]):
+        raise IndexError(f"MoE: an expert index is out of range 0 .. {w1.shape[0] - 1}")
     x = x.expand(*lead, x.shape[-1]).reshape(-1, x.shape[-1])
     idx = idx.expand(*lead, k).reshape(-1)
     gate = gate.expand(*lead, k).reshape(-1, 1)
