@@ -44,10 +44,10 @@ def methods(device: str) -> dict:
 
     def masked(a, b):
         n = b.shape[0]
-        cum = torch.cumsum(torch.log(a), 0)  # log of a[0] ... a[t]
-        keep = torch.ones(n, n, dtype=torch.bool, device=a.device).tril()[:, :, None]
-        diff = torch.where(keep, cum[:, None, :] - cum[None, :, :], float("-inf"))  # [t, s, C]
-        return torch.einsum("tsc,sc->tc", torch.exp(diff), b)
+        cum = torch.cumsum(torch.log(a), 0).T  # [C, T]: log of a[0] ... a[t]
+        keep = torch.ones(n, n, dtype=torch.bool, device=a.device).tril()
+        decay = torch.exp(torch.where(keep, cum[:, :, None] - cum[:, None, :], float("-inf")))  # [C, t, s]
+        return torch.bmm(decay, b.T[:, :, None])[:, :, 0].T  # one matrix product per channel
 
     return {"scan": scan, "loop": loop, "masked": masked}
 
