@@ -70,3 +70,66 @@ def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, 
     ids = ids.reshape([s for w, m in grid for s in (w, m)])
     ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
     return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
+
+
+def _gather(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
+    """y[k] = x[idx[k]] along `dim` (negative), the other dimensions broadcast right-aligned
+    (torch.gather itself does not broadcast)."""
+    n = max(x.dim(), idx.dim())
+    x = x.reshape((1,) * (n - x.dim()) + tuple(x.shape))
+    idx = idx.reshape((1,) * (n - idx.dim()) + tuple(idx.shape))
+    shape = [max(p, q) for p, q in zip(x.shape, idx.shape)]
+    shape[dim] = x.shape[dim]
+    x = x.expand(shape)
+    shape[dim] = idx.shape[dim]
+    return x.gather(dim, idx.expand(shape))
+
+
+def _scatter_add(src: torch.Tensor, idx: torch.Tensor, dim: int, size: int) -> torch.Tensor:
+    """y[a] = sum of src[k] over the k with idx[k] = a, along `dim` (negative); src and idx
+    broadcast against each other."""
+    src, idx = torch.broadcast_tensors(src, idx)
+    shape = list(src.shape)
+    shape[dim] = size
+    return src.new_zeros(shape).scatter_add_(dim, idx, src)
+
+
+def _linear_scan(a: torch.Tensor, b: torch.Tensor, dim: int) -> torch.Tensor:
+    """h[t] = a[t] h[t - 1] + b[t] along `dim` (negative), h[-1] = 0, in ceil(log2 T) steps
+    (Hillis-Steele): after the step of span d, (a[t], b[t]) compose the pairs of positions
+    t - 2d + 1 .. t, by (a1, b1) then (a2, b2) = (a1 a2, a2 b1 + b2). O(T log T) work and O(T)
+    memory, no division (stable when products of a underflow)."""
+    a, b = torch.broadcast_tensors(a, b)
+    n, d = b.shape[dim], 1
+    while d < n:
+        head, tail = b.narrow(dim, 0, d), b.narrow(dim, d, n - d)
+        b = torch.cat([head, tail + a.narrow(dim, d, n - d) * b.narrow(dim, 0, n - d)], dim)
+        if 2 * d < n:
+            a = torch.cat([a.narrow(dim, 0, d), a.narrow(dim, d, n - d) * a.narrow(dim, 0, n - d)], dim)
+        d *= 2
+    return b
+
+
+def _moe_swiglu(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor,
+                w2: torch.Tensor) -> torch.Tensor:
+    """sum over k of gate[k] * W2_e (silu(W1_e x) * W3_e x) with e = idx[k], computed sparsely:
+    the (token, choice) pairs sorted by expert, each expert run once on the tokens routed to it
+    and its outputs added back in place. x is (..., D), idx and gate (..., K), w1 and w3
+    (E, F, D), w2 (E, O, F); leading dimensions broadcast."""
+    lead = torch.broadcast_shapes(x.shape[:-1], idx.shape[:-1], gate.shape[:-1])
+    k = idx.shape[-1]
+    if idx.numel() and (idx.min() < 0 or idx.max() >= w1.shape[0]):
+        raise IndexError(f"MoE: an expert index is out of range 0 .. {w1.shape[0] - 1}")
+    x = x.expand(*lead, x.shape[-1]).reshape(-1, x.shape[-1])
+    idx = idx.expand(*lead, k).reshape(-1)
+    gate = gate.expand(*lead, k).reshape(-1, 1)
+    order = idx.argsort(stable=True)
+    counts = torch.bincount(idx, minlength=w1.shape[0]).tolist()
+    out = x.new_zeros(x.shape[0], w2.shape[1])
+    for e, rows in enumerate(order.split(counts)):
+        if len(rows):
+            tok = rows // k
+            h = x[tok]
+            y = F.linear(F.silu(F.linear(h, w1[e])) * F.linear(h, w3[e]), w2[e])
+            out.index_add_(0, tok, y * gate[rows])
+    return out.reshape(*lead, w2.shape[1])

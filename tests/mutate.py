@@ -34,7 +34,8 @@ SIBLINGS = [("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "sin", "neg"),
             ("sum", "mean", "max", "softmax", "flip"),
             ("LayerNorm", "RMSNorm", "BatchNorm"),
             ("maxpool", "avgpool"), ("Conv", "ConvTranspose"), ("split", "merge"),
-            ("orbit", "unorbit"), ("blurpool", "flip", "roll")]
+            ("orbit", "unorbit"), ("blurpool", "flip", "roll"),
+            ("cumsum", "argmax", "sum", "softmax"), ("scan", "longconv"), ("gather", "scatter_add")]
 BINOPS = ["+", "-", "*", "/"]
 
 
