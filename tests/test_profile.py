@@ -6,14 +6,14 @@ import json
 
 import pytest
 import torch
+from conftest import ROOT
 from torch.utils.flop_counter import FlopCounterMode
 
 from archdsl import cli
 from archdsl.backends.pytorch import import_source
-from archdsl.profiling import marks, peaks, profile
-from archdsl.profiling import roofline
+from archdsl.passes.stats import resolve_sizes
+from archdsl.profiling import marks, peaks, profile, roofline
 from archdsl.program import compile_file
-from conftest import ROOT
 
 ENCODER = ("transformer.arch", "EncoderLayer", {"D": 32, "H": 4, "T": 8})
 RESNET = ("resnet.arch", "ResNet18", {"Y": 32, "X": 32, "E": 10})
@@ -65,7 +65,6 @@ def test_every_statement_is_timed_and_flops_match_the_module(case, train):
         assert learned and all(r.backward_s > 0 for r in learned)
     env_sizes = {k: v for k, v in sizes.items() if k in ir.params}
     module = program.module(block, fuse=False, **env_sizes)
-    from archdsl.passes.stats import resolve_sizes
     env = resolve_sizes(program.table, ir, sizes)
     x = [torch.randn(2, *(int(a.size.evaluate(env)) for a in t.axes)) for _, t in ir.inputs]
     with FlopCounterMode(display=False) as counter:

@@ -1,18 +1,17 @@
 """`archc stats` as a per-layer report: its rows checked against the generated module itself
-(FlopCounterMode's per-module counts, parameter numels, output sizes seen by forward hooks)."""
+(FlopCounterMode's per-module counts and parameter numels of the submodule each call became)."""
 
 import json
 
 import pytest
 import torch
+from conftest import ROOT
 from torch.utils.flop_counter import FlopCounterMode
 
 from archdsl import cli
 from archdsl.passes.report import layer_rows, report
 from archdsl.passes.stats import resolve_sizes
 from archdsl.program import compile_file
-
-from conftest import ROOT
 
 CASES = [("transformer.arch", "EncoderLayer", {"D": 64, "H": 4, "T": 16}),
          ("transformer.arch", "Encoder", {"L": 2, "D": 32, "H": 4, "T": 8}),
