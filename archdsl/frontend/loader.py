@@ -12,6 +12,7 @@ from ..diagnostics import Diagnostic, warn
 from ..errors import ArchError, ArchIOError, ResolveError, UsageError
 from ..ops import REGISTRY
 from ..resources import data_dir
+from ..suggest import did_you_mean
 from .parse import parse_recovering
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a real spec is a few KB; 2 MiB parses in seconds, not minutes
@@ -83,7 +84,7 @@ class Sources:
                 ns[name] = BROKEN  # it failed to parse or import there: reported there
             elif name not in exported:
                 raise ResolveError(f"`{imp.module}` has no block `{name}`", imp.span, code="E212",
-                                   help=f"it defines: {', '.join(sorted(exported)) or 'nothing'}")
+                                   help=did_you_mean(name, exported, f"it defines: {', '.join(sorted(exported)) or 'nothing'}"))
             else:
                 ns[name] = (target, name)
 
@@ -107,7 +108,7 @@ class Sources:
         if not path.is_file():
             known = sorted(p.stem for p in data_dir("stdlib").glob("*.arch"))
             raise ResolveError(f"no standard module `{imp.module}`", imp.span, code="E214",
-                               help=f"available: {', '.join('std.' + k for k in known)}")
+                               help=did_you_mean(imp.module, ['std.' + k for k in known], f"available: {', '.join('std.' + k for k in known)}"))
         return f"<std>/{parts[1]}.arch", path
 
     def block_ast(self, key: Key) -> ast.Block | None:

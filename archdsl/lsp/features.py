@@ -11,7 +11,8 @@ from ..errors import Span
 from ..ir import BlockIR
 from ..ops import REGISTRY
 from ..sizes import Size
-from .analysis import Analysis, BlockIndex, real_path
+from ..suggest import closest
+from .analysis import WORD, Analysis, BlockIndex, real_path
 
 KEYWORDS = ("block", "return", "repeat", "from", "import", "equivariant", "invariant", "by",
             "true", "false", "int", "bool", "float")
@@ -242,10 +243,17 @@ def symbols(a: Analysis) -> list[tuple[str, str, Span, Span]]:
 
 
 def fix(a: Analysis, span: Span, help: str | None) -> tuple[Span, str] | None:
-    """The edit a diagnostic's `help` suggests: its "did you mean `X`?" replacing the misspelled
-    name at the start of the diagnostic's range."""
+    """The edit a diagnostic's `help` suggests: its "did you mean `X`?" replacing the name in the
+    diagnostic's range that `X` is the close match of."""
     m = FIX.search(help or "")
-    hit = a.word_at(span.line, span.column) if m else None
-    if hit is None or hit[0] == m.group(1):
+    if m is None:
         return None
-    return hit[1], m.group(1)
+    new = m.group(1)
+    for line in range(span.line, min(span.end_line, len(a.lines)) + 1):
+        text = a.lines[line - 1]
+        lo = span.column - 1 if line == span.line else 0
+        hi = span.end_column - 1 if line == span.end_line else len(text)
+        for w in WORD.finditer(text):
+            if lo <= w.start() and w.end() <= max(hi, lo + 1) and closest(w.group(), [new]) == new:
+                return Span(a.path, line, w.start() + 1, line, w.end() + 1), new
+    return None
