@@ -5,6 +5,7 @@ from it without checking again."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from urllib.parse import unquote, urlparse
 
@@ -17,6 +18,7 @@ from ..stack import with_deep_stack
 from . import features
 from .analysis import Analysis
 
+DEBOUNCE_S = 0.2  # a pause in typing after which a changed document is checked again
 SEVERITY = {"error": lsp.DiagnosticSeverity.Error, "warning": lsp.DiagnosticSeverity.Warning}
 KIND = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
         "axis": lsp.CompletionItemKind.TypeParameter, "option": lsp.CompletionItemKind.Property,
@@ -46,6 +48,7 @@ class ArchServer(LanguageServer):
         super().__init__("archc-lsp", __version__)
         self.analyses: dict[str, Analysis] = {}
         self.published: dict[str, set[str]] = {}  # document -> the URIs its diagnostics went to
+        self.latest: dict[str, int | None] = {}  # document -> the version last changed to
 
     def analyse(self, uri: str) -> Analysis:
         doc = self.workspace.get_text_document(uri)
@@ -85,8 +88,20 @@ def _opened(ls: ArchServer, params) -> None:
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
-def _changed(ls: ArchServer, params: lsp.DidChangeTextDocumentParams) -> None:
-    ls.analyse(params.text_document.uri)
+async def _changed(ls: ArchServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    """Check again once typing pauses (`DEBOUNCE_S`), on a worker thread: until it is done,
+    hover and the rest answer at once from the previous check."""
+    uri, version = params.text_document.uri, params.text_document.version
+    ls.latest[uri] = version
+    await asyncio.sleep(DEBOUNCE_S)
+    if ls.latest.get(uri) != version:
+        return  # a newer change is waiting
+    text = ls.workspace.get_text_document(uri).source
+    a = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: with_deep_stack(lambda: Analysis(text, uri_path(uri))))
+    if ls.latest.get(uri) == version:
+        ls.analyses[uri] = a
+        ls.publish(uri, a)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
