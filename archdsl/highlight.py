@@ -5,10 +5,9 @@ without an edit here."""
 
 from __future__ import annotations
 
-from pygments.lexer import RegexLexer, words
-from pygments.token import Comment, Keyword, Name, Number, Error, Operator, Punctuation, String, Text
-
 from markupsafe import Markup
+from pygments.lexer import RegexLexer, words
+from pygments.token import Comment, Error, Keyword, Name, Number, Operator, Punctuation, String, Text
 
 from .ops import REGISTRY
 

@@ -19,10 +19,10 @@ from markupsafe import Markup
 
 from .. import static
 from ..errors import ArchError, ArchIOError
+from ..highlight import listing
 from ..ir import BlockIR, BlockTable, Graph, Precondition
 from ..names import one_line
 from ..passes.stats import graph_costs, resolve_sizes
-from ..highlight import listing
 from ..resources import data_dir
 from ..sizes import Size
 from .contracts import contract_rows
