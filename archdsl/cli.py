@@ -1,13 +1,15 @@
 """`archc`: check, compile and measure `.arch` files from the command line.
 
-Exit codes: 0 success, 1 a user error in the spec (a diagnostic is printed), 2 a usage error."""
+Exit codes: 0 success, 1 a user error in the spec (a diagnostic is printed) or an output that
+cannot be written, 2 a usage error, 141 (128 + SIGPIPE) standard output closed by its reader
+(`archc stats … | head`), which ends quietly."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import diagnostics
+from . import __version__, diagnostics, streams
 from .commands import check as check_cmd
 from .commands import compile as compile_cmd
 from .commands import diagram as diagram_cmd
@@ -49,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="archc", description="Compile archdsl architectures to PyTorch.",
                                 epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 parents=[_common("global_format")])
+    p.add_argument("--version", action="version", version=f"archc {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     for cmd in COMMANDS:
         # "resolve": a subcommand may declare --format itself (for its report); one flag serves both
@@ -65,16 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     fmt, werror = getattr(args, "format", "text"), getattr(args, "werror", False)
     cmd = next(c for c in COMMANDS if c.NAME == args.command)
     status, errors = 0, []
-    with diagnostics.capture() as warnings:
+    with diagnostics.capture() as warnings, streams.guarded_stdout() as broken:
         try:
-            status = with_deep_stack(lambda: cmd.run(args))
+            status = with_deep_stack(lambda: streams.flushed(cmd.run, args))
         except UsageError as err:
             status, errors = 2, diagnostics.of_error(err)
         except ArchError as err:
             status, errors = 1, diagnostics.of_error(err)
+    if broken:
+        return streams.SIGPIPE_STATUS
     report = [*errors, *warnings]
     if report:
-        sys.stdout.flush()
         print(diagnostics.render(report, fmt), file=sys.stderr)
     if status == 0 and werror and warnings:
         status = 1
