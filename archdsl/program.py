@@ -13,6 +13,7 @@ from .driver import compile_text, errors_in_order
 from .errors import ArchError, ResolveError, raise_all
 from .frontend.loader import BROKEN, read_text
 from .ir import BlockIR, BlockTable
+from .optional import require
 
 
 class Program:
@@ -57,6 +58,7 @@ class Program:
     def module(self, block: str, /, fuse: bool = True, **sizes: Any):
         """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
         names in the spec). The generated source is imported once per program and fuse setting."""
+        require("torch", feature="`Program.module`", extra="torch")
         from .backends.pytorch import block_class, emission_order, import_source, kwarg_names, python_class_names
         ir = self.block(block)
         if fuse not in self._generated:

@@ -55,3 +55,23 @@ def test_ascii_output_is_e621(tmp_path):
     spec.write_text('block B(x: [T]) -> [T] {\n    "caf\u00e9"\n    return x\n}\n', encoding="utf-8")
     out = _run("compile", str(spec), env={**ENV, "PYTHONIOENCODING": "ascii"})
     assert out.returncode == 1 and b"error[E621]" in out.stderr and b"Traceback" not in out.stderr
+
+
+def _without(modules: str, code: str) -> subprocess.CompletedProcess:
+    """Python with `modules` made unimportable (as if not installed), running `code`."""
+    hide = "; ".join(f"sys.modules[{m!r}] = None" for m in modules.split(","))
+    return subprocess.run([sys.executable, "-c", f"import sys; {hide}; {code}"], capture_output=True,
+                          text=True, env=ENV, cwd=ROOT)
+
+
+def test_missing_optional_dependencies_are_named():
+    out = _without("torch", "from archdsl import cli; sys.exit(cli.main(['verify', 'examples/symmetry/deepsets.arch']))")
+    assert out.returncode == 2 and "error[E622]" in out.stderr and "archdsl[verify]" in out.stderr
+    assert "Traceback" not in out.stderr
+    out = _without("pygls", "from archdsl import cli; sys.exit(cli.main(['lsp']))")
+    assert out.returncode == 2 and "archdsl[lsp]" in out.stderr and "Traceback" not in out.stderr
+    out = _without("torch", "import archdsl\np = archdsl.compile_file('examples/mlp.arch')\n"
+                   "try:\n    p.module('MLPClassifier')\nexcept ImportError as e:\n    print(e)")
+    assert "archdsl[torch]" in out.stdout, out.stderr
+    out = _without("hypothesis", "import archdsl.testing")
+    assert "archdsl[verify]" in out.stderr and "MissingDependency" in out.stderr

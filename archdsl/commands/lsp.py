@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import UsageError
+from ..optional import require_for_command
 
 NAME = "lsp"
 HELP = "run the language server on stdio (diagnostics, hover, definition, completion, fixes)"
@@ -16,10 +16,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        from ..lsp.server import serve
-    except ImportError as err:
-        raise UsageError(f"`archc lsp` needs pygls ({err.name} is not installed)",
-                         help="install it with `pip install 'archdsl[lsp]'`") from None
+    require_for_command("pygls", "lsprotocol", feature="`archc lsp`", extra="lsp")
+    from ..lsp.server import serve
     serve()
     return 0

@@ -9,6 +9,7 @@ import re
 from typing import Callable
 
 from ..errors import ShapeError
+from ..optional import require_for_command
 from ..program import compile_file
 from .stats import parse_sizes
 
@@ -41,6 +42,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    require_for_command("torch", "hypothesis", feature="`archc verify`", extra="verify")
     from ..verify import PROVEN_TOL, REFUTED_TOL, verify_block
     sizes = parse_sizes(args.size)
     if sizes is None:
