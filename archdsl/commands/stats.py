@@ -16,7 +16,7 @@ HELP = "parameter and FLOP counts of a block at concrete sizes"
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--block", required=True)
-    p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
+    p.add_argument("--size", "--sizes", nargs="+", action="extend", default=[], metavar="AXIS=N")
     p.add_argument("--json", action="store_true")
 
 

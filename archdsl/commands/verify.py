@@ -35,7 +35,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", help="only this block (default: every block of the file)")
     p.add_argument("--trials", type=bounded_int(1, MAX_TRIALS), default=4,
                    help=f"random group elements per claim (1 to {MAX_TRIALS})")
-    p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
+    p.add_argument("--size", "--sizes", nargs="+", action="extend", default=[], metavar="AXIS=N")
     p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0,
                    help="seeds the weights, inputs and group elements (0 to 2**63 - 1)")
     p.add_argument("--format", choices=("text", "json"), default="text")
