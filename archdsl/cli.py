@@ -15,6 +15,7 @@ from .commands import compile as compile_cmd
 from .commands import diagram as diagram_cmd
 from .commands import docs as docs_cmd
 from .commands import fmt as fmt_cmd
+from .commands import init as init_cmd
 from .commands import lsp as lsp_cmd
 from .commands import stats as stats_cmd
 from .commands import verify as verify_cmd
@@ -32,7 +33,7 @@ EPILOG = """examples:
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd, fmt_cmd, lsp_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd, fmt_cmd, lsp_cmd, init_cmd)
 
 
 def _common(dest: str) -> argparse.ArgumentParser:

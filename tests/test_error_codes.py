@@ -29,6 +29,7 @@ UNREACHABLE = {
     "E620": "a full or closed standard output: reported in tests/test_cli_streams.py",
     "E621": "an ASCII standard output: reported in tests/test_cli_streams.py",
     "E622": "a missing optional dependency: reported in tests/test_cli_streams.py",
+    "E623": "archc init into a directory that has its files: reported in tests/test_init.py",
 }
 
 
