@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import __version__, diagnostics, streams
+from . import __version__, diagnostics, progress, streams
 from .commands import check as check_cmd
 from .commands import compile as compile_cmd
 from .commands import diagram as diagram_cmd
@@ -45,6 +45,8 @@ def _common(dest: str) -> argparse.ArgumentParser:
                         "the report of subcommands that have one")
     p.add_argument("--werror", action="store_true", default=argparse.SUPPRESS,
                    help="treat warnings as errors (exit 1 when there are any)")
+    p.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                   help="no progress bars (they are drawn only when standard error is a terminal)")
     return p
 
 
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         args.format = args.global_format
     fmt, werror = getattr(args, "format", "text"), getattr(args, "werror", False)
     cmd = next(c for c in COMMANDS if c.NAME == args.command)
+    progress.QUIET.set(getattr(args, "quiet", False))
     status, errors = 0, []
     with diagnostics.capture() as warnings, streams.guarded_stdout() as broken:
         try:

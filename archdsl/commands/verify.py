@@ -11,6 +11,7 @@ from typing import Callable
 from ..errors import ShapeError
 from ..optional import require_for_command
 from ..program import compile_file
+from ..progress import progress
 from .stats import parse_sizes
 
 NAME = "verify"
@@ -50,15 +51,17 @@ def run(args: argparse.Namespace) -> int:
     program = compile_file(args.file)
     names = [args.block] if args.block else program.block_names()
     checks, unsized = [], []
-    for name in names:
-        block = program.block(name)
-        given = {k: v for k, v in sizes.items() if k in block.params or k in block.free}
-        try:
-            checks += verify_block(program, name, args.trials, given, args.seed)
-        except ShapeError as err:
-            if args.block or err.code != "E333":
-                raise
-            unsized.append(f"{name}: not checked ({err.message}; {err.help})")
+    with progress("verifying symmetries", len(names)) as advance:
+        for name in names:
+            block = program.block(name)
+            given = {k: v for k, v in sizes.items() if k in block.params or k in block.free}
+            try:
+                checks += verify_block(program, name, args.trials, given, args.seed)
+            except ShapeError as err:
+                if args.block or err.code != "E333":
+                    raise
+                unsized.append(f"{name}: not checked ({err.message}; {err.help})")
+            advance()
     if args.format == "json":
         print(json.dumps([c.record() for c in checks], indent=1))
     else:
