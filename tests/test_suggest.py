@@ -47,3 +47,13 @@ def test_far_names_get_no_suggestion():
     assert closest("attention_pool", ["Linear", "softmax", "dot"]) is None
     assert closest("Q", ["D", "T"]) is None and closest("d", ["D", "T"]) == "D"
     assert distance("kernal", "kernel") == 1 and distance("MPL", "MLP") == 1
+
+
+def test_no_follow_on_error_after_a_failed_size_parameter():
+    """A negative default is reported once (E339); the axis it names is not then reported as
+    unknown (E312) where it is used."""
+    text = "block B[D = 8, E = -3](x: [T, D]) -> [T, E] {\n    return Linear[D -> E](x)\n}\n"
+    with pytest.raises(ArchError) as err:
+        compile_source(text, "m.arch").check()
+    codes = [e.code for e in getattr(err.value, "errors", [err.value])]
+    assert codes == ["E339"]
