@@ -59,16 +59,17 @@ def _sizes_line(ir: BlockIR | None, t) -> str:
     """`K = D / H = 64` for each axis whose size is an expression or known at the defaults."""
     if ir is None:
         return ""
-    env, out = _env(ir), []
+    env, out, evaluated = _env(ir), [], False
     for ax in t.axes:
         sym = ax.size.as_symbol()
         eq = ax.size if sym != ax.name else (ir.params[sym].default if sym in ir.params else None)
         text = f"{ax.name} = {eq}" if isinstance(eq, Size) and str(eq) != ax.name else ax.name
         if ax.size.symbols() <= set(env) and not ax.size.is_const and not (isinstance(eq, Size) and eq.is_const):
             text += f" = {int(ax.size.evaluate(env))}"
+            evaluated = True
         if text != ax.name:
             out.append(f"`{text}`")
-    return ("sizes: " + ", ".join(out) + (" (at the defaults)" if env else "")) if out else ""
+    return ("sizes: " + ", ".join(out) + (" (at the defaults)" if evaluated else "")) if out else ""
 
 
 def _variable(block: BlockIndex | None, word: str, line: int, col: int) -> str | None:
