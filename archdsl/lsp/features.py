@@ -27,7 +27,7 @@ def hover(a: Analysis, line: int, col: int) -> tuple[str, Span] | None:
         return None
     word, span = hit
     block = a.block_at(line, col)
-    parts = [p for p in (_callee(a, word), _op(word), _variable(block, word, line, col),
+    parts = [p for p in (_callee(a, word, block), _op(word), _variable(block, word, line, col),
                          _size_name(block, word)) if p]
     node = block.node_at(line, col) if block is not None else None
     if node is not None and node.types and (not parts or node.op == word):
@@ -128,9 +128,17 @@ def _action(act) -> str:
     return f"{act.group}({', '.join(act.axes)})"
 
 
-def _callee(a: Analysis, word: str) -> str | None:
+def _callee(a: Analysis, word: str, block: BlockIndex | None) -> str | None:
+    """A block's signature; inside a caller, also what calling it requires of the caller."""
     key = a.namespace().get(word)
-    return signature(a, key) if isinstance(key, tuple) else None
+    if not isinstance(key, tuple):
+        return None
+    text = signature(a, key)
+    if block is not None and block.ir is not None and block.ast.name != word:
+        here = [f"requires {p}" for p in block.ir.preconditions if f"`{word}`" in p.origin]
+        if here:
+            text += f"\n\nin `{block.ast.name}`: " + ", ".join(f"`{r}`" for r in here)
+    return text
 
 
 def _op(word: str) -> str | None:
