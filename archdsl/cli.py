@@ -30,6 +30,9 @@ EPILOG = """examples:
   archc docs examples stdlib -o build/site
   archc check --symmetry examples/symmetry/cnn.arch
   archc verify examples/symmetry/cnn.arch --trials 4
+  archc fmt --check examples/*.arch
+  archc init my-model
+  archc lsp                      (a language server on stdio, for editors)
 """
 
 
