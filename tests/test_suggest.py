@@ -57,3 +57,15 @@ def test_no_follow_on_error_after_a_failed_size_parameter():
         compile_source(text, "m.arch").check()
     codes = [e.code for e in getattr(err.value, "errors", [err.value])]
     assert codes == ["E339"]
+
+
+def test_dot_names_the_forgotten_rename():
+    """`dot[S](w, v)` where v still has T (of S's size): the help names `rename[T -> S]`."""
+    text = ("block A[D = 64, H = 4, K = D / H](x: [T, D]) -> [T, D] {\n"
+            "    k = rename[T -> S](Linear[D -> H K](x))\n"
+            "    v = Linear[D -> H K](x)\n"
+            "    w = softmax[S](dot[K](Linear[D -> H K](x), k))\n"
+            "    return Linear[H K -> D](dot[S](w, v))\n}\n")
+    with pytest.raises(ArchError) as err:
+        compile_source(text, "m.arch").check()
+    assert err.value.code == "E302" and "`rename[T -> S](...)`" in err.value.help
