@@ -1,12 +1,21 @@
 """How fast `archc lsp` answers on a 1,000-line file: the first check (on open), then hover,
 definition and completion answered from that check (measured in one run, printed as a table).
 
-    PYTHONPATH=. python benchmarks/lsp_hover.py"""
+    PYTHONPATH=. python benchmarks/lsp_hover.py
+
+The second table drives `archc lsp` over stdio: didOpen, wait for publishDiagnostics, then
+hover requests timed from write to response (the protocol and process boundary included)."""
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 from archdsl.lsp import features
 from archdsl.lsp.analysis import Analysis
@@ -55,6 +64,56 @@ def main() -> None:
     print(f"{'request':<12}{'median ms':>10}{'max ms':>10}  ({len(spots)} positions)")
     for name, med, worst in rows:
         print(f"{name:<12}{med * 1000:>10.2f}{worst * 1000:>10.2f}")
+    stdio(text, spots)
+
+
+def _send(p, msg: dict) -> None:
+    body = json.dumps({"jsonrpc": "2.0", **msg}).encode()
+    p.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    p.stdin.flush()
+
+
+def _receive(p) -> dict:
+    length = 0
+    while (line := p.stdout.readline()) not in (b"\r\n", b""):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return json.loads(p.stdout.read(length))
+
+
+def _until(p, pred) -> dict:
+    while not pred(m := _receive(p)):
+        pass
+    return m
+
+
+def stdio(text: str, spots: list[tuple[int, int]]) -> None:
+    """The same file through `archc lsp` on a pipe."""
+    with tempfile.TemporaryDirectory() as tmp:
+        uri = (Path(tmp) / "bench.arch").as_uri()
+        p = subprocess.Popen([sys.executable, "-m", "archdsl", "lsp"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+        _send(p, {"id": 0, "method": "initialize", "params": {"processId": None, "rootUri": None, "capabilities": {}}})
+        _until(p, lambda m: m.get("id") == 0)
+        t0 = time.perf_counter()
+        _send(p, {"method": "textDocument/didOpen", "params": {"textDocument": {
+            "uri": uri, "languageId": "archdsl", "version": 1, "text": text}}})
+        _until(p, lambda m: m.get("method") == "textDocument/publishDiagnostics")
+        first = time.perf_counter() - t0
+        times = []
+        for i, (line, col) in enumerate(spots, 1):
+            t = time.perf_counter()
+            _send(p, {"id": i, "method": "textDocument/hover", "params": {
+                "textDocument": {"uri": uri}, "position": {"line": line - 1, "character": col - 1}}})
+            assert _until(p, lambda m: m.get("id") == i)["result"] is not None
+            times.append(time.perf_counter() - t)
+        _send(p, {"id": -1, "method": "shutdown"})
+        _until(p, lambda m: m.get("id") == -1)
+        _send(p, {"method": "exit"})
+        p.wait(timeout=20)
+    print(f"over stdio: didOpen to diagnostics {first * 1000:.0f} ms; hover median "
+          f"{statistics.median(times) * 1000:.2f} ms, max {max(times) * 1000:.2f} ms ({len(times)} requests)")
 
 
 if __name__ == "__main__":
