@@ -134,10 +134,7 @@ class Analysis:
         return dict(self.sources.namespaces.get(self.path, {})) if self.sources else {}
 
     def block_ast(self, key: tuple[str, str]) -> ast.Block | None:
-        try:
-            return self.sources.block_ast(key) if self.sources else None
-        except (KeyError, AttributeError):
-            return None
+        return self.sources.block_ast(key) if self.sources else None
 
     def typed(self, key: tuple[str, str]) -> BlockIR | None:
         return self.table[key] if self.table is not None and key in self.table else None
