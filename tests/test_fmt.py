@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from fuzzing import mutated_sources
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from archdsl import cli
 from archdsl.errors import ArchError, Span
 from archdsl.fmt import WIDTH, format_source, tokens
 from archdsl.frontend.parse import parse
@@ -101,12 +100,13 @@ def test_unknown_symbols_keep_their_spacing():
     assert format_source("a = perm(N ~ M)\nb = x@y\n") == "a = perm(N ~ M)\nb = x@y\n"
 
 
-def test_cli_check_and_write(tmp_path):
+def test_cli_check_and_write(tmp_path, capsys):
     f = tmp_path / "m.arch"
     f.write_text("block B[D=8](x:[T,D])->[T,D]{\nreturn x\n}\n")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "archdsl", "fmt", *a, str(f)],  # noqa: E731
-                                    capture_output=True, text=True, cwd=ROOT)
-    assert run("--check").returncode == 1 and "would reformat" in run("--check").stdout
-    assert run().returncode == 0
+    assert cli.main(["fmt", "--check", str(f)]) == 1 and "would reformat" in capsys.readouterr().out
+    assert cli.main(["fmt", str(f)]) == 0
     assert f.read_text() == "block B[D = 8](x: [T, D]) -> [T, D] {\n    return x\n}\n"
-    assert run("--check").returncode == 0
+    assert cli.main(["fmt", "--check", str(f)]) == 0
+    (tmp_path / "bad.arch").write_text("block (\n")
+    assert cli.main(["fmt", str(tmp_path / "bad.arch")]) == 1
+    assert "error[E102]" in capsys.readouterr().err and (tmp_path / "bad.arch").read_text() == "block (\n"
