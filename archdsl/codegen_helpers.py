@@ -78,7 +78,7 @@ def _gather(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
     n = max(x.dim(), idx.dim())
     x = x.reshape((1,) * (n - x.dim()) + tuple(x.shape))
     idx = idx.reshape((1,) * (n - idx.dim()) + tuple(idx.shape))
-    shape = [max(p, q) for p, q in zip(x.shape, idx.shape)]
+    shape = [max(p, q) for p, q in zip(x.shape, idx.shape, strict=True)]
     shape[dim] = x.shape[dim]
     x = x.expand(shape)
     shape[dim] = idx.shape[dim]

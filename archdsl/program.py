@@ -13,6 +13,7 @@ from .driver import compile_text, errors_in_order
 from .errors import ArchError, ResolveError, raise_all
 from .frontend.loader import BROKEN, read_text
 from .ir import BlockIR, BlockTable
+from .optional import require
 
 
 class Program:
@@ -57,6 +58,7 @@ class Program:
     def module(self, block: str, /, fuse: bool = True, **sizes: Any):
         """An instantiated `torch.nn.Module` for `block` with the given static sizes (by their
         names in the spec). The generated source is imported once per program and fuse setting."""
+        require("torch", feature="`Program.module`", extra="torch")
         from .backends.pytorch import import_source
         if fuse not in self._generated:
             self._generated[fuse] = import_source(self.source(fuse=fuse))

@@ -27,7 +27,13 @@ import random
 from math import lcm
 from typing import Any, Callable
 
-from hypothesis import strategies as st
+from .optional import require
+
+try:
+    from hypothesis import strategies as st
+except ImportError:  # named, with the extra that brings it, instead of a bare traceback
+    require("hypothesis", feature="archdsl.testing", extra="verify")
+    raise
 
 from . import static
 from .errors import ArchError
@@ -193,6 +199,7 @@ def broken_sizes(program: Program, block: str, pre: Precondition) -> st.SearchSt
 def example_inputs(program: Program, block: str, sizes: dict[str, int], batch: int = 2, seed: int = 0) -> list:
     """Random input tensors for `block` at `sizes`, with one leading batch axis. Integer inputs
     (token ids) are drawn below the smallest size the block is given, so any embedding accepts them."""
+    require("torch", feature="archdsl.testing", extra="verify")
     import torch
 
     ir = program.block(block)
@@ -215,6 +222,7 @@ def run_block(program: Program, block: str, sizes: dict[str, int], fuse: bool = 
               batch: int = 2) -> tuple[list[Any], list[list[int]]]:
     """Instantiate the generated module at `sizes`, run it on random inputs, and return its
     outputs (always a list) with the output shapes the IR predicts (without the batch axis)."""
+    require("torch", feature="archdsl.testing", extra="verify")
     import torch
 
     ir = program.block(block)

@@ -29,6 +29,7 @@ from mutate import mutant
 
 import archdsl
 from archdsl.ops import REGISTRY
+from archdsl.progress import progress
 from archdsl.resources import data_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,8 +179,10 @@ def fuzz(strategy: st.SearchStrategy, examples: int, tally: Tally, seed: int | N
     def run(case):
         text, path = case if isinstance(case, tuple) else (case, "<fuzz>")
         tally.attempt(text, path, unfused=unfused)
+        advance()
 
-    run()
+    with progress("fuzzing", examples) as advance:  # drawn only on a terminal
+        run()
     return tally
 
 

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from .. import static
 from ..errors import ArchError, ArchIOError
+from ..highlight import listing
 from ..ir import BlockIR, BlockTable, Graph, Precondition
 from ..names import one_line
 from ..passes.stats import graph_costs, resolve_sizes
@@ -154,7 +155,7 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
         "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(table, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
-        "source": block.ast.source, "code": _code(table, block),
+        "source": block.ast.source, "listing": listing(block.ast.source), "code": _code(table, block),
     }
 
 

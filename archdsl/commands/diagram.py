@@ -23,7 +23,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", help="output file; its suffix picks the format: "
                                           f"{', '.join('.' + f for f in FORMATS)} (default: DOT on stdout)")
     p.add_argument("--depth", type=int, default=1, help="levels of called blocks drawn open (0: one box per call)")
-    p.add_argument("--sizes", nargs="+", action="extend", default=[], metavar="A=N",
+    p.add_argument("--size", "--sizes", dest="sizes", nargs="+", action="extend", default=[], metavar="A=N",
                    help="concrete sizes (the others at their defaults): wires show numbers")
     p.add_argument("--fused", action="store_true", help="draw the fused IR, marking fused kernels")
 

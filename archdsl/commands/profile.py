@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import UsageError
+from ..optional import require_for_command
 from ..program import compile_file
 from .stats import parse_sizes
 
@@ -23,7 +24,7 @@ HELP = "time each statement of the generated module and compare it with its roof
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--block", required=True)
-    p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
+    p.add_argument("--size", "--sizes", nargs="+", action="extend", default=[], metavar="AXIS=N")
     p.add_argument("--batch", type=int, default=1, help="examples per step (default 1)")
     p.add_argument("--train", action="store_true", help="time forward and backward (default: forward)")
     p.add_argument("--depth", type=int, default=1, help="open called blocks to this many levels")
@@ -38,11 +39,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     if min(args.batch, args.depth, args.iters) < 1:
         raise UsageError("--batch, --depth and --iters take a whole number of at least 1", code="E606")
-    try:
-        from ..profiling import peaks, profile
-    except ImportError:  # torch is an optional dependency of the front end
-        raise UsageError("`archc profile` runs the module: install torch (`pip install archdsl[torch]`)",
-                         code="E606") from None
+    require_for_command("torch", feature="`archc profile`", extra="torch")
+    from ..profiling import peaks, profile  # torch: optional for the front end
     program = compile_file(args.file)
     program.block(args.block)  # an unknown block is a diagnostic before anything is measured
     machine = peaks(refresh=args.refresh_peaks)

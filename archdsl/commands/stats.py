@@ -22,7 +22,7 @@ HELP = "a per-layer table of parameters, FLOPs, MACs and memory at concrete size
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("file")
     p.add_argument("--block", required=True)
-    p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
+    p.add_argument("--size", "--sizes", nargs="+", action="extend", default=[], metavar="AXIS=N")
     p.add_argument("--depth", type=int, default=1,
                    help="open calls and repeats to this many levels (default 1: the block's own operations)")
     p.add_argument("--batch", type=int, default=1, help="examples per forward (default 1)")

@@ -9,7 +9,9 @@ import re
 from typing import Callable
 
 from ..errors import ShapeError
+from ..optional import require_for_command
 from ..program import compile_file
+from ..progress import progress
 from .stats import parse_sizes
 
 NAME = "verify"
@@ -34,13 +36,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block", help="only this block (default: every block of the file)")
     p.add_argument("--trials", type=bounded_int(1, MAX_TRIALS), default=4,
                    help=f"random group elements per claim (1 to {MAX_TRIALS})")
-    p.add_argument("--size", action="append", default=[], metavar="AXIS=N")
+    p.add_argument("--size", "--sizes", nargs="+", action="extend", default=[], metavar="AXIS=N")
     p.add_argument("--seed", type=bounded_int(0, MAX_SEED), default=0,
                    help="seeds the weights, inputs and group elements (0 to 2**63 - 1)")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def run(args: argparse.Namespace) -> int:
+    require_for_command("torch", "hypothesis", feature="`archc verify`", extra="verify")
     from ..verify import PROVEN_TOL, REFUTED_TOL, verify_block
     sizes = parse_sizes(args.size)
     if sizes is None:
@@ -48,15 +51,17 @@ def run(args: argparse.Namespace) -> int:
     program = compile_file(args.file)
     names = [args.block] if args.block else program.block_names()
     checks, unsized = [], []
-    for name in names:
-        block = program.block(name)
-        given = {k: v for k, v in sizes.items() if k in block.params or k in block.free}
-        try:
-            checks += verify_block(program, name, args.trials, given, args.seed)
-        except ShapeError as err:
-            if args.block or err.code != "E333":
-                raise
-            unsized.append(f"{name}: not checked ({err.message}; {err.help})")
+    with progress("verifying symmetries", len(names)) as advance:
+        for name in names:
+            block = program.block(name)
+            given = {k: v for k, v in sizes.items() if k in block.params or k in block.free}
+            try:
+                checks += verify_block(program, name, args.trials, given, args.seed)
+            except ShapeError as err:
+                if args.block or err.code != "E333":
+                    raise
+                unsized.append(f"{name}: not checked ({err.message}; {err.help})")
+            advance()
     if args.format == "json":
         print(json.dumps([c.record() for c in checks], indent=1))
     else:

@@ -9,6 +9,7 @@ from ..ir import BlockIR, Ref
 from ..ops import REGISTRY
 from ..sizes import Size
 from ..static import Real, Value
+from ..suggest import did_you_mean
 from .values import suggest
 
 
@@ -29,7 +30,7 @@ class Calls:
         for k, v in e.kwargs:
             if k not in allowed:
                 raise ResolveError(f"`{e.func}` has no option `{k}`", v.span, code="E204",
-                                   help=("its options: " + ", ".join(sorted(allowed))) if allowed else
+                                   help=did_you_mean(k, allowed) or ("its options: " + ", ".join(sorted(allowed))) if allowed else
                                    f"`{e.func}` takes no options")
             if k in kw:
                 raise ResolveError(f"option `{k}` is given twice", v.span, code="E204")

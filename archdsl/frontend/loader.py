@@ -4,7 +4,9 @@ is the elaborator's work, run by the driver."""
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from pathlib import Path
 
 from .. import ast
@@ -12,6 +14,7 @@ from ..diagnostics import Diagnostic, warn
 from ..errors import ArchError, ArchIOError, ResolveError, UsageError
 from ..ops import REGISTRY
 from ..resources import data_dir
+from ..suggest import did_you_mean
 from .parse import parse_recovering
 
 MAX_FILE_BYTES = 2 * 1024 * 1024  # a real spec is a few KB; 2 MiB parses in seconds, not minutes
@@ -83,7 +86,7 @@ class Sources:
                 ns[name] = BROKEN  # it failed to parse or import there: reported there
             elif name not in exported:
                 raise ResolveError(f"`{imp.module}` has no block `{name}`", imp.span, code="E212",
-                                   help=f"it defines: {', '.join(sorted(exported)) or 'nothing'}")
+                                   help=did_you_mean(name, exported, f"it defines: {', '.join(sorted(exported)) or 'nothing'}"))
             else:
                 ns[name] = (target, name)
 
@@ -107,7 +110,7 @@ class Sources:
         if not path.is_file():
             known = sorted(p.stem for p in data_dir("stdlib").glob("*.arch"))
             raise ResolveError(f"no standard module `{imp.module}`", imp.span, code="E214",
-                               help=f"available: {', '.join('std.' + k for k in known)}")
+                               help=did_you_mean(imp.module, ['std.' + k for k in known], f"available: {', '.join('std.' + k for k in known)}"))
         return f"<std>/{parts[1]}.arch", path
 
     def block_ast(self, key: Key) -> ast.Block | None:
@@ -148,21 +151,17 @@ def called_names(block: ast.Block) -> list[str]:
 
 
 def _read(path: Path, imp: ast.Import) -> str:
-    try:
-        is_file, is_dir = path.is_file(), path.is_dir()
-    except OSError:
-        is_file = is_dir = False
-    if not is_file:
-        what = "it is a directory" if is_dir else "no such file"
-        raise ArchIOError(f"cannot import `{imp.module}`: {what}", imp.span, code="E602")
+    what = not_a_file(path)
+    if what:
+        raise ArchIOError(f"cannot import `{imp.module}`: {path} {what}", imp.span, code="E602")
     return read_text(path, imp.span)
 
 
 def read_text(path: Path, span=None) -> str:
     """Read a source file, refusing what cannot be `.arch` text. A missing command-line file
     (no `span`) is a usage error."""
-    if span is None and not path.is_file():
-        what = "is a directory" if path.is_dir() else "does not exist"
+    what = not_a_file(path) if span is None else None
+    if what:
         raise UsageError(f"{path} {what}", help="give the path of an .arch file")
     try:
         with path.open("rb") as f:
@@ -177,6 +176,25 @@ def read_text(path: Path, span=None) -> str:
         raise ArchIOError(f"{path} is not UTF-8 text (byte {err.start})", span, code="E604") from None
     if "\x00" in text:
         raise ArchIOError(f"{path} is a binary file", span, code="E604")
-    return text
+    return text.removeprefix("\ufeff")  # a UTF-8 byte-order mark, as some Windows editors write
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a source file (None: it is a regular file), precisely: a
+    FIFO would block a reader and a device may never end, so neither is opened."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "is a symbolic link loop"
+        if path.is_symlink():
+            return "is a symbolic link to a missing file"
+        return "does not exist" if err.errno == errno.ENOENT else f"cannot be examined ({err.strerror})"
+    for test, what in ((stat.S_ISDIR, "is a directory"), (stat.S_ISFIFO, "is a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "is a character device"), (stat.S_ISBLK, "is a block device"),
+                       (stat.S_ISSOCK, "is a socket")):
+        if test(mode):
+            return what
+    return None
 
 

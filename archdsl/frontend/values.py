@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from typing import Union
 
 from .. import ast
@@ -10,6 +9,7 @@ from ..errors import ShapeError, Span
 from ..ir import Ref
 from ..sizes import Size, SizeError
 from ..static import Real, Value
+from ..suggest import did_you_mean
 
 INTERNAL_OPS = {"binary", "neg", "attention"}
 STATIC_FUNCS = {"sqrt"}
@@ -72,8 +72,7 @@ def static_binop(e: ast.BinOp, a: Value, b: Value) -> Value:
 
 
 def suggest(name: str, known: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"did you mean `{close[0]}`?" if close else None
+    return did_you_mean(name, known)
 
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from .. import ast
 from ..errors import ArchError, ShapeError, Span
 from ..sizes import Size
+from ..suggest import did_you_mean
 from ..types import Axis, TensorType
 
 if TYPE_CHECKING:
@@ -187,7 +188,7 @@ def need_axes(t: TensorType, names: tuple[str, ...], span: Span, op: str, what: 
     if missing:
         raise ShapeError(f"`{op}` acts on {', '.join(missing)}, but its {what} has axes {t}",
                          span, code="E302",
-                         help="rename an axis with `rename[A -> B](x)`, or bind it at the call")
+                         help=did_you_mean(missing[0], t.names, "rename an axis with `rename[A -> B](x)`, or bind it at the call"))
 
 
 def fresh_axes(t: TensorType, names: tuple[str, ...], span: Span, op: str) -> None:

@@ -11,6 +11,19 @@ from .base import Op, need_axes, prod, register, without
 MAX_EINSUM_AXES = 52  # the subscripts torch.einsum accepts: a-z, A-Z
 
 
+def missing_rename(mine: TensorType, other: TensorType, axes: tuple[str, ...]) -> str | None:
+    """The likely forgotten `rename` when an operand lacks a contracted axis M that the other
+    has: an axis X of this operand, not in the other's contracted set, whose size is M's
+    (`v: [T, H, K]` in `dot[S](w, v)` with `S = T`: rename T to S)."""
+    for m in axes:
+        if mine.axis(m) is not None or other.axis(m) is None:
+            continue
+        for x in mine.axes:
+            if x.name not in axes and x.size == other.size(m):
+                return f"it has {x.name} of the same size: rename it first, `rename[{x.name} -> {m}](...)`"
+    return None
+
+
 @register
 class Dot(Op):
     name = "dot"
@@ -28,8 +41,12 @@ class Dot(Op):
     def infer(self, node, ins, ctx):
         a, b = ins
         k = node.attrs["axes"]
-        need_axes(a, k, node.span, self.name, "first operand")
-        need_axes(b, k, node.span, self.name, "second operand")
+        for mine, other, what in ((a, b, "first operand"), (b, a, "second operand")):
+            try:
+                need_axes(mine, k, node.span, self.name, what)
+            except ShapeError as err:
+                hint = missing_rename(mine, other, k)
+                raise ShapeError(err.message, err.span, code=err.code, help=hint or err.help) from None
         for ax in a.axes:
             other = b.axis(ax.name)
             if other is not None:

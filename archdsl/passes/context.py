@@ -5,7 +5,7 @@ dropped, false ones refused, implied ones folded)."""
 from __future__ import annotations
 
 from ..diagnostics import Diagnostic, warn
-from ..errors import ArchError, ShapeError, Span
+from ..errors import ArchError, Poisoned, ShapeError, Span
 from ..ir import BlockIR, Precondition
 from ..sizes import Size
 from .conditions import canonical, implies
@@ -34,6 +34,8 @@ class ShapeContext:
 
     def axis_size(self, name: str, span: Span) -> Size:
         size = self.maybe_size(name)
+        if size is None and any(p.name == name for p in self.block.ast.params):
+            raise Poisoned()  # a size parameter whose declaration failed: reported there, not again
         if size is None:
             raise ShapeError(f"axis `{name}` has no known size here", span, code="E312",
                              help=f"declare it as a parameter: `block {self.block.name}[..., {name} = ...]`")
