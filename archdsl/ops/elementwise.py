@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
+from .. import static
 from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
@@ -86,7 +87,7 @@ def _show(value) -> str:
     if isinstance(value, Real) and value.op == "sqrt":
         inner = _show(value.args[0])
         return f"√{inner}" if inner.isalnum() else f"√({inner})"
-    return str(value)
+    return static.show(value)
 
 
 def _guard(text: str, fn: str) -> str:
