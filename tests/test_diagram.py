@@ -219,3 +219,51 @@ def test_tooltips_point_at_the_source_line_and_survive_hostile_comments():
     titles = [re.sub(r"\s+", " ", a.get("{http://www.w3.org/1999/xlink}title")) for a in svg.iter(f"{SVG}a")]
     line = f"we<ird>.arch:2: return relu(Linear[D -> D](x)) {comment}".replace("\\", "⧵")
     assert sum(t.startswith(line) for t in titles) == 2  # the Linear box and the relu box
+
+
+@needs_dot
+def test_resnet50_folds_each_stage_to_one_bottleneck_with_its_count():
+    prog = archdsl.compile_file(ROOT / "examples/resnet.arch")
+    fences = [_title(c) for c in _groups(_svg(prog, "ResNet50"), "cluster")]
+    assert sorted(f for f in fences if f.startswith("Bottleneck ") or f == "Bottleneck") == [
+        "Bottleneck ×2", "Bottleneck ×2", "Bottleneck ×3", "Bottleneck ×5"]
+    # the source has 12 of them over four repeats: --unfold draws every one
+    unfolded = [_title(c) for c in _groups(_svg(prog, "ResNet50", unfold=True), "cluster")]
+    assert sum(f == "Bottleneck" for f in unfolded) == 2 + 3 + 5 + 2
+
+
+def test_consecutive_equal_calls_fold_and_different_ones_do_not():
+    src = ("block A[D, F = 4](x: [T, D]) -> [T, D] {\n    return x + Linear[D -> D](x)\n}\n"
+           "block B[D = 8](x: [T, D]) -> [T, D] {\n"
+           "    return A[F = 2](A(A(A(x))))\n}\n")
+    prog = archdsl.compile_source(src, "fold.arch")
+    dot = diagram(prog.table, prog.block("B"), depth=0).source
+    assert dot.count(">A ×3<") == 1 and dot.count(">A[F=2]<") == 1
+    assert dot.count("class=call") == 2
+    assert diagram(prog.table, prog.block("B"), depth=0, unfold=True).source.count("class=call") == 4
+
+
+def test_a_disabled_option_is_not_drawn():
+    src = ("from std.nn import SelfAttention\nblock B[D = 8](x: [T, D]) -> [T, D] {\n"
+           "    return SelfAttention[H = 2, causal = CAUSAL](x)\n}\n")
+    for causal, drawn in (("false", 0), ("true", 1)):
+        prog = archdsl.compile_source(src.replace("CAUSAL", causal), "mask.arch")
+        assert diagram(prog.table, prog.block("B")).source.count("class=\"op causal_mask\"") == drawn
+
+
+REPR = re.compile(r"\b(Real|Size|Axis|TensorType)\(|\bop=|\bargs=|<object at")
+
+
+@needs_dot
+@pytest.mark.parametrize("path", [*EXAMPLES, ROOT / "stdlib/nn.arch"], ids=lambda p: p.stem)
+def test_no_repr_in_any_label_and_every_diagram_fits_a_page(path):
+    """Every label of every block at depths 0-2 reads as spec text; at the default depth each
+    diagram is at most 1,400 px wide at 100 % (Graphviz points are 4/3 px) and under 12 screens tall."""
+    prog = archdsl.compile_file(path)
+    for name in prog.block_names():
+        for depth in (0, 1, 2):
+            dot = diagram(prog.table, prog.block(name), depth=depth).source
+            assert not REPR.search(dot), (name, depth, REPR.search(dot).group(0))
+        svg = _svg(prog, name)
+        width, height = (float(svg.get(k).removesuffix("pt")) * 4 / 3 for k in ("width", "height"))
+        assert width <= 1400 and height <= 12 * 1000, (name, width, height)

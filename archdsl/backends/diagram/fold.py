@@ -14,7 +14,7 @@ import networkx as nx
 from ... import static
 from ...ir import Graph, Node
 
-LONG_CHAIN = 9  # boxes on the longest path above which a diagram runs top to bottom
+LONG_CHAIN = 4  # boxes on the longest path above which a diagram runs top to bottom (sizes on wires make a left-to-right strip wide fast)
 
 
 def call_runs(g: Graph) -> dict[int, list[int]]:
