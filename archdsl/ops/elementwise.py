@@ -3,9 +3,9 @@ softmax along an axis and the causal mask."""
 
 from __future__ import annotations
 
+from .. import static
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
-from .. import static
 from ..static import Real
 from ..types import TensorType
 from .base import Op, need_axes, register
