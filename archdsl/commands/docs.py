@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from ..outputs import write_atomic
 from ..program import compile_file
 
 NAME = "docs"
@@ -19,9 +19,16 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..backends.site import build_site  # the site needs Graphviz and the backend; load them only here
-    pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table)
+    from ..backends.sitefiles import write_site
+    progress = _progress if sys.stderr.isatty() else None
+    pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table, progress)
     out = Path(args.output)
-    for rel, text in pages.items():
-        write_atomic(out / rel, text)
-    print(f"wrote {len(pages) - 2} block pages and {out / 'index.html'}")
+    write_site(out, pages)
+    blocks = sum(1 for rel in pages if "/" in rel)
+    print(f"wrote {blocks} block pages and {out / 'index.html'}")
     return 0
+
+
+def _progress(page: str) -> None:
+    """One plain line per page on a terminal (a progress bar can take this callback's place)."""
+    print(f"archc docs: {page}", file=sys.stderr, flush=True)
