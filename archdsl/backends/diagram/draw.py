@@ -4,11 +4,9 @@ through its own `label`, each call through its `CallBinding` record (see the pac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import graphviz
-import networkx as nx
 
 from ... import static
 from ...ir import BlockIR, Dispatch, Graph, Node
@@ -18,7 +16,8 @@ from ...passes.stats import graph_costs
 from ...sizes import Size, SizeError
 from ...types import TensorType
 from ..contracts import contract_rows
-from .fold import call_runs, direction, single_call
+from .fold import call_runs, direction, single_call, u_turn
+from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where, where_text
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
 if TYPE_CHECKING:
@@ -56,6 +55,8 @@ class Drawer:
         self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.count = 0
+        self.turn: int | None = None  # the first dot id drawn climbing back up (a U-Net's decoder)
+        self._top: graphviz.Digraph | None = None  # the fence of the block drawn
         self._learned: dict[tuple[str, str], bool] = {}
 
     # -- the whole picture ------------------------------------------------------------------
@@ -73,26 +74,43 @@ class Drawer:
                 ports[nid] = self._terminal(src, name)
         values = {p.name: p.default for p in block.params.values() if p.kind != "size"}
         with g.subgraph(name="cluster_top") as top:
+            self._top = top
             self._fence(top, self._block_title(block), self._contracts(block), self._learned_block(block))
             outs = self._graph(body, _Scope(top, 0, {}, block, values), ports)
-        with g.subgraph(name="outputs", graph_attr={"rank": "sink"}) as sink:
+        with g.subgraph(name="outputs", graph_attr={} if self.turn else {"rank": "sink"}) as sink:
             for i, (src_id, t) in enumerate(zip(outs, block.outputs)):
                 out = self._terminal(sink, "out" if len(outs) == 1 else f"out{i + 1}")
                 self._wire(src_id, out, t, {}, skip=False)
-        g.graph_attr["rankdir"] = direction([(t, h) for t, h, _ in self.edges])
+        g.graph_attr["rankdir"] = "TB" if self.turn else direction([(t, h) for t, h, _ in self.edges])
         for tail, head, attrs in self.edges:
-            g.edge(tail, head, **attrs)
+            self._edge(g, tail, head, attrs)
         return g
+
+    def _edge(self, g: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
+        """A wire; in a U, one within the climbing half is laid out reversed (drawn pointing
+        up), and a skip across the U does not pull its ends apart."""
+        def climbing(dot_id: str) -> bool:
+            return self.turn is not None and int(dot_id[1:]) >= self.turn
+
+        if climbing(tail) and climbing(head):
+            g.edge(head, tail, dir="back", **attrs)
+        elif climbing(head) and attrs.get("class") == "skip":
+            g.edge(tail, head, constraint="false", **attrs)
+        else:
+            g.edge(tail, head, **attrs)
 
     # -- one graph (a block body or a repeat body) ----------------------------------------------
     def _graph(self, g: Graph, scope: _Scope, ports: dict[int, str]) -> list[str]:
         """Draw `g`'s nodes into the scope; `ports` are the dot ids standing for its inputs.
         Returns the dot ids that produce its outputs."""
         ends: dict[tuple[int, int], str] = {(nid, 0): dot_id for nid, dot_id in ports.items()}
-        skips = _skip_edges(g)
+        skips = skip_edges(g)
         runs = {} if self.unfold else call_runs(g)
+        turn = u_turn(g, skips) if scope.dot is self._top else None
         folded = {nid: first for first, ids in runs.items() for nid in ids[1:]}
         for node in g.operations():
+            if node.id == turn:
+                self.turn = self.count + 1
             if node.id in folded:
                 ends[(node.id, 0)] = ends[(folded[node.id], 0)]
                 continue
@@ -131,9 +149,9 @@ class Drawer:
         op = REGISTRY[node.op]
         label = op.label(node)
         ins = [g.type_of(r) for r in g.args(node.id)]
-        attrs = {"class": f"op {node.op}", "tooltip": self._tip(node, scope, ins, self._op_costs(node, ins))}
+        attrs = {"class": f"op {node.op}", "tooltip": self._tip(node, scope, ins, op_costs(node, ins))}
         lines = [bold(label) if op.learned else dot_label(label)]
-        per = _per(ins, op.acts_on(node)) if op.spec != "none" else []
+        per = broadcast_axes(ins, op.acts_on(node)) if op.spec != "none" else []
         fill = None
         if op.is_fused(node):
             lines.append(small("fused kernel"))
@@ -157,7 +175,7 @@ class Drawer:
         learned = self._learned_block(callee)
         title = self._call_title(node, callee, times)
         lines = [bold(title) if learned else dot_label(title)]
-        sig = " ".join(_bound_axes(node, callee))
+        sig = " ".join(bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
         ins = [g.type_of(r) for r in g.args(node.id)]
@@ -210,7 +228,7 @@ class Drawer:
         if call is not None and not self.unfold:
             return self._call(call, body, scope, wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
-            self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=_where(node, scope.block))
+            self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
             return self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
 
@@ -221,7 +239,7 @@ class Drawer:
         outs = [w.source for w in wires[:len(carried)]]
         for i in range(count):
             with scope.dot.subgraph(name=self._cluster()) as c:
-                self._fence(c, f"repeat {i + 1}/{count}", [], False, dashed=True, tooltip=_where(node, scope.block))
+                self._fence(c, f"repeat {i + 1}/{count}", [], False, dashed=True, tooltip=where(node, scope.block))
                 now = [_In(outs[carried.index(n)], w.type, False) if n in carried else w
                        for n, w in zip(names, wires)]
                 ports = self._ports(c, body, names, now, scope) if i == 0 else {
@@ -306,19 +324,8 @@ class Drawer:
         shapes = ", ".join(self._type(t, scope.subst) for t in ins)
         outs = ", ".join(self._type(t, scope.subst) for t in node.types)
         params, flops = (self._size(c, scope.subst) for c in costs)
-        lines = [_where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}"]
+        lines = [where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}"]
         return graphviz.nohtml("&#10;".join(dot_text(line) for line in lines))
-
-    @staticmethod
-    def _op_costs(node: Node, ins: list[TensorType]) -> tuple[Size, Size]:
-        op = REGISTRY[node.op]
-        params = Size.of(0)
-        for shape in op.parameters(node, ins, node.types[0]).values():
-            n = Size.of(1)
-            for s in shape:
-                n = n * s
-            params = params + n
-        return params, op.flops(node, ins, node.types[0])
 
     def _call_costs(self, node: Node, callee: BlockIR) -> tuple[Size, Size]:
         p, f = graph_costs(self.table, callee.body)
@@ -345,45 +352,3 @@ class Drawer:
         if key not in self._learned:
             self._learned[key] = graph_costs(self.table, block.body)[0] != 0
         return self._learned[key]
-
-
-def _skip_edges(g: Graph) -> set[tuple[int, int]]:
-    """(u, v) wires that skip ahead: v is also reached from u through another consumer."""
-    skips = set()
-    for u in g.g.nodes:
-        succ = sorted(set(g.g.successors(u)))
-        for v in succ:
-            if any(w != v and nx.has_path(g.g, w, v) for w in succ):
-                skips.add((u, v))
-    return skips
-
-
-def _where_text(node: Node, block: BlockIR) -> str:
-    """`transformer.arch:5: x = x + ...`: the line a node comes from."""
-    lines = block.ast.source.splitlines()
-    i = node.span.line - block.ast.span.line
-    text = lines[i].strip() if 0 <= i < len(lines) else ""
-    return f"{Path(block.file).name}:{node.span.line}: {text}"
-
-
-def _where(node: Node, block: BlockIR) -> graphviz.nohtml:
-    return graphviz.nohtml(dot_text(_where_text(node, block)))
-
-
-def _per(ins: list[TensorType], acted: set[str]) -> list[str]:
-    seen: list[str] = []
-    for t in ins:
-        seen += [n for n in t.names if n not in acted and n not in seen]
-    return seen
-
-
-def _bound_axes(node: Node, callee: BlockIR) -> list[str]:
-    """The caller's axes the callee's signature acts on, after axis bindings."""
-    out: list[str] = []
-    for _, t in callee.inputs:
-        for name in t.names:
-            target = node.attrs["binding"].caller_axes(name)
-            text = f"({' '.join(target)})" if len(target) > 1 else target[0]
-            if text not in out:
-                out.append(text)
-    return out

@@ -69,3 +69,18 @@ def direction(edges: list[tuple[str, str]]) -> str:
     g = nx.DiGraph(edges)
     longest = nx.dag_longest_path_length(g) if nx.is_directed_acyclic_graph(g) else len(g)
     return "TB" if longest > LONG_CHAIN else "LR"
+
+
+def u_turn(g: Graph, skips: set[tuple[int, int]]) -> int | None:
+    """Where a U-Net-shaped graph turns back up: its skip wires nest (the first source feeds the
+    last target, the second the one before, ...), so the nodes past the midpoint of the
+    innermost skip are drawn climbing back beside those they are wired to. None if not a U."""
+    pos = {n.id: i for i, n in enumerate(g.order())}
+    pairs = sorted(skips, key=lambda e: pos[e[0]])
+    if len(pairs) < 2 or len({u for u, _ in pairs}) != len(pairs):
+        return None
+    targets = [pos[v] for _, v in pairs]
+    if any(a <= b for a, b in zip(targets, targets[1:])) or pos[pairs[-1][0]] >= min(targets):
+        return None
+    mid = (pos[pairs[-1][0]] + pos[pairs[-1][1]]) / 2
+    return next(n.id for n in g.order() if pos[n.id] > mid)
