@@ -9,8 +9,10 @@ pan, linked depth levels and search over `search.js`."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -161,8 +163,12 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
         return f"../{target.href}" if target else None
 
     sizes = default_sizes(table, block)
-    levels = [{"depth": d, "svg": _inline_svg(render(diagram(table, block, depth=d, env=sizes, link=link), "svg"))}
+    graphs = [diagram(table, block, depth=d, env=sizes, link=link)
               for d in range(_nesting(table, block.body, MAX_LEVEL) + 1)]
+    ctx = contextvars.copy_context()  # warnings raised while rendering reach the caller's sinks
+    with ThreadPoolExecutor(len(graphs)) as pool:  # one `dot` process per level, side by side
+        svgs = list(pool.map(lambda g: ctx.copy().run(render, g, "svg"), graphs))
+    levels = [{"depth": d, "svg": _inline_svg(svg)} for d, svg in enumerate(svgs)]
     env, counts, missing = _at_defaults(table, block)
     return {
         "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
