@@ -283,3 +283,9 @@ def test_unet_is_drawn_as_a_u():
         assert abs(points[1] - points[-1]) < 0.2 * height  # down a strip the outer one spans most of it
     resnet = archdsl.compile_file(ROOT / "examples/resnet.arch")
     assert "dir=back" not in diagram(resnet.table, resnet.block("ResNet50")).source
+
+
+def test_a_size_the_defaults_leave_open_is_drawn_by_name_beside_the_known_ones():
+    prog = archdsl.compile_file(ROOT / "stdlib/nn.arch")  # SelfAttention[H = 8, K = D / H]: D is open
+    dot = diagram(prog.table, prog.block("SelfAttention")).source
+    assert "label=<T × H=8 × K>" in dot and "label=<T × D>" in dot and "=<T×" not in dot

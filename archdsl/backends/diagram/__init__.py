@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import graphviz
 
-from ... import diagnostics
+from ... import diagnostics, static
 from ...errors import ArchError, ArchIOError
 from ...passes.stats import resolve_sizes
 from .draw import Drawer, Link
@@ -52,11 +52,23 @@ def diagram(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, in
 
 
 def default_sizes(table: BlockTable, block: BlockIR) -> dict[str, int] | None:
-    """Every size of `block` at its defaults, or None when some size has no default."""
+    """Every size of `block` at its defaults; where some size has none, those that are known
+    without it (a wire then reads `T × D=512`); None when no size is known."""
     try:
         return resolve_sizes(table, block, {})
     except ArchError:
-        return None
+        pass
+    env: dict[str, int] = {}
+    for p in block.params.values():
+        if p.kind == "size" and p.default is not None and static.symbols(p.default) <= env.keys():
+            value = static.evaluate(p.default, env)
+            if isinstance(value, int) and value > 0:
+                env[p.name] = value
+    for name in block.free:
+        example = block.examples.get(name)
+        if example is not None and example.is_const:
+            env[name] = int(example.const)
+    return env or None
 
 
 def render(graph: graphviz.Digraph, fmt: str) -> bytes:

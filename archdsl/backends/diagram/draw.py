@@ -306,8 +306,13 @@ class Drawer:
         elif self.env is None:
             text = "×".join(t.names)
         else:
-            text = " × ".join(f"{a.name}={self._size(a.size, subst)}" for a in t.axes)
+            text = " × ".join(self._axis(a.name, a.size, subst) for a in t.axes)
         return text if t.dtype == "float" else f"{text} {t.dtype}"
+
+    def _axis(self, name: str, size: Size, subst: dict[str, Size]) -> str:
+        """`D=512`, or `T` where the size is not known."""
+        shown = self._size(size, subst)
+        return f"{name}={shown}" if shown.isdigit() else name
 
     def _size(self, size: Size, subst: dict[str, Size]) -> str:
         size = size.subs(subst)
