@@ -48,6 +48,8 @@ lint: setup
 docs: setup
 	$(VENV)/bin/archc docs examples stdlib -o build/site
 	$(VENV)/bin/archc diagram examples/transformer.arch --block EncoderLayer -o docs/encoderlayer.svg
+	$(VENV)/bin/archc diagram examples/resnet.arch --block ResNet50 -o docs/resnet50.svg
+	$(VENV)/bin/archc diagram examples/swin.arch --block SwinT -o docs/swint.svg
 
 # A long fuzz campaign (tests/fuzzing.py), then semantic mutants run fused and unfused
 # (tests/mutate.py, tests/differential.py); the test suite runs a short one of each.

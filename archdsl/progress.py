@@ -1,4 +1,4 @@
-"""Progress bars for long commands (`archc verify`, `make fuzz`; the docs site next): drawn
+"""Progress bars for long commands (`archc verify`, `archc docs`, `make fuzz`): drawn
 with `rich` on standard error, only when standard error is a terminal and `--quiet` was not
 given, so pipes, logs and tests see exactly the output they saw before. Without `rich`
 installed there is simply no bar."""

@@ -27,6 +27,7 @@ class _Page(HTMLParser):
         super().__init__()
         self.tags: list[str] = []
         self.links: list[str] = []
+        self.scripts: list[str | None] = []  # the src of every <script> (None: inline)
         self.title = ""
         self._in_title = False
         self.feed(text)
@@ -36,6 +37,8 @@ class _Page(HTMLParser):
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
         self._in_title = tag == "title"
+        if tag == "script":
+            self.scripts.append(dict(attrs).get("src"))
         for k, v in attrs:
             if k in ("href", "xlink:href", "src") and tag != "svg":
                 self.links.append(v)
@@ -77,11 +80,13 @@ def test_index_lists_every_block_of_every_file(site):
 
 
 def test_every_link_resolves_and_every_page_has_a_diagram(site):
+    assert not any(n.count("/") == 1 and n.split("/")[0].endswith("-2") for n in site)  # no twice-built file
     for name, text in site.items():
         if not name.endswith(".html"):
             continue
         page = _Page(text)
-        assert "script" not in page.tags
+        root = "../" if "/" in name else ""
+        assert page.scripts == [f"{root}search.js", f"{root}site.js"]  # the shipped ones, no inline script
         for link in page.links:  # every link and resource is a page of the site: nothing remote
             assert _resolve(name, link) in site, (name, link)
         assert ("../style.css" if "/" in name else "style.css") in page.links
@@ -123,7 +128,7 @@ def test_hostile_spec_text_is_escaped(tmp_path):
     for name, text in pages.items():
         if name.endswith(".html"):
             page = _Page(text)
-            assert "script" not in page.tags and "b" not in page.tags, name
+            assert None not in page.scripts and "b" not in page.tags, name
     (page_name,) = [n for n in pages if n.endswith("Evil.html")]
     text = pages[page_name]
     assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in text
@@ -147,16 +152,59 @@ def test_docs_cli(tmp_path):
     assert r.returncode == 1 and "error[E202]" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "site2").exists()  # nothing written when any file fails
     r = _archc("docs", str(tmp_path / "missing"), "-o", str(tmp_path / "site3"))
-    assert r.returncode == 1 and "no such file" in r.stderr
+    assert r.returncode == 2 and "no such file" in r.stderr and "error[E606]" in r.stderr
 
 
-def test_readme_diagram_is_what_make_docs_regenerates():
-    """docs/encoderlayer.svg is produced by `make docs`; byte-equal under the Graphviz version that
-    wrote it, and with the same drawn text under any other version."""
+def test_a_file_named_twice_or_inside_a_named_directory_gets_one_page(tmp_path):
+    from archdsl.backends.site import build_site
+    spec = tmp_path / "mlp.arch"
+    spec.write_text((ROOT / "examples/mlp.arch").read_text())
+    once = build_site([spec], _load)
+    for paths in ([spec, spec], [spec, tmp_path / ".." / tmp_path.name / "mlp.arch"], [spec, tmp_path], [tmp_path, spec]):
+        pages = build_site(paths, _load)  # a directory named puts its name in the page paths
+        assert sorted(n.split("/")[-1] for n in pages) == sorted(n.split("/")[-1] for n in once)
+        assert pages["index.html"].count('/MLPClassifier.html"') == 1
+
+
+def test_site_is_written_whole_and_replaces_the_old_one(tmp_path):
+    from archdsl.backends.sitefiles import write_site
+    from archdsl.errors import ArchIOError
+    out = tmp_path / "site"
+    write_site(out, {"index.html": "one", "a/Gone.html": "old"})
+    write_site(out, {"index.html": "two", "b/New.html": "new"})
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()) == ["b/New.html", "index.html"]
+    assert (out / "index.html").read_text() == "two"
+    with pytest.raises(ArchIOError):  # a page that cannot be written: the old site stays as it was
+        write_site(out, {"index.html": "three", "b": "a file", "b/x.html": "where b is a file"})
+    assert (out / "index.html").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"]  # nothing left beside it
+
+
+def test_search_index_covers_blocks_ops_axes_and_files(site):
+    import json
+    text = site["search.js"]
+    entries = json.loads(text[text.index("["):text.rindex("]") + 1])
+    kinds = {(e["kind"], e["name"]) for e in entries}
+    assert {("block", "ResNet50"), ("op", "softmax"), ("axis", "T"), ("file", "examples/resnet.arch")} <= kinds
+    assert all(e["href"].split("#")[0] in site for e in entries)
+
+
+def test_progress_is_called_once_per_page():
+    from archdsl.backends.site import build_site
+    seen: list[str] = []
+    pages = build_site([ROOT / "examples/mlp.arch"], _load, progress=seen.append)
+    assert sorted(seen) == sorted(n for n in pages if n.endswith(".html") and n != "index.html")
+
+
+@pytest.mark.parametrize("path, block, picture", [("transformer", "EncoderLayer", "encoderlayer"),
+                                                   ("resnet", "ResNet50", "resnet50"), ("swin", "SwinT", "swint")])
+def test_readme_diagram_is_what_make_docs_regenerates(path, block, picture):
+    """The README's pictures are produced by `make docs`; byte-equal under the Graphviz version that
+    wrote them, and with the same drawn text under any other version."""
     from archdsl.backends.diagram import diagram, render
-    prog = archdsl.compile_file(ROOT / "examples/transformer.arch")
-    fresh = render(diagram(prog.table, prog.block("EncoderLayer")), "svg").decode()
-    committed = (ROOT / "docs/encoderlayer.svg").read_text(encoding="utf-8")
+    prog = archdsl.compile_file(ROOT / f"examples/{path}.arch")
+    fresh = render(diagram(prog.table, prog.block(block)), "svg").decode()
+    committed = (ROOT / f"docs/{picture}.svg").read_text(encoding="utf-8")
     version = next(line for line in fresh.splitlines() if "Generated by graphviz" in line)
     if version in committed:
         assert fresh == committed

@@ -1,14 +1,18 @@
 """`archc docs`: a static documentation site for `.arch` files, built from the IR.
 
 Python here gathers what each page shows (signature, axes, preconditions, counts, contracts,
-diagram, source, generated code); the Jinja templates in `sitegen/` lay it out, with
-autoescaping on, so no spec text can inject markup. Pages are built in memory and only
-written once every block of every file has compiled."""
+diagram at each depth, source, generated code); the Jinja templates in `sitegen/` lay it out,
+with autoescaping on, so no spec text can inject markup. Pages are built in memory and only
+written (by `sitefiles.write_site`, the whole site at once) once every block has compiled.
+The site works as static HTML; `site.js` (self-written, shipped with the package) adds zoom,
+pan, linked depth levels and search over `search.js`."""
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from .. import static
-from ..errors import ArchError, ArchIOError
+from ..errors import ArchError, ArchIOError, UsageError
 from ..highlight import listing
 from ..ir import BlockIR, BlockTable, Graph, Precondition
 from ..names import one_line
@@ -26,8 +30,9 @@ from ..passes.stats import graph_costs, resolve_sizes
 from ..resources import data_dir
 from ..sizes import Size
 from .contracts import contract_rows
-from .diagram import diagram, render
+from .diagram import default_sizes, diagram, render
 from .pytorch import emission_order, generate
+from .sitefiles import ASSETS, search_index
 
 STD_PREFIX = "<std>/"
 
@@ -44,25 +49,33 @@ class _Doc:
 
 
 def arch_files(paths: list[Path]) -> list[Path]:
-    """The `.arch` files named, directories searched recursively, in a stable order."""
-    out: list[Path] = []
+    """The `.arch` files named, directories searched recursively, in a stable order; a file
+    named twice (or also inside a directory named) comes once."""
+    out: dict[Path, Path] = {}
     for p in paths:
         if p.is_dir():
-            out += sorted(p.rglob("*.arch"))
+            found = sorted(p.rglob("*.arch"))
         elif p.is_file():
-            out.append(p)
+            found = [p]
         else:
-            raise ArchIOError(f"{p}: no such file or directory", code="E601")
+            raise UsageError(f"{p}: no such file or directory", code="E606")
+        for f in found:
+            out.setdefault(f.resolve(), f)
     if not out:
         raise ArchIOError(f"no .arch files in {', '.join(map(str, paths))}", code="E605")
-    return list(dict.fromkeys(out))
+    return list(out.values())
 
 
-def build_site(paths: list[Path], load: Callable[[Path], BlockTable]) -> dict[str, str]:
-    """Every page of the site, by its path inside the site directory; `load` compiles one file."""
+Progress = Callable[[str], None]
+
+
+def build_site(paths: list[Path], load: Callable[[Path], BlockTable],
+               progress: Progress | None = None) -> dict[str, str]:
+    """Every page of the site, by its path inside the site directory; `load` compiles one file;
+    `progress(page)` is called as each page is built."""
     base = Path(os.path.commonpath([p.resolve().parent for p in paths])) if paths else Path.cwd()
     docs = _collect(arch_files(paths), base, load)
-    pages = {"style.css": (data_dir("sitegen") / "style.css").read_text(encoding="utf-8")}
+    pages = {name: (data_dir("sitegen") / name).read_text(encoding="utf-8") for name in ASSETS}
     files: dict[str, list[dict[str, Any]]] = {}
     callers: dict[tuple[str, str], list[_Doc]] = {}
     for doc in docs.values():
@@ -70,12 +83,15 @@ def build_site(paths: list[Path], load: Callable[[Path], BlockTable]) -> dict[st
             callers.setdefault(callee, []).append(doc)
     for cid, doc in docs.items():
         block = doc.table[doc.key]
+        if progress:
+            progress(doc.href)
         page = _page(doc, block, docs)
         page["callers"] = [(c.key[1], c.file, f"../{c.href}") for c in callers.get(cid, [])]
         pages[doc.href] = _env().get_template("block.html.j2").render(page=page, root="../")
         files.setdefault(doc.file, []).append(page)
     index = [{"file": f, "blocks": blocks} for f, blocks in files.items()]
     pages["index.html"] = _env().get_template("index.html.j2").render(files=index, root="")
+    pages["search.js"] = search_index([(d.table[d.key], d.file, d.href) for d in docs.values()])
     return pages
 
 
@@ -147,11 +163,18 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
         target = docs.get((_canonical(callee[0]), callee[1]))
         return f"../{target.href}" if target else None
 
-    svg = _inline_svg(render(diagram(table, block, depth=1, link=link), "svg"))
+    sizes = default_sizes(table, block)
+    graphs = [diagram(table, block, depth=d, env=sizes, link=link)
+              for d in range(_nesting(table, block.body, MAX_LEVEL) + 1)]
+    ctx = contextvars.copy_context()  # warnings raised while rendering reach the caller's sinks
+    with ThreadPoolExecutor(len(graphs)) as pool:  # one `dot` process per level, side by side
+        svgs = list(pool.map(lambda g: ctx.copy().run(render, g, "svg"), graphs))
+    levels = [{"depth": d, "svg": _inline_svg(svg)} for d, svg in enumerate(svgs)]
     env, counts, missing = _at_defaults(table, block)
     return {
         "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
-        "doc": block.ast.doc, "signature": _signature(block), "svg": svg,
+        "doc": block.ast.doc, "signature": _signature(block), "levels": levels,
+        "open": min(1, len(levels) - 1),
         "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(table, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
@@ -160,6 +183,20 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
 
 
 MAX_PAGE_CLASSES = 64
+MAX_LEVEL = 2  # deepest diagram a page carries (each level is one more inline SVG)
+
+
+def _nesting(table: BlockTable, g: Graph, limit: int) -> int:
+    """How many levels of calls `g` holds, up to `limit`."""
+    if limit == 0:
+        return 0
+    deepest = 0
+    for node in g.operations():
+        if node.kind == "call":
+            deepest = max(deepest, 1 + _nesting(table, table[node.attrs["callee"]].body, limit - 1))
+        elif node.kind == "repeat":
+            deepest = max(deepest, _nesting(table, node.attrs["body"], limit))
+    return deepest
 
 
 def _code(table: BlockTable, block: BlockIR) -> str:

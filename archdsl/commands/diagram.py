@@ -1,5 +1,5 @@
-"""`archc diagram FILE --block NAME [-o OUT.{svg,png,pdf,dot}] [--depth N] [--sizes A=N …] [--fused]`:
-draw a block as a neural circuit diagram (DOT on standard output without `-o`)."""
+"""`archc diagram FILE --block NAME [-o OUT.{svg,png,pdf,dot}] [--depth N] [--sizes A=N …] [--axes]
+[--unfold] [--fused]`: draw a block as a neural circuit diagram (DOT on standard output without `-o`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,10 @@ def configure(p: argparse.ArgumentParser) -> None:
                                           f"{', '.join('.' + f for f in FORMATS)} (default: DOT on stdout)")
     p.add_argument("--depth", type=int, default=1, help="levels of called blocks drawn open (0: one box per call)")
     p.add_argument("--size", "--sizes", dest="sizes", nargs="+", action="extend", default=[], metavar="A=N",
-                   help="concrete sizes (the others at their defaults): wires show numbers")
+                   help="concrete sizes (the others at their defaults); wires show the defaults without it")
+    p.add_argument("--axes", action="store_true", help="label wires with axis names only (T×D), not sizes")
+    p.add_argument("--unfold", action="store_true",
+                   help="draw every iteration of a repeat and every call of a run of equal calls")
     p.add_argument("--fused", action="store_true", help="draw the fused IR, marking fused kernels")
 
 
@@ -43,7 +46,9 @@ def run(args: argparse.Namespace) -> int:
     program = compile_file(args.file)
     block = program.block(args.block)
     env = resolve_sizes(program.table, block, given) if args.sizes else None
-    data = render(diagram(program.table, block, depth=args.depth, env=env, fused=args.fused), fmt)
+    graph = diagram(program.table, block, depth=args.depth, env=env, fused=args.fused, unfold=args.unfold,
+                    sizes=not args.axes)
+    data = render(graph, fmt)
     if args.output:
         write_atomic(Path(args.output), data)
     else:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..outputs import write_atomic
 from ..program import compile_file
+from ..progress import progress
 
 NAME = "docs"
 HELP = "write a static HTML site documenting every block (diagram, sizes, costs, source, code)"
@@ -19,9 +19,12 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..backends.site import build_site  # the site needs Graphviz and the backend; load them only here
-    pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table)
+    from ..backends.sitefiles import write_site
+    with progress("building the docs site (pages)") as advance:
+        pages = build_site([Path(p) for p in args.paths], lambda path: compile_file(path).table,
+                           lambda page: advance())
     out = Path(args.output)
-    for rel, text in pages.items():
-        write_atomic(out / rel, text)
-    print(f"wrote {len(pages) - 2} block pages and {out / 'index.html'}")
+    write_site(out, pages)
+    blocks = sum(1 for rel in pages if "/" in rel)
+    print(f"wrote {blocks} block pages and {out / 'index.html'}")
     return 0

@@ -3,6 +3,7 @@ softmax along an axis and the causal mask."""
 
 from __future__ import annotations
 
+from .. import static
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..static import Real
@@ -86,7 +87,7 @@ def _show(value) -> str:
     if isinstance(value, Real) and value.op == "sqrt":
         inner = _show(value.args[0])
         return f"√{inner}" if inner.isalnum() else f"√({inner})"
-    return str(value)
+    return static.show(value)
 
 
 def _guard(text: str, fn: str) -> str:
