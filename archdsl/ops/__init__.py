@@ -1,7 +1,23 @@
 """The op registry. Importing this package registers every op; `REGISTRY` maps the name
 used in `.arch` files to the op object."""
 
-from . import aps, axes, basis, blur, conv, dot, elementwise, linear, norm, p4, pointwise_math, reduce, sequence, transforms, windows  # noqa: F401
+from . import (  # noqa: F401
+    aps,
+    axes,
+    basis,
+    blur,
+    conv,
+    dot,
+    elementwise,
+    linear,
+    norm,
+    p4,
+    pointwise_math,
+    reduce,
+    sequence,
+    transforms,
+    windows,
+)
 from .base import REGISTRY, Op
 
 __all__ = ["REGISTRY", "Op"]
