@@ -37,7 +37,7 @@ def conv(c: OpCall, x: NamedTensor) -> NamedTensor:
     taps = _kernel_names(over)
     try:
         for a, t in zip(over, taps):
-            x = windows(pad_axis(x, a, p, p, c.kw("mode")), a, k, s, d, t)
+            x = windows(pad_axis(x, a, *_conv_sides(c, x.size(a)), c.kw("mode")), a, k, s, d, t)
     except ValueError as err:
         raise c.fail(str(err)) from None
     x = x.split(cin, [("#g", g), ("#c", x.size(cin) // g)])
@@ -46,6 +46,18 @@ def conv(c: OpCall, x: NamedTensor) -> NamedTensor:
     rest = tuple(n for n in x.names if n not in ("#g", "#c") + taps + tuple(over))
     y = named_einsum(rest + ("#g", "#f") + tuple(over), x, w).merge(("#g", "#f"), cout)
     return _bias(y, cout, mod.bias)
+
+
+def _conv_sides(c: OpCall, n: int) -> tuple[int, int]:
+    """Padding before and after an axis of length n: `causal` puts the whole receptive field
+    before; `same` gives ceil(n / stride) outputs, the odd padding position after."""
+    k, s, p, d = (c.kw(name) for name in ("kernel", "stride", "padding", "dilation"))
+    if c.kw("causal"):
+        return d * (k - 1), 0
+    if c.kw("same"):
+        total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        return total // 2, total - total // 2
+    return p, p
 
 
 def _bias(y: NamedTensor, axis: str, bias) -> NamedTensor:

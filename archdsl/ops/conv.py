@@ -68,9 +68,10 @@ class Conv(_Spatial):
     name = "Conv"
     learned = True
     options = {"kernel": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
-               "bias": True, "mode": "zeros"}
+               "bias": True, "mode": "zeros", "causal": False, "same": False}
     enums = {"mode": _MODES}
-    summary = "convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, groups)"
+    summary = ("convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, "
+               "groups; `causal = true` pads before only, `same = true` pads as TensorFlow's SAME)")
     example = "h = Conv[C -> F over Y X](img, kernel = 3, padding = 1)"
     symmetry_doc = ("shift(Y, X): exactly with circular padding (or valid windows no wider than "
                     "the stride), up to boundary effects with zero padding; everything off its axes",
@@ -82,7 +83,8 @@ class Conv(_Spatial):
         broken = rule.mix((node.attrs["cin"],), f"`Conv` mixes the channels {node.attrs['cin']}")
         if broken:
             return broken
-        return rule.grid(node.attrs["over"], kw["kernel"], kw["stride"], kw["padding"],
+        pad = _sides(kw)[0] if kw["causal"] is True or kw["same"] is True else kw["padding"]
+        return rule.grid(node.attrs["over"], kw["kernel"], kw["stride"], pad,
                          kw["dilation"], kw["mode"], what="Conv")
 
     def infer(self, node, ins, ctx):
@@ -90,8 +92,11 @@ class Conv(_Spatial):
         f = self._check(node, x, ctx)
         kw = node.attrs["kw"]
         padding_fits(ctx, node, x, kw["mode"], kw["padding"], node.attrs["over"], self.name)
-        out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
-               for n in node.attrs["over"]}
+        if _one_sided(node):  # causal or SAME: ceil(n / stride) positions
+            out = {n: (x.size(n) + kw["stride"] - 1).floordiv(kw["stride"]) for n in node.attrs["over"]}
+        else:
+            out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
+                   for n in node.attrs["over"]}
         rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
         return x.replace(rest + [Axis(node.attrs["cout"], f)] + [Axis(n, out[n]) for n in node.attrs["over"]])
 
@@ -118,7 +123,51 @@ class Conv(_Spatial):
         if kw["mode"] != "zeros":
             args.append(f"padding_mode={kw['mode']!r}")
         mod = e.submodule("conv", f"nn.Conv{n}d({', '.join(args)})")
+        if _one_sided(node):
+            sides = [_emit_sides(e, kw, e.ins[0].size(a)) for a in reversed(node.attrs["over"])]
+            x = f"F.pad({x}, ({', '.join(p for pair in sides for p in pair)}))"
         return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
+
+
+def _one_sided(node) -> bool:
+    """Whether `causal` or `same` asks for padding PyTorch's Conv cannot express (E381 when
+    either is combined with `padding` or a non-zero `mode`, or both are set)."""
+    kw = node.attrs["kw"]
+    flags = [k for k in ("causal", "same") if kw[k] is not False]
+    if not flags:
+        return False
+    if len(flags) == 2 or kw["padding"] != 0 or kw["mode"] != "zeros":
+        raise ArchError("`causal` and `same` choose the padding themselves: one of them, without "
+                        "`padding` or `mode`", node.span, code="E381",
+                        help="drop `padding` and `mode`, or write the padding with `pad[...](x, before = ...)`")
+    if any(kw[k] is not True for k in flags):
+        raise ArchError(f"`{flags[0]}` of Conv must be known when the spec is checked (true or false)",
+                        node.span, code="E381")
+    return True
+
+
+def _sides(kw, n: Size | None = None) -> tuple[Size, Size]:
+    """(before, after) padding of one axis of length n: causal pads `dilation (kernel - 1)`
+    before; SAME pads `max((ceil(n / s) - 1) s + span - n, 0)` in all, the odd one after (the
+    total as a Size here, so without the max: only meaningful at stride 1 or when it is >= 0)."""
+    span = kw["dilation"] * (kw["kernel"] - 1)
+    if kw["causal"] is True:
+        return span, Size.of(0)
+    s = kw["stride"]
+    total = span if n is None or s == 1 else ((n + s - 1).floordiv(s) - 1) * s + span + 1 - n
+    return total.floordiv(2), total - total.floordiv(2)
+
+
+def _emit_sides(e, kw, n: Size) -> tuple[str, str]:
+    """The (before, after) padding of one axis as Python: numbers where the sizes are known."""
+    if kw["causal"] is True or kw["stride"] == 1:
+        return tuple(e.size(v) for v in _sides(kw, n))
+    total = ((n + kw["stride"] - 1).floordiv(kw["stride"]) - 1) * kw["stride"] + kw["dilation"] * (kw["kernel"] - 1) + 1 - n
+    if total.is_const:
+        t = max(int(total.const), 0)
+        return str(t // 2), str(t - t // 2)
+    t = f"max({e.size(total)}, 0)"
+    return f"{t} // 2", f"{t} - {t} // 2"
 
 
 @register
