@@ -117,8 +117,14 @@ def maxpool(c: OpCall, x: NamedTensor) -> NamedTensor:
 
 @case("avgpool")
 def avgpool(c: OpCall, x: NamedTensor) -> NamedTensor:
-    """The mean of each window of kernel ** n values, padding zeros included."""
-    return _pool(c, x, 0.0, lambda d: d.sum(-1) / d.shape[-1])
+    """The mean of each window of kernel ** n values, padding zeros included; with
+    `count_include_pad = false`, the sum divided by the window's positions inside the input."""
+    total = _pool(c, x, 0.0, lambda d: d.sum(-1))
+    if c.kw("count_include_pad"):
+        return total.with_data(total.data / c.kw("kernel") ** len(c.attrs["axes"]))
+    ones = NamedTensor(torch.ones(tuple(x.size(a) for a in c.attrs["axes"]), dtype=x.data.dtype), c.attrs["axes"])
+    count = _pool(c, ones, 0.0, lambda d: d.sum(-1))
+    return total.with_data(total.data / count.aligned(total.names).to(total.data.device))
 
 
 def _cubic(t: torch.Tensor) -> list[torch.Tensor]:

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     norm,
     p4,
     pointwise_math,
+    pooling,
     reduce,
     sequence,
     transforms,

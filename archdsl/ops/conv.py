@@ -259,8 +259,13 @@ class _Pool(Op):
         args = [e.value(kw["kernel"]), e.value(node.attrs["stride"])]
         if kw["padding"] != 0:
             args.append(e.value(kw["padding"]))
+        args += self.extra(node, e)
         fn = f"F.{self.fn}{len(axes)}d({{}}, {', '.join(args)})"
         return e.batched(fn, x, e.ins[0], axes, 1)
+
+    def extra(self, node, e) -> list[str]:
+        """Keyword arguments of the PyTorch call beyond kernel, stride and padding."""
+        return []
 
     def label(self, node):
         return f"{self.name} {' '.join(node.attrs['axes'])}, k={node.attrs['kw']['kernel']}"
@@ -278,8 +283,14 @@ class MaxPool(_Pool):
 class AvgPool(_Pool):
     name = "avgpool"
     fn = "avg_pool"
-    summary = "average pooling over 1-3 axes (`stride` defaults to `kernel`)"
-    example = "h = avgpool[Y X](h, kernel = 2)"
+    options = {**_Pool.options, "count_include_pad": True}
+    summary = ("average pooling over 1-3 axes (`stride` defaults to `kernel`; `count_include_pad = "
+               "false` divides by the positions inside the input)")
+    example = "h = avgpool[Y X](h, kernel = 3, stride = 1, padding = 1, count_include_pad = false)"
+
+    def extra(self, node, e):
+        include = node.attrs["kw"]["count_include_pad"]
+        return [] if include is True else [f"count_include_pad={e.value(include)}"]
 
 
 @register
