@@ -70,3 +70,19 @@ def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, 
     ids = ids.reshape([s for w, m in grid for s in (w, m)])
     ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
     return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
+
+
+def _init(module: torch.nn.Module, weight: str, std: float, bias: str) -> torch.nn.Module:
+    """Re-initialise a freshly built Linear or Conv in place and return it. Its own default
+    initialisation has drawn first, so under one seed the weights equal `nn.Linear(...)`
+    followed by the same `nn.init` call written by hand."""
+    init = torch.nn.init
+    fill = {"zeros": init.zeros_, "normal": lambda w: init.normal_(w, std=std),
+            "trunc_normal": lambda w: init.trunc_normal_(w, std=std),
+            "xavier_uniform": init.xavier_uniform_,
+            "kaiming_normal": lambda w: init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")}
+    if weight in fill:
+        fill[weight](module.weight)
+    if bias != "default" and module.bias is not None:
+        init.constant_(module.bias, 1.0 if bias == "ones" else 0.0)
+    return module

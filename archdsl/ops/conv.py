@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
+from . import inits
 from .base import Op, at_least, flat, fresh_axes, need_axes, padding_fits, prod, register, without
 
 _MODES = ("zeros", "circular", "reflect", "replicate")
@@ -38,6 +39,7 @@ class _Spatial(Op):
         return {"cin": flat(c.lhs)[0], "cout": flat(c.rhs)[0], "over": flat(c.over)}
 
     def _check(self, node, x, ctx):
+        inits.check(node)
         cin, cout, over = node.attrs["cin"], node.attrs["cout"], node.attrs["over"]
         need_axes(x, (cin, *over), node.span, self.name)
         if cout != cin:
@@ -68,8 +70,9 @@ class Conv(_Spatial):
     name = "Conv"
     learned = True
     options = {"kernel": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
-               "bias": True, "mode": "zeros", "causal": False, "same": False}
-    enums = {"mode": _MODES}
+               "bias": True, "mode": "zeros", "causal": False, "same": False, **inits.OPTIONS}
+    enums = {"mode": _MODES, **inits.ENUMS}
+    helpers = (inits.HELPER,)
     summary = ("convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, "
                "groups; `causal = true` pads before only, `same = true` pads as TensorFlow's SAME)")
     example = "h = Conv[C -> F over Y X](img, kernel = 3, padding = 1)"
@@ -122,7 +125,7 @@ class Conv(_Spatial):
             args.append("bias=False")
         if kw["mode"] != "zeros":
             args.append(f"padding_mode={kw['mode']!r}")
-        mod = e.submodule("conv", f"nn.Conv{n}d({', '.join(args)})")
+        mod = e.submodule("conv", inits.wrap(node, e, f"nn.Conv{n}d({', '.join(args)})"))
         if _one_sided(node):
             sides = [_emit_sides(e, kw, e.ins[0].size(a)) for a in reversed(node.attrs["over"])]
             x = f"F.pad({x}, ({', '.join(p for pair in sides for p in pair)}))"
@@ -175,7 +178,9 @@ class ConvTranspose(_Spatial):
     name = "ConvTranspose"
     learned = True
     options = {"kernel": None, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1,
-               "groups": 1, "bias": True}
+               "groups": 1, "bias": True, **inits.OPTIONS}
+    enums = inits.ENUMS
+    helpers = (inits.HELPER,)
     summary = "transposed convolution (learned upsampling) over 1-3 spatial axes"
     example = "u = ConvTranspose[C -> F over Y X](h, kernel = 2, stride = 2)"
     symmetry_doc = ("a shift by g becomes a shift by g * stride, up to boundary effects",
@@ -219,7 +224,7 @@ class ConvTranspose(_Spatial):
                 args.append(f"{k}={e.ivalue(kw[k])}")
         if not kw["bias"]:
             args.append("bias=False")
-        mod = e.submodule("up", f"nn.ConvTranspose{n}d({', '.join(args)})")
+        mod = e.submodule("up", inits.wrap(node, e, f"nn.ConvTranspose{n}d({', '.join(args)})"))
         return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
 
 
