@@ -16,6 +16,7 @@ from . import (  # noqa: F401
     pooling,
     reduce,
     sequence,
+    spectral,
     transforms,
     windows,
 )
