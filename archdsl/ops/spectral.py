@@ -50,8 +50,8 @@ class _Spectral(Op):
         return {"cin": flat(c.lhs)[0], "cout": flat(c.rhs)[0] if mapped else flat(c.lhs)[0],
                 "over": flat(c.over)}
 
-    def _static(self, node, x, ctx):
-        for n in (node.attrs["cin"], *node.attrs["over"]):
+    def _static(self, node, x, ctx, names):
+        for n in names:
             ctx.static(x.size(n), node.span, f"the size of {n} in {self.name} (its weight has that shape)")
 
 
@@ -71,7 +71,7 @@ class GlobalFilter(_Spectral):
         (x,) = ins
         c, over = node.attrs["cin"], node.attrs["over"]
         need_axes(x, (c, *over), node.span, self.name)
-        self._static(node, x, ctx)
+        self._static(node, x, ctx, (c, *over))  # the weight has a frequency per position
         return x.replace(without(x, (c, *over)) + [x.axis(n) for n in over] + [x.axis(c)])  # as emitted
 
     def parameters(self, node, ins, out):
@@ -114,7 +114,7 @@ class SpectralConv(_Spectral):
         need_axes(x, (c, *over), node.span, self.name)
         if f != c:
             fresh_axes(x, (f,), node.span, self.name)
-        self._static(node, x, ctx)
+        self._static(node, x, ctx, (c,))  # the grid may have any size: the weight holds `modes` per axis
         m = node.attrs["kw"]["modes"]
         ctx.static(m, node.span, f"`modes` of {self.name}")
         ctx.at_least(m, Size.of(1), node.span, f"{self.name}: modes at least 1")
@@ -145,7 +145,7 @@ class SpectralConv(_Spectral):
         cin, cout = e.ins[0].size(c), e.out.size(node.attrs["cout"])
         scale = f"1 / ({e.isize(cin)} * {e.isize(cout)})"
         w = e.parameter(f"nn.Parameter(torch.rand({shape}) * {scale})")
-        return f"{e.helper('_spectral_conv')}({x}, torch.view_as_complex({w}), {e.ivalue(node.attrs['kw']['modes'])})"
+        return f"{e.helper('_spectral_conv')}({x}, torch.view_as_complex({w}), {e.value(node.attrs['kw']['modes'])})"
 
     def label(self, node):
         a = node.attrs
