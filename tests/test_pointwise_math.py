@@ -95,3 +95,20 @@ def test_pointwise_symmetry(body, verdict):
     prog = archdsl.compile_source(src)
     (v,) = check_contracts(prog.table, prog.block("B"))
     assert v.verdict == verdict, v.reason
+
+
+def test_relu6_overwrites_only_a_dead_fresh_value_and_keeps_gradients():
+    src = ("block B[C = 3](x: [C, Y, X]) -> [C, Y, X] {\n    h = BatchNorm[C](x)\n"
+           "    return relu6(h) + hardtanh(BatchNorm[C](x)) * h + relu6(x)\n}\n")
+    prog = archdsl.compile_source(src)
+    source = prog.source("B")
+    assert source.count("inplace=True") == 1 and "F.hardtanh(" in source  # h is read again; x is the input
+    m = prog.module("B").double().train()
+    x = torch.randn(2, 3, 4, 5, dtype=torch.float64, requires_grad=True)
+    m(x).sum().backward()
+    x2 = x.detach().clone().requires_grad_()
+    h = F.batch_norm(x2, None, None, m.h_norm.weight, m.h_norm.bias, training=True)
+    g = F.batch_norm(x2, None, None, m.out_norm.weight, m.out_norm.bias, training=True)
+    ref = F.relu6(h) + F.hardtanh(g) * h + F.relu6(x2)
+    ref.sum().backward()
+    torch.testing.assert_close(x.grad, x2.grad)
