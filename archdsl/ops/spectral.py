@@ -13,7 +13,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
-from .base import Op, flat, fresh_axes, need_axes, numel, prod, register, without
+from .base import Op, flat, fresh_axes, need_axes, prod, register, without
 
 
 def _half(n: Size) -> Size:
@@ -135,8 +135,8 @@ class SpectralConv(_Spectral):
         """The channel mixing as FlopCounterMode counts it: one complex matrix product per kept
         frequency, counted as the real one (2 C F per frequency); the FFTs count nothing."""
         w = self.parameters(node, ins, out)[""]
-        rest = numel(ins[0]) / prod(ins[0].size(n) for n in (node.attrs["cin"], *node.attrs["over"]))
-        return 2 * prod(w[:-1]) * rest
+        rest = without(ins[0], (node.attrs["cin"], *node.attrs["over"]))
+        return 2 * prod(w[:-1]) * prod(a.size for a in rest)
 
     def emit(self, node, e):
         c, over = node.attrs["cin"], node.attrs["over"]
