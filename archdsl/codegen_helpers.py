@@ -133,3 +133,34 @@ def _moe_swiglu(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, w1: torc
             y = F.linear(F.silu(F.linear(h, w1[e])) * F.linear(h, w3[e]), w2[e])
             out.index_add_(0, tok, y * gate[rows])
     return out.reshape(*lead, w2.shape[1])
+def _init(module: torch.nn.Module, weight: str, std: float, bias: str) -> torch.nn.Module:
+    """Re-initialise a freshly built Linear or Conv in place and return it. Its own default
+    initialisation has drawn first, so under one seed the weights equal `nn.Linear(...)`
+    followed by the same `nn.init` call written by hand."""
+    init = torch.nn.init
+    fill = {"zeros": init.zeros_, "normal": lambda w: init.normal_(w, std=std),
+            "trunc_normal": lambda w: init.trunc_normal_(w, std=std),
+            "xavier_uniform": init.xavier_uniform_,
+            "kaiming_normal": lambda w: init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")}
+    if weight in fill:
+        fill[weight](module.weight)
+    if bias != "default" and module.bias is not None:
+        init.constant_(module.bias, 1.0 if bias == "ones" else 0.0)
+    return module
+
+
+def _spectral_conv(x: torch.Tensor, w: torch.Tensor, modes: int) -> torch.Tensor:
+    """FNO's spectral convolution over the last n dimensions of x, laid out (..., C, *grid):
+    the real FFT, the lowest `modes` frequencies of each axis (both signs on all but the last,
+    whose negative half the real FFT drops) mixed from C to F channels by the complex weight
+    w = (2 ** (n - 1) corners, C, F, modes, ..., modes), every other frequency zero, inverse FFT."""
+    n = w.dim() - 3
+    dims = tuple(range(-n, 0))
+    xf = torch.fft.rfftn(x, dim=dims)
+    out = xf.new_zeros(*xf.shape[:-n - 1], w.shape[2], *xf.shape[-n:])
+    grid = "xyz"[:n]
+    for corner in range(w.shape[0]):
+        box = tuple(slice(-modes, None) if corner >> j & 1 else slice(0, modes) for j in range(n - 1))
+        box = (Ellipsis, slice(None)) + box + (slice(0, modes),)
+        out[box] = torch.einsum(f"...c{grid},cf{grid}->...f{grid}", xf[box], w[corner])
+    return torch.fft.irfftn(out, s=x.shape[-n:], dim=dims)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import archdsl  # noqa: E402
+from benchmarks import mobilenet_reference  # noqa: E402
 from benchmarks import reference_models as ref  # noqa: E402
 
 # name -> (file, block, label, reference constructor, weight loader)
@@ -35,6 +36,8 @@ MODELS = {
     "efficientnet": ("efficientnet.arch", "EfficientNetB0", "EfficientNet-B0", ref.EfficientNetB0,
                      ref.copy_in_order),
     "unet": ("unet.arch", "UNet", "U-Net", ref.UNet, ref.copy_in_order),
+    "mobilenetv2": ("mobilenetv2.arch", "MobileNetV2", "MobileNetV2", mobilenet_reference.MobileNetV2,
+                    ref.copy_in_order),
 }
 DEFAULT = "vit,convnext,mixer"  # the others run with --models
 

@@ -31,6 +31,8 @@ Site = Callable[[random.Random], Edit]
 
 # Ops a user could write in each other's place (same spec form and arity).
 SIBLINGS = [("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "sin", "neg"),
+            ("relu6", "hardswish", "hardsigmoid", "softplus", "elu", "abs", "cos", "hardtanh", "clamp"),
+            ("log", "sqrt", "rsqrt"), ("minimum", "maximum"), ("adaptive_avgpool", "adaptive_maxpool"),
             ("sum", "mean", "max", "softmax", "flip"),
             ("LayerNorm", "RMSNorm", "BatchNorm"),
             ("maxpool", "avgpool"), ("Conv", "ConvTranspose"), ("split", "merge"),

@@ -19,6 +19,8 @@ CASES = [
     ("davit.arch", "ChannelAttention"),
     ("davit.arch", "TokenAttention"),
     pytest.param("hyena.arch", "HyenaOperator", marks=pytest.mark.slow),
+    ("gfnet.arch", "GFNetBlock"),
+    ("fno.arch", "FNO2d"),
 ]
 
 

@@ -30,9 +30,11 @@ OVERRIDES = {
     "EncoderBlock": dict(H=5),
     "MBStage": dict(n=2),
     "GPT": dict(L=2),
+    "FourierLayer": dict(W=4, m=2, Y=8, X=6),
 }
 # Blocks whose batch dimensions are cut to (2, 1) to stay within the time budget.
-HEAVY = {"EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet"}
+HEAVY = {"EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet",
+         "MobileNetV2"}
 
 _programs: dict = {}
 

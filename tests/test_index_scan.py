@@ -127,7 +127,7 @@ def test_mamba_block_equals_the_sequential_selective_scan():
     x = torch.randn(2, 13, 6, dtype=torch.float64)
     u = F.silu(F.conv1d(F.pad((x @ m.u_proj.weight.T).transpose(1, 2), (3, 0)), m.u_conv.weight,
                         m.u_conv.bias, groups=8)).transpose(1, 2)  # causal depthwise conv
-    delta = torch.exp(F.linear(u @ ssm.delta_proj.weight.T, ssm.delta_proj2.weight, ssm.delta_proj2.bias))
+    delta = F.softplus(F.linear(u @ ssm.delta_proj.weight.T, ssm.delta_proj2.weight, ssm.delta_proj2.bias))
     B, C, A = u @ ssm.B_proj.weight.T, u @ ssm.C_proj.weight.T, -torch.exp(ssm.A)
     h, ys = torch.zeros(2, 8, 4, dtype=torch.float64), []
     for t in range(13):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from functools import lru_cache
 from typing import Iterator
@@ -68,8 +69,9 @@ def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, tup
     of them are not reported again as unknown. Results are immutable and cached: a standard
     module imported by every file of a run is parsed once."""
     lines = text.split("\n")  # as Lark counts lines: "\f" or "\u2028" do not end one
-    starts = [i for i, line in enumerate(lines)
-              if _ITEM_START.match(line) and not (i and lines[i - 1].rstrip("\r").endswith("\\"))]
+    quoted = _quoted_lines(text)
+    starts = [i for i, line in enumerate(lines) if _ITEM_START.match(line) and i not in quoted
+              and not (i and lines[i - 1].rstrip("\r").endswith("\\"))]
     if not starts or starts[0] != 0:
         starts.insert(0, 0)
     imports: list[ast.Import] = []
@@ -93,6 +95,20 @@ def parse_recovering(text: str, path: str = "<string>") -> tuple[ast.Module, tup
         imports += m.imports
         blocks += m.blocks
     return ast.Module(path, tuple(imports), tuple(blocks)), tuple(errors), frozenset(broken)
+
+
+_STRING_OR_COMMENT = re.compile(r'"""([^"\\]|\\[\s\S]|"(?!""))*"""|"([^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def _quoted_lines(text: str) -> set[int]:
+    """Lines (0-based) that begin inside a triple-quoted string: a docstring line starting with
+    `block` does not start a new item."""
+    inside: set[int] = set()
+    for m in _STRING_OR_COMMENT.finditer(text):
+        if m.group().startswith('"""'):
+            first = text.count("\n", 0, m.start())
+            inside.update(range(first + 1, first + 1 + m.group().count("\n")))
+    return inside
 
 
 @lru_cache(maxsize=512)
@@ -181,7 +197,10 @@ def _syntax_error(err: UnexpectedInput, text: str, path: str, line_offset: int =
 
 
 def _unquote(tok: Token, span: Span) -> str:
-    body = str(tok)[1:-1]
+    """A string token's text; a triple-quoted one (a multi-line docstring) loses its common
+    indentation and its blank first and last lines, as Python's `inspect.cleandoc` does."""
+    text = str(tok)
+    body = inspect.cleandoc(text[3:-3]) if text.startswith('"""') and len(text) >= 6 else text[1:-1]
     if "\\" not in body:
         return body
     try:

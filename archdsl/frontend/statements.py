@@ -262,9 +262,11 @@ class Builder(Calls):
     def binop(self, e: ast.BinOp) -> Result:
         a, b = self.expr(e.left), self.expr(e.right)
         if is_tensor(a) or is_tensor(b):
+            if e.op == "**" and is_tensor(a) and not is_tensor(b) and not isinstance(b, (bool, str)):
+                return self.op("pow", e.span, [a], {"kw": {"exponent": b}})
             if e.op not in "+-*/" or len(e.op) != 1:
                 raise ShapeError(f"`{e.op}` is not defined on tensors", e.span, code="E326",
-                                 help="tensors take + - * /")
+                                 help="tensors take + - * /, and `**` with a static exponent")
             if is_tensor(a) and is_tensor(b):
                 return self.op("binary", e.span, [a, b], {"fn": e.op})
             tensor, scalar = (a, b) if is_tensor(a) else (b, a)
@@ -275,12 +277,15 @@ class Builder(Calls):
         return static_binop(e, a, b)
 
     def call(self, e: ast.Call) -> Result:
+        if e.func in STATIC_FUNCS and len(e.args) == 1 and not e.kwargs and not e.spec:
+            arg = self.expr(e.args[0])  # evaluated once: a tensor argument has made its nodes
+            if is_tensor(arg):
+                return self.op(e.func, e.span, [arg], {"kw": {}})
+            return Real(e.func, (arg,))
+        if e.func in STATIC_FUNCS and e.args and not any(is_tensor(self.expr(a)) for a in e.args):
+            raise ShapeError(f"`{e.func}` of a size takes one argument", e.span, code="E327")
         if e.func in REGISTRY and e.func not in INTERNAL_OPS:
             return self.op_call(e)
-        if e.func in STATIC_FUNCS and e.args and not any(is_tensor(self.expr(a)) for a in e.args):
-            if len(e.args) != 1 or e.kwargs or e.spec:
-                raise ShapeError(f"`{e.func}` of a size takes one argument", e.span, code="E327")
-            return Real(e.func, (self.expr(e.args[0]),))
         callee = self.scope.program.resolve(e.func, self.scope.file)
         if callee is None:
             known = [n for n in REGISTRY if n not in INTERNAL_OPS] + self.scope.program.names(self.scope.file)

@@ -5,7 +5,18 @@ tensors (`NamedTensor`), every op written the obvious way with torch tensor math
 code with the PyTorch code generator; the weights come from the generated `module`, so the two
 can be compared (`differential.compare`)."""
 
-from . import axes, index, learned, pointwise, scan, sequence, spatial  # noqa: F401  (registers the op cases)
+from . import (  # noqa: F401  (registers the op cases)
+    axes,
+    index,
+    learned,
+    pointwise,
+    pointwise_math,
+    pooling,
+    scan,
+    sequence,
+    spatial,
+    spectral,
+)
 from .base import OPS, InterpretError
 from .core import KINDS, interpret
 from .named import NamedTensor

@@ -106,9 +106,12 @@ def pad_axis(x: NamedTensor, axis: str, before: int, after: int, mode: str, valu
 @case("pad")
 def pad(c: OpCall, x: NamedTensor) -> NamedTensor:
     w, mode, value = c.kw("width"), c.kw("mode"), c.kw("value")
+    kw = c.attrs["kw"]
+    before = c.kw("before") if "before" in kw else w
+    after = c.kw("after") if "after" in kw else w
     for axis in c.attrs["axes"]:
         try:
-            x = pad_axis(x, axis, w, w, mode, value)
+            x = pad_axis(x, axis, before, after, mode, value)
         except ValueError as err:
             raise c.fail(str(err)) from None
     return x

@@ -37,7 +37,7 @@ def conv(c: OpCall, x: NamedTensor) -> NamedTensor:
     taps = _kernel_names(over)
     try:
         for a, t in zip(over, taps):
-            x = windows(pad_axis(x, a, p, p, c.kw("mode")), a, k, s, d, t)
+            x = windows(pad_axis(x, a, *_conv_sides(c, x.size(a)), c.kw("mode")), a, k, s, d, t)
     except ValueError as err:
         raise c.fail(str(err)) from None
     x = x.split(cin, [("#g", g), ("#c", x.size(cin) // g)])
@@ -46,6 +46,18 @@ def conv(c: OpCall, x: NamedTensor) -> NamedTensor:
     rest = tuple(n for n in x.names if n not in ("#g", "#c") + taps + tuple(over))
     y = named_einsum(rest + ("#g", "#f") + tuple(over), x, w).merge(("#g", "#f"), cout)
     return _bias(y, cout, mod.bias)
+
+
+def _conv_sides(c: OpCall, n: int) -> tuple[int, int]:
+    """Padding before and after an axis of length n: `causal` puts the whole receptive field
+    before; `same` gives ceil(n / stride) outputs, the odd padding position after."""
+    k, s, p, d = (c.kw(name) for name in ("kernel", "stride", "padding", "dilation"))
+    if c.kw("causal"):
+        return d * (k - 1), 0
+    if c.kw("same"):
+        total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        return total // 2, total - total // 2
+    return p, p
 
 
 def _bias(y: NamedTensor, axis: str, bias) -> NamedTensor:
@@ -105,8 +117,14 @@ def maxpool(c: OpCall, x: NamedTensor) -> NamedTensor:
 
 @case("avgpool")
 def avgpool(c: OpCall, x: NamedTensor) -> NamedTensor:
-    """The mean of each window of kernel ** n values, padding zeros included."""
-    return _pool(c, x, 0.0, lambda d: d.sum(-1) / d.shape[-1])
+    """The mean of each window of kernel ** n values, padding zeros included; with
+    `count_include_pad = false`, the sum divided by the window's positions inside the input."""
+    total = _pool(c, x, 0.0, lambda d: d.sum(-1))
+    if c.kw("count_include_pad"):
+        return total.with_data(total.data / c.kw("kernel") ** len(c.attrs["axes"]))
+    ones = NamedTensor(torch.ones(tuple(x.size(a) for a in c.attrs["axes"]), dtype=x.data.dtype), c.attrs["axes"])
+    count = _pool(c, ones, 0.0, lambda d: d.sum(-1))
+    return total.with_data(total.data / count.aligned(total.names).to(total.data.device))
 
 
 def _cubic(t: torch.Tensor) -> list[torch.Tensor]:

@@ -14,9 +14,12 @@ from . import (  # noqa: F401
     moe,
     norm,
     p4,
+    pointwise_math,
+    pooling,
     reduce,
     scan,
     sequence,
+    spectral,
     transforms,
     windows,
 )

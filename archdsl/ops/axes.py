@@ -252,9 +252,10 @@ class Pad(Op):
     name = "pad"
     dtypes = frozenset({"float", "int", "bool"})
     spec = "axes"
-    options = {"width": None, "mode": "constant", "value": 0.0}
+    options = {"width": 0, "mode": "constant", "value": 0.0}
     enums = {"mode": ("constant", "circular", "reflect", "replicate")}
-    summary = "pad each named axis by `width` on both sides (`mode` = constant | circular | reflect | replicate)"
+    summary = ("pad each named axis by `width` on both sides, or `before` / `after` it (each defaults "
+               "to `width`; `mode` = constant | circular | reflect | replicate)")
     example = "h = pad[Y X](x, width = 1, mode = circular)"
     symmetry_doc = ("everything on other axes", "any action on a padded axis (its length changes; "
                     "use the padding of Conv, which the analysis understands)")
@@ -263,29 +264,38 @@ class Pad(Op):
         why = f"`pad` changes the length of {' '.join(node.attrs['axes'])}"
         return rule.mix(node.attrs["axes"], why, certain=False) or rule.keep()
 
+    def keywords(self, attrs):
+        return {"before", "after"}
+
+    @staticmethod
+    def sides(kw) -> tuple[Size, Size]:
+        """(before, after): each given one, else `width`."""
+        return kw.get("before", kw["width"]), kw.get("after", kw["width"])
+
     def infer(self, node, ins, ctx):
         (x,) = ins
         axes = node.attrs["axes"]
         need_axes(x, axes, node.span, self.name)
-        w = node.attrs["kw"]["width"]
-        padding_fits(ctx, node, x, node.attrs["kw"]["mode"], w, axes, self.name)
+        before, after = self.sides(node.attrs["kw"])
+        for w in (before, after):
+            padding_fits(ctx, node, x, node.attrs["kw"]["mode"], w, axes, self.name)
         if node.attrs["kw"]["mode"] != "constant":  # layout as emitted: the padded axes last
-            return x.replace(without(x, axes) + [Axis(n, x.size(n) + 2 * w) for n in axes])
-        return x.replace([Axis(a.name, a.size + 2 * w) if a.name in axes else a for a in x.axes])
+            return x.replace(without(x, axes) + [Axis(n, x.size(n) + before + after) for n in axes])
+        return x.replace([Axis(a.name, a.size + before + after) if a.name in axes else a for a in x.axes])
 
     def emit(self, node, e):
         axes, kw = node.attrs["axes"], node.attrs["kw"]
-        w = e.value(kw["width"])
+        pair = [e.value(w) for w in self.sides(kw)]
         if kw["mode"] == "constant":
             t = e.ins[0]
             by_dim = {t.dim(n): n for n in t.names}
             pads = []  # F.pad lists (before, after) from the last dimension backwards
             for d in range(t.rank - 1, min(t.dim(n) for n in axes) - 1, -1):
-                pads += [w, w] if by_dim[d] in axes else ["0", "0"]
+                pads += pair if by_dim[d] in axes else ["0", "0"]
             value = "" if kw["value"] == 0 else f", value={e.value(kw['value'])}"
             return f"F.pad({e.arg(0)}, ({', '.join(pads)}){value})"
         x = e.arg(0, [a.name for a in without(e.ins[0], axes)] + list(axes))
-        pads = ", ".join([w, w] * len(axes))
+        pads = ", ".join(pair * len(axes))
         return e.batched(f"F.pad({{}}, ({pads}), mode={kw['mode']!r})", x, e.ins[0], axes, 2)
 
 

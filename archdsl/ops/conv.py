@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
+from . import inits
 from .base import Op, at_least, flat, fresh_axes, need_axes, padding_fits, prod, register, without
 
 _MODES = ("zeros", "circular", "reflect", "replicate")
@@ -38,6 +39,7 @@ class _Spatial(Op):
         return {"cin": flat(c.lhs)[0], "cout": flat(c.rhs)[0], "over": flat(c.over)}
 
     def _check(self, node, x, ctx):
+        inits.check(node)
         cin, cout, over = node.attrs["cin"], node.attrs["cout"], node.attrs["over"]
         need_axes(x, (cin, *over), node.span, self.name)
         if cout != cin:
@@ -68,9 +70,11 @@ class Conv(_Spatial):
     name = "Conv"
     learned = True
     options = {"kernel": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1,
-               "bias": True, "mode": "zeros"}
-    enums = {"mode": _MODES}
-    summary = "convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, groups)"
+               "bias": True, "mode": "zeros", "causal": False, "same": False, **inits.OPTIONS}
+    enums = {"mode": _MODES, **inits.ENUMS}
+    helpers = (inits.HELPER,)
+    summary = ("convolution over 1-3 spatial axes (stride, padding incl. `mode = circular`, dilation, "
+               "groups; `causal = true` pads before only, `same = true` pads as TensorFlow's SAME)")
     example = "h = Conv[C -> F over Y X](img, kernel = 3, padding = 1)"
     symmetry_doc = ("shift(Y, X): exactly with circular padding (or valid windows no wider than "
                     "the stride), up to boundary effects with zero padding; everything off its axes",
@@ -82,7 +86,8 @@ class Conv(_Spatial):
         broken = rule.mix((node.attrs["cin"],), f"`Conv` mixes the channels {node.attrs['cin']}")
         if broken:
             return broken
-        return rule.grid(node.attrs["over"], kw["kernel"], kw["stride"], kw["padding"],
+        pad = _sides(kw)[0] if kw["causal"] is True or kw["same"] is True else kw["padding"]
+        return rule.grid(node.attrs["over"], kw["kernel"], kw["stride"], pad,
                          kw["dilation"], kw["mode"], what="Conv")
 
     def infer(self, node, ins, ctx):
@@ -90,8 +95,11 @@ class Conv(_Spatial):
         f = self._check(node, x, ctx)
         kw = node.attrs["kw"]
         padding_fits(ctx, node, x, kw["mode"], kw["padding"], node.attrs["over"], self.name)
-        out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
-               for n in node.attrs["over"]}
+        if _one_sided(node):  # causal or SAME: ceil(n / stride) positions
+            out = {n: (x.size(n) + kw["stride"] - 1).floordiv(kw["stride"]) for n in node.attrs["over"]}
+        else:
+            out = {n: _conv_out(x.size(n), kw["kernel"], kw["stride"], kw["padding"], kw["dilation"])
+                   for n in node.attrs["over"]}
         rest = without(x, (node.attrs["cin"], *node.attrs["over"]))
         return x.replace(rest + [Axis(node.attrs["cout"], f)] + [Axis(n, out[n]) for n in node.attrs["over"]])
 
@@ -117,8 +125,52 @@ class Conv(_Spatial):
             args.append("bias=False")
         if kw["mode"] != "zeros":
             args.append(f"padding_mode={kw['mode']!r}")
-        mod = e.submodule("conv", f"nn.Conv{n}d({', '.join(args)})")
+        mod = e.submodule("conv", inits.wrap(node, e, f"nn.Conv{n}d({', '.join(args)})"))
+        if _one_sided(node):
+            sides = [_emit_sides(e, kw, e.ins[0].size(a)) for a in reversed(node.attrs["over"])]
+            x = f"F.pad({x}, ({', '.join(p for pair in sides for p in pair)}))"
         return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
+
+
+def _one_sided(node) -> bool:
+    """Whether `causal` or `same` asks for padding PyTorch's Conv cannot express (E381 when
+    either is combined with `padding` or a non-zero `mode`, or both are set)."""
+    kw = node.attrs["kw"]
+    flags = [k for k in ("causal", "same") if kw[k] is not False]
+    if not flags:
+        return False
+    if len(flags) == 2 or kw["padding"] != 0 or kw["mode"] != "zeros":
+        raise ArchError("`causal` and `same` choose the padding themselves: one of them, without "
+                        "`padding` or `mode`", node.span, code="E381",
+                        help="drop `padding` and `mode`, or write the padding with `pad[...](x, before = ...)`")
+    if any(kw[k] is not True for k in flags):
+        raise ArchError(f"`{flags[0]}` of Conv must be known when the spec is checked (true or false)",
+                        node.span, code="E381")
+    return True
+
+
+def _sides(kw, n: Size | None = None) -> tuple[Size, Size]:
+    """(before, after) padding of one axis of length n: causal pads `dilation (kernel - 1)`
+    before; SAME pads `max((ceil(n / s) - 1) s + span - n, 0)` in all, the odd one after (the
+    total as a Size here, so without the max: only meaningful at stride 1 or when it is >= 0)."""
+    span = kw["dilation"] * (kw["kernel"] - 1)
+    if kw["causal"] is True:
+        return span, Size.of(0)
+    s = kw["stride"]
+    total = span if n is None or s == 1 else ((n + s - 1).floordiv(s) - 1) * s + span + 1 - n
+    return total.floordiv(2), total - total.floordiv(2)
+
+
+def _emit_sides(e, kw, n: Size) -> tuple[str, str]:
+    """The (before, after) padding of one axis as Python: numbers where the sizes are known."""
+    if kw["causal"] is True or kw["stride"] == 1:
+        return tuple(e.size(v) for v in _sides(kw, n))
+    total = ((n + kw["stride"] - 1).floordiv(kw["stride"]) - 1) * kw["stride"] + kw["dilation"] * (kw["kernel"] - 1) + 1 - n
+    if total.is_const:
+        t = max(int(total.const), 0)
+        return str(t // 2), str(t - t // 2)
+    t = f"max({e.size(total)}, 0)"
+    return f"{t} // 2", f"{t} - {t} // 2"
 
 
 @register
@@ -126,7 +178,9 @@ class ConvTranspose(_Spatial):
     name = "ConvTranspose"
     learned = True
     options = {"kernel": None, "stride": 1, "padding": 0, "output_padding": 0, "dilation": 1,
-               "groups": 1, "bias": True}
+               "groups": 1, "bias": True, **inits.OPTIONS}
+    enums = inits.ENUMS
+    helpers = (inits.HELPER,)
     summary = "transposed convolution (learned upsampling) over 1-3 spatial axes"
     example = "u = ConvTranspose[C -> F over Y X](h, kernel = 2, stride = 2)"
     symmetry_doc = ("a shift by g becomes a shift by g * stride, up to boundary effects",
@@ -170,7 +224,7 @@ class ConvTranspose(_Spatial):
                 args.append(f"{k}={e.ivalue(kw[k])}")
         if not kw["bias"]:
             args.append("bias=False")
-        mod = e.submodule("up", f"nn.ConvTranspose{n}d({', '.join(args)})")
+        mod = e.submodule("up", inits.wrap(node, e, f"nn.ConvTranspose{n}d({', '.join(args)})"))
         return e.batched(f"{mod}({{}})", x, e.ins[0], (node.attrs["cin"], *node.attrs["over"]), 1)
 
 
@@ -210,8 +264,13 @@ class _Pool(Op):
         args = [e.value(kw["kernel"]), e.value(node.attrs["stride"])]
         if kw["padding"] != 0:
             args.append(e.value(kw["padding"]))
+        args += self.extra(node, e)
         fn = f"F.{self.fn}{len(axes)}d({{}}, {', '.join(args)})"
         return e.batched(fn, x, e.ins[0], axes, 1)
+
+    def extra(self, node, e) -> list[str]:
+        """Keyword arguments of the PyTorch call beyond kernel, stride and padding."""
+        return []
 
     def label(self, node):
         return f"{self.name} {' '.join(node.attrs['axes'])}, k={node.attrs['kw']['kernel']}"
@@ -229,8 +288,14 @@ class MaxPool(_Pool):
 class AvgPool(_Pool):
     name = "avgpool"
     fn = "avg_pool"
-    summary = "average pooling over 1-3 axes (`stride` defaults to `kernel`)"
-    example = "h = avgpool[Y X](h, kernel = 2)"
+    options = {**_Pool.options, "count_include_pad": True}
+    summary = ("average pooling over 1-3 axes (`stride` defaults to `kernel`; `count_include_pad = "
+               "false` divides by the positions inside the input)")
+    example = "h = avgpool[Y X](h, kernel = 3, stride = 1, padding = 1, count_include_pad = false)"
+
+    def extra(self, node, e):
+        include = node.attrs["kw"]["count_include_pad"]
+        return [] if include is True else [f"count_include_pad={e.value(include)}"]
 
 
 @register

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..errors import ArchError
 from ..types import Axis, TensorType
+from . import inits
 from .base import Op, flat, fresh_axes, need_axes, numel, prod, register, without
 
 
@@ -12,8 +13,11 @@ class Linear(Op):
     name = "Linear"
     learned = True
     spec = "map"
-    options = {"bias": True}
-    summary = "affine map from the axes on the left to the axes on the right; broadcast over the rest"
+    options = {"bias": True, **inits.OPTIONS}
+    enums = inits.ENUMS
+    helpers = (inits.HELPER,)
+    summary = ("affine map from the axes on the left to the axes on the right; broadcast over the rest "
+               "(`init`, `std`, `bias_init`: see docs/language.md)")
     example = "q = Linear[D -> H K](x)"
     symmetry_doc = ("everything on the axes it broadcasts over", "any action on an input axis "
                     "(it mixes positions with learned weights)")
@@ -32,6 +36,7 @@ class Linear(Op):
         (x,) = ins
         inp, out = node.attrs["inp"], node.attrs["out"]
         need_axes(x, inp, node.span, self.name)
+        inits.check(node)
         rest = without(x, inp)
         fresh_axes(x.replace(rest), out, node.span, self.name)
         for n in inp:
@@ -62,7 +67,7 @@ class Linear(Op):
             x = f"{x}.flatten(-{len(inp)})"
         fi, fo = self._features(node, e.ins, e.out)
         bias = "" if node.attrs["kw"]["bias"] is True else f", bias={e.ivalue(node.attrs['kw']['bias'])}"
-        mod = e.submodule("proj", f"nn.Linear({e.isize(fi)}, {e.isize(fo)}{bias})")
+        mod = e.submodule("proj", inits.wrap(node, e, f"nn.Linear({e.isize(fi)}, {e.isize(fo)}{bias})"))
         y = f"{mod}({x})"
         if len(out) > 1:
             y = f"{y}.unflatten(-1, ({', '.join(e.size(e.out.size(n)) for n in out)}))"
