@@ -211,7 +211,8 @@ class _Pool(Op):
         if kw["padding"] != 0:
             args.append(e.value(kw["padding"]))
         fn = f"F.{self.fn}{len(axes)}d({{}}, {', '.join(args)})"
-        return e.batched(fn, x, e.ins[0], axes, 1)
+        # (batch, channels, *pooled): the legacy ONNX exporter pools only batched tensors
+        return e.batched(fn, x, e.ins[0], axes, 2)
 
     def label(self, node):
         return f"{self.name} {' '.join(node.attrs['axes'])}, k={node.attrs['kw']['kernel']}"

@@ -22,6 +22,14 @@ from .naming import helper_names, kwarg_names
 
 Slot = tuple[int, int, int]
 
+# Input checks in `forward` run in eager mode (and under torch.compile / torch.export), but not
+# while torch.jit.script compiles (it skips a branch guarded by `is_scripting()`, so the f-string
+# messages need not be TorchScript) nor while torch.fx traces (a shape test on a Proxy has no
+# truth value): traced and scripted modules are then as checked as torch's own layers.
+# (Two `if`s: TorchScript drops the branch only when the test is `is_scripting()` alone.)
+CHECKING = ["if not torch.jit.is_scripting():",
+            "    if not torch.fx._symbolic_trace.is_fx_symbolic_tracing():"]
+
 
 class _Namer:
     """Variable names in one function: a name is reused only once its value is dead."""
@@ -96,7 +104,7 @@ class ClassWriter(CallsAndRepeats):
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
-        outs = [f"{full.format(o)}.reshape(*batch, *{o}.shape[1:])" if t.batch else o
+        outs = [f"{full.format(o)}.reshape(batch + {o}.shape[1:])" if t.batch else o
                 for o, t in zip(outs, self.block.outputs)]
         self.fwd.append(f"return {', '.join(outs)}")
         b = self.block
@@ -186,9 +194,9 @@ class ClassWriter(CallsAndRepeats):
                     self.fwd.append(f"{self.size_local[a.name]} = {name}.shape[{i - n}]")
             if n:
                 expected = ", ".join(self.fsym(a.name) for a in t.axes) + ("," if n == 1 else "")
-                self.fwd.append(f"if {name}.shape[-{n}:] != ({expected}):")
                 msg = f"{b.name}: `{node.name}` must end in {t} with {{({expected})}}, got {{tuple({name}.shape)}}"
-                self.fwd.append(f"    raise ValueError(f{msg!r})")
+                self.fwd += CHECKING + [f"        if {name}.shape[-{n}:] != ({expected}):",
+                                        f"            raise ValueError(f{msg!r})"]
             shapes.append((name, n, t))
             self.code[key] = name
             self.owner[key] = key
@@ -196,16 +204,23 @@ class ClassWriter(CallsAndRepeats):
         if len(shapes) == 1:
             self.fwd.append(f"batch = {leads[0]}")
         elif shapes:
-            self.fwd.append(f"batch = torch.broadcast_shapes({', '.join(leads)})")
+            batch = leads[0]  # pairwise: TorchScript's broadcast_shapes takes two shapes
+            for lead in leads[1:]:
+                batch = f"torch.broadcast_shapes({batch}, {lead})"
+            self.fwd.append(f"batch = {batch}")
         for (name, n, t), lead in zip(shapes, leads):
             named = "".join(", " + self.fsym(a.name) for a in t.axes)
             if len(shapes) > 1:
                 self.fwd.append(f"if {name}.dim() > {n} and {lead} != batch:")
-                self.fwd.append(f"    {name} = {name}.expand(*batch{named})")
+                self.fwd.append(f"    {name} = {name}.expand(batch + {name}.shape[-{n}:])" if n else
+                                f"    {name} = {name}.expand(batch)")
             self.fwd.append(f"{name} = {name}.reshape(-1{named})")
+        checks: list[str] = []
         for pre in b.preconditions:
             if not pre.symbols() <= set(b.params):
-                self._check(self.fwd, pre, self.fsym)
+                self._check(checks, pre, self.fsym)
+        if checks:
+            self.fwd += CHECKING + ["        " + line for line in checks]
         self.namer_input_names = [f"{n}: torch.Tensor" for n in names]
 
     # -- statements ------------------------------------------------------------------------
