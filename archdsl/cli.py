@@ -14,6 +14,7 @@ from .commands import diagram as diagram_cmd
 from .commands import docs as docs_cmd
 from .commands import stats as stats_cmd
 from .commands import verify as verify_cmd
+from .commands import weights as weights_cmd
 from .errors import ArchError, UsageError
 from .stack import with_deep_stack
 
@@ -28,7 +29,7 @@ EPILOG = """examples:
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, diagram_cmd, docs_cmd, verify_cmd, weights_cmd)
 
 
 def _common(dest: str) -> argparse.ArgumentParser:

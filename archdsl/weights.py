@@ -41,9 +41,16 @@ class WeightReport:
         return {"matched": [list(p) for p in self.matched], "transformed": [list(t) for t in self.transformed],
                 "unmatched": self.unmatched, "unused": self.unused, "ambiguous": self.ambiguous}
 
+    def summary(self) -> str:
+        """One line: the counts, and the first few keys of each kind that went wrong."""
+        parts = [f"{len(self.matched)} matched", f"{len(self.transformed)} transformed"]
+        for what, keys in (("unmatched", self.unmatched), ("unused", self.unused), ("ambiguous", self.ambiguous)):
+            more = ", ..." if len(keys) > 3 else ""
+            parts.append(f"{len(keys)} {what}" + (f" ({', '.join(keys[:3])}{more})" if keys else ""))
+        return ", ".join(parts)
+
     def __str__(self) -> str:
-        lines = [f"{len(self.matched)} matched, {len(self.transformed)} transformed, {len(self.unmatched)} "
-                 f"unmatched, {len(self.unused)} unused, {len(self.ambiguous)} ambiguous"]
+        lines = [self.summary()]
         lines += [f"  transformed {t} <- {s}: {what}" for t, s, what in self.transformed]
         lines += [f"  unmatched {t}" for t in self.unmatched[:20]]
         lines += [f"  unused {s}" for s in self.unused[:20]]
@@ -57,7 +64,7 @@ class WeightsError(ArchError):
     code = "E700"
 
     def __init__(self, message: str, report: WeightReport):
-        super().__init__(f"{message}\n{report}", code="E700",
+        super().__init__(f"{message}: {report.summary()}", code="E700",
                          help="pass the source as a module with `example` if it is a state_dict, or "
                               "strict=False to load what matched")
         self.report = report
