@@ -4,7 +4,7 @@ the outputs must then agree, and a model of another architecture is refused with
 
 import pytest
 import torch
-from reference_layouts import ConvNeXt, resnet18
+from reference_layouts import ConvNeXt, VisionTransformer, resnet18
 
 from archdsl import compile_file
 from archdsl.weights import WeightsError, load_weights
@@ -60,3 +60,17 @@ def test_a_different_architecture_is_refused_untouched(root):
     assert all(torch.equal(state[k], v) for k, v in ours.state_dict().items())
 
 
+
+
+def test_timm_vit_fused_qkv_and_class_token(root):
+    ref = randomize(VisionTransformer(img_size=32, patch_size=8, embed_dim=32, depth=2, num_heads=2,
+                                      num_classes=10))
+    x = torch.randn(2, 3, 32, 32)
+    ours = compile_file(root / "examples" / "vit.arch").module("ViT", Y=32, X=32, P=8, D=32, L=2, H=2, F=128,
+                                                                E=10).eval()
+    report = load_weights(ours, ref, example=x[:1])
+    assert report.complete
+    # timm's class token and position table carry a size-1 batch axis; its qkv is one GEMM, as ours
+    assert sorted(s for _, s, _ in report.transformed) == ["cls_token", "pos_embed"]
+    assert "blocks.0.attn.qkv.weight" in {s for _, s in report.matched}
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
