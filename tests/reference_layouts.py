@@ -220,3 +220,80 @@ class VisionTransformer(nn.Module):
         x = torch.cat((self.cls_token.expand(x.shape[0], -1, -1), x), dim=1) + self.pos_embed
         x = self.norm(self.blocks(x))
         return self.head(x[:, 0])
+
+
+# -- timm efficientnet.py / _efficientnet_blocks.py (efficientnet_b0) ---------------------------------
+class SqueezeExcite(nn.Module):
+    def __init__(self, in_chs: int, rd_channels: int):
+        super().__init__()
+        self.conv_reduce = nn.Conv2d(in_chs, rd_channels, 1)
+        self.act1 = nn.SiLU()
+        self.conv_expand = nn.Conv2d(rd_channels, in_chs, 1)
+
+    def forward(self, x):
+        x_se = self.conv_expand(self.act1(self.conv_reduce(x.mean((2, 3), keepdim=True))))
+        return x * x_se.sigmoid()
+
+
+class BatchNormAct2d(nn.BatchNorm2d):
+    def __init__(self, num_features: int, act: bool = True):
+        super().__init__(num_features)
+        self.act = nn.SiLU() if act else nn.Identity()
+
+    def forward(self, x):
+        return self.act(super().forward(x))
+
+
+class DepthwiseSeparableConv(nn.Module):
+    def __init__(self, in_chs: int, out_chs: int, k: int):
+        super().__init__()
+        self.conv_dw = nn.Conv2d(in_chs, in_chs, k, 1, k // 2, groups=in_chs, bias=False)
+        self.bn1 = BatchNormAct2d(in_chs)
+        self.se = SqueezeExcite(in_chs, in_chs // 4)
+        self.conv_pw = nn.Conv2d(in_chs, out_chs, 1, bias=False)
+        self.bn2 = BatchNormAct2d(out_chs, act=False)
+
+    def forward(self, x):
+        return self.bn2(self.conv_pw(self.se(self.bn1(self.conv_dw(x)))))
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, in_chs: int, out_chs: int, k: int, stride: int, exp_ratio: int = 6):
+        super().__init__()
+        mid = in_chs * exp_ratio
+        self.has_skip = stride == 1 and in_chs == out_chs
+        self.conv_pw = nn.Conv2d(in_chs, mid, 1, bias=False)
+        self.bn1 = BatchNormAct2d(mid)
+        self.conv_dw = nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False)
+        self.bn2 = BatchNormAct2d(mid)
+        self.se = SqueezeExcite(mid, in_chs // 4)  # rd channels from the block's input (se_from_exp)
+        self.conv_pwl = nn.Conv2d(mid, out_chs, 1, bias=False)
+        self.bn3 = BatchNormAct2d(out_chs, act=False)
+
+    def forward(self, x):
+        shortcut = x
+        x = self.bn3(self.conv_pwl(self.se(self.bn2(self.conv_dw(self.bn1(self.conv_pw(x)))))))
+        return x + shortcut if self.has_skip else x
+
+
+class EfficientNet(nn.Module):
+    # (repeats, kernel, stride, channels) of stages 1-6 (all expansion 6); stage 0 is a ds block to 16
+    ARCH = ((2, 3, 2, 24), (2, 5, 2, 40), (3, 3, 2, 80), (3, 5, 1, 112), (4, 5, 2, 192), (1, 3, 1, 320))
+
+    def __init__(self, num_classes: int = 1000):
+        super().__init__()
+        self.conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
+        self.bn1 = BatchNormAct2d(32)
+        stages, chs = [nn.Sequential(DepthwiseSeparableConv(32, 16, 3))], 16
+        for n, k, s, out in self.ARCH:
+            stages.append(nn.Sequential(*[InvertedResidual(chs if i == 0 else out, out, k, s if i == 0 else 1)
+                                          for i in range(n)]))
+            chs = out
+        self.blocks = nn.Sequential(*stages)
+        self.conv_head = nn.Conv2d(320, 1280, 1, bias=False)
+        self.bn2 = BatchNormAct2d(1280)
+        self.classifier = nn.Linear(1280, num_classes)
+
+    def forward(self, x):
+        x = self.bn2(self.conv_head(self.blocks(self.bn1(self.conv_stem(x)))))
+        return self.classifier(x.mean((2, 3)))

@@ -4,7 +4,7 @@ the outputs must then agree, and a model of another architecture is refused with
 
 import pytest
 import torch
-from reference_layouts import ConvNeXt, VisionTransformer, resnet18
+from reference_layouts import ConvNeXt, EfficientNet, VisionTransformer, resnet18, resnet50
 
 from archdsl import compile_file
 from archdsl.weights import WeightsError, load_weights
@@ -73,4 +73,24 @@ def test_timm_vit_fused_qkv_and_class_token(root):
     # timm's class token and position table carry a size-1 batch axis; its qkv is one GEMM, as ours
     assert sorted(s for _, s, _ in report.transformed) == ["cls_token", "pos_embed"]
     assert "blocks.0.attn.qkv.weight" in {s for _, s in report.matched}
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_torchvision_resnet50(root):
+    ref = randomize(resnet50(num_classes=10))
+    x = torch.randn(2, 3, 32, 32)
+    ours, report = _converted(root, "resnet.arch", "ResNet50", ref, x, E=10)
+    assert len(report.matched) == len(ref.state_dict())
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_timm_efficientnet_b0_squeeze_excite_convolutions_for_linear_layers(root):
+    ref = randomize(EfficientNet(num_classes=10))
+    x = torch.randn(2, 3, 64, 64)
+    ours = compile_file(root / "examples" / "efficientnet.arch").module("EfficientNetB0", E=10).eval()
+    report = load_weights(ours, ref, example=x[:1])
+    assert report.complete
+    # timm's squeeze-excite layers are 1x1 convolutions: 16 blocks, reduce and expand weights
+    assert sorted({s.rsplit(".", 2)[-2] for _, s, _ in report.transformed}) == ["conv_expand", "conv_reduce"]
+    assert len(report.transformed) == 32
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
