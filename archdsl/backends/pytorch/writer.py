@@ -31,6 +31,13 @@ CHECKING = ["if not torch.jit.is_scripting():",
             "    if not torch.fx._symbolic_trace.is_fx_symbolic_tracing():"]
 
 
+def only_if(cond: str, statement: str) -> list[str]:
+    """`statement` when `cond` holds in eager mode (and under torch.compile), always while
+    scripting or FX-tracing, where `cond` (a test of a shape) cannot be evaluated."""
+    return ["if torch.jit.is_scripting():", f"    {statement}",
+            f"elif torch.fx._symbolic_trace.is_fx_symbolic_tracing() or {cond}:", f"    {statement}"]
+
+
 class _Namer:
     """Variable names in one function: a name is reused only once its value is dead."""
 
@@ -104,8 +111,13 @@ class ClassWriter(CallsAndRepeats):
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
-        outs = [f"{full.format(o)}.reshape(batch + {o}.shape[1:])" if t.batch else o
-                for o, t in zip(outs, self.block.outputs)]
+        if len(self.body.inputs) == 1 and len(outs) == 1 and self.block.outputs[0].batch and outs[0].isidentifier():
+            # no view when there is one batch dimension: a view of the gradient at every block
+            # boundary stops autograd from accumulating residual gradients in place
+            self.fwd += only_if("len(batch) != 1", f"{outs[0]} = {outs[0]}.reshape(batch + {outs[0]}.shape[1:])")
+        else:
+            outs = [f"{full.format(o)}.reshape(batch + {o}.shape[1:])" if t.batch else o
+                    for o, t in zip(outs, self.block.outputs)]
         self.fwd.append(f"return {', '.join(outs)}")
         b = self.block
         args = ", ".join(self.namer_input_names)
@@ -214,7 +226,7 @@ class ClassWriter(CallsAndRepeats):
                 self.fwd.append(f"if {name}.dim() > {n} and {lead} != batch:")
                 self.fwd.append(f"    {name} = {name}.expand(batch + {name}.shape[-{n}:])" if n else
                                 f"    {name} = {name}.expand(batch)")
-            self.fwd.append(f"{name} = {name}.reshape(-1{named})")
+            self.fwd += only_if(f"{name}.dim() != {n + 1}", f"{name} = {name}.reshape(-1{named})")
         checks: list[str] = []
         for pre in b.preconditions:
             if not pre.symbols() <= set(b.params):
