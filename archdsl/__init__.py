@@ -11,6 +11,7 @@
 
 from .errors import ArchError
 from .program import Program, compile_file, compile_source
+from .weights import WeightReport, WeightsError, load_weights
 
-__all__ = ["ArchError", "Program", "compile_file", "compile_source"]
+__all__ = ["ArchError", "Program", "WeightReport", "WeightsError", "compile_file", "compile_source", "load_weights"]
 __version__ = "0.1.0"

@@ -20,6 +20,7 @@ from .commands import lsp as lsp_cmd
 from .commands import profile as profile_cmd
 from .commands import stats as stats_cmd
 from .commands import verify as verify_cmd
+from .commands import weights as weights_cmd
 from .errors import ArchError, UsageError
 from .stack import with_deep_stack
 
@@ -38,8 +39,8 @@ EPILOG = """examples:
 """
 
 
-COMMANDS = (check_cmd, compile_cmd, stats_cmd, profile_cmd, diagram_cmd, docs_cmd, verify_cmd, fmt_cmd, lsp_cmd,
-            init_cmd)
+COMMANDS = (check_cmd, compile_cmd, stats_cmd, profile_cmd, diagram_cmd, docs_cmd, verify_cmd, weights_cmd, fmt_cmd,
+            lsp_cmd, init_cmd)
 
 
 def _common(dest: str) -> argparse.ArgumentParser:

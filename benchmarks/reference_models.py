@@ -244,10 +244,8 @@ def copy_vit(ref: VisionTransformer, ours: nn.Module) -> None:
     for blk, layer in zip(ref.blocks, ours.encoder_blocks):
         layer.x_norm.load_state_dict(blk.norm1.state_dict())
         layer.out_norm.load_state_dict(blk.norm2.state_dict())
-        w, b = blk.attn.qkv.weight.chunk(3), blk.attn.qkv.bias.chunk(3)
         attn = layer.self_attention
-        for i, proj in enumerate((attn.q_proj, attn.k_proj, attn.v_proj)):
-            _load(proj, weight=w[i], bias=b[i])
+        _linear(attn.qkv_proj, blk.attn.qkv)
         _linear(attn.out_proj, blk.attn.proj)
         _mlp(layer.mlp, blk.mlp)
     ours.x_norm.load_state_dict(ref.norm.state_dict())

@@ -22,9 +22,8 @@ def test_encoder_layer_matches_torch(transformer):
     w, b = ref.self_attn.in_proj_weight, ref.self_attn.in_proj_bias
     attn = ours.self_attention
     with torch.no_grad():
-        for i, proj in enumerate([attn.q_proj, attn.k_proj, attn.v_proj]):
-            proj.weight.copy_(w[i * D:(i + 1) * D])
-            proj.bias.copy_(b[i * D:(i + 1) * D])
+        attn.qkv_proj.weight.copy_(w)  # one projection, rows q, k, v: torch's in_proj layout
+        attn.qkv_proj.bias.copy_(b)
         attn.out_proj.load_state_dict(ref.self_attn.out_proj.state_dict())
         ours.x_norm.load_state_dict(ref.norm1.state_dict())
         ours.out_norm.load_state_dict(ref.norm2.state_dict())
@@ -95,9 +94,8 @@ def test_self_attention_matches_multihead_attention(causal, fuse):
                                                                 causal=causal).eval()
     ref = torch.nn.MultiheadAttention(D, H, batch_first=True).eval()
     with torch.no_grad():
-        for i, proj in enumerate([ours.q_proj, ours.k_proj, ours.v_proj]):
-            proj.weight.copy_(ref.in_proj_weight[i * D:(i + 1) * D])
-            proj.bias.copy_(ref.in_proj_bias[i * D:(i + 1) * D])
+        ours.qkv_proj.weight.copy_(ref.in_proj_weight)
+        ours.qkv_proj.bias.copy_(ref.in_proj_bias)
         ours.out_proj.load_state_dict(ref.out_proj.state_dict())
     x = torch.randn(4, T, D)
     mask = torch.nn.Transformer.generate_square_subsequent_mask(T) if causal else None

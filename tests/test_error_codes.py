@@ -43,6 +43,9 @@ def _setup(code: str, tmp_path) -> None:
         (tmp_path / "huge.arch").write_text("# padding\n" * (3 * 2**20 // 10))
     elif code == "E604":
         (tmp_path / "binary.arch").write_bytes(b"block\x00\xff")
+    elif code == "E700":  # a one-layer model's checkpoint, for a three-layer block
+        import torch
+        torch.save({"fc.weight": torch.zeros(10, 784), "fc.bias": torch.zeros(10)}, tmp_path / "other.pt")
 
 
 def _example(code: str) -> tuple[str, tuple[int, int] | None] | None:
@@ -82,9 +85,11 @@ def test_documented_example_reports_its_code_at_its_position(code, tmp_path, mon
     _setup(code, tmp_path)
     if example:
         (tmp_path / "spec.arch").write_text(example[0])
-    monkeypatch.chdir(tmp_path if example or code == "E610" else ROOT)  # spans name files as given
+    monkeypatch.chdir(tmp_path if example or code in ("E610", "E700") else ROOT)  # spans name files as given
     if code == "E610":
         monkeypatch.setenv("PATH", str(tmp_path))  # no Graphviz `dot` here
+        command = [a.replace("examples/", str(ROOT / "examples") + "/") for a in command]
+    if code == "E700":  # run next to its checkpoint
         command = [a.replace("examples/", str(ROOT / "examples") + "/") for a in command]
     status = cli.main([*(command or ["check", "--symmetry", "spec.arch"]), "--format", "json"])
     records = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.startswith("{")]

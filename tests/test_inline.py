@@ -60,7 +60,7 @@ def test_depth_scope_and_repeats():
     assert str(layers.attrs["count"]) == "L"
     scopes = {n.attrs["scope"] for n in _walk(flat) if n.kind == "op"}
     assert ("EncoderLayer", "SelfAttention") in scopes and () in scopes
-    assert len([n for n in _walk(flat) if n.op == "Linear"]) == 6  # q, k, v, out and the MLP's two
+    assert len([n for n in _walk(flat) if n.op == "Linear"]) == 4  # qkv (one projection), out, the MLP's two
     swin = program(ROOT / "examples/swin.arch")  # constant counts unroll: 2 + 2 + 6 + 2 blocks
     blocks = [n for n in _walk(inline(swin.table, swin.block("SwinT"))) if n.op == "RelPosBias"]
     assert len(blocks) == 12

@@ -266,7 +266,8 @@ class _Pool(Op):
             args.append(e.value(kw["padding"]))
         args += self.extra(node, e)
         fn = f"F.{self.fn}{len(axes)}d({{}}, {', '.join(args)})"
-        return e.batched(fn, x, e.ins[0], axes, 1)
+        # (batch, channels, *pooled): the legacy ONNX exporter pools only batched tensors
+        return e.batched(fn, x, e.ins[0], axes, 2)
 
     def extra(self, node, e) -> list[str]:
         """Keyword arguments of the PyTorch call beyond kernel, stride and padding."""

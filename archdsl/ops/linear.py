@@ -32,6 +32,11 @@ class Linear(Op):
                             help=f"for example `{self.example}`")
         return {"inp": flat(clauses[0].lhs), "out": flat(clauses[0].rhs)}
 
+    def keywords(self, attrs):
+        """An output axis whose size is not a parameter gets it by keyword, as in `Param`: one
+        projection to q, k and v is `Linear[D -> R H K](x, R = 3)` (one GEMM, timm's layout)."""
+        return set(attrs["out"])
+
     def infer(self, node, ins, ctx):
         (x,) = ins
         inp, out = node.attrs["inp"], node.attrs["out"]
@@ -41,7 +46,10 @@ class Linear(Op):
         fresh_axes(x.replace(rest), out, node.span, self.name)
         for n in inp:
             ctx.static(x.size(n), node.span, f"the size of {n}, an input axis of Linear")
-        new = [Axis(n, ctx.axis_size(n, node.span)) for n in out]
+        sized = set(node.attrs["kw"]) - set(self.options)
+        new = [Axis(n, node.attrs["kw"][n] if n in sized else ctx.axis_size(n, node.span)) for n in out]
+        for a in new:
+            ctx.static(a.size, node.span, f"the size of {a.name}, an output axis of Linear")
         return x.replace(rest + new)
 
     def _features(self, node, ins, out):

@@ -7,13 +7,10 @@ followed by its named axes in the order its IR type lists them."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-import tempfile
-import types
 from functools import lru_cache
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
 import jinja2
@@ -21,6 +18,7 @@ import jinja2
 from ...errors import CodegenError
 from ...ir import BlockIR, Graph
 from ...names import comment
+from .imported import import_source
 from .naming import helper_names, kwarg_names, python_class_names, size_attributes
 from .writer import ClassWriter
 
@@ -95,21 +93,7 @@ def _callees(g: Graph) -> list[tuple[str, str]]:
     return out
 
 
-def import_source(source: str) -> types.ModuleType:
-    """Import generated source as a Python module (from a file, so `inspect` and
-    `torch.compile` can read it)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
-        f.write(source)
-    name = f"archdsl_generated_{abs(hash(source))}"
-    spec = importlib.util.spec_from_file_location(name, f.name)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    Path(f.name).unlink()
-    return module
-
-
-def block_class(module: types.ModuleType, block: str) -> type:
+def block_class(module: ModuleType, block: str) -> type:
     """The generated `nn.Module` class named `block` (a Python name: `python_class_names`)."""
     cls = getattr(module, block, None)
     if cls is None:

@@ -22,6 +22,21 @@ from .naming import helper_names, kwarg_names, size_attributes
 
 Slot = tuple[int, int, int]
 
+# Input checks in `forward` run in eager mode (and under torch.compile / torch.export), but not
+# while torch.jit.script compiles (it skips a branch guarded by `is_scripting()`, so the f-string
+# messages need not be TorchScript) nor while torch.fx traces (a shape test on a Proxy has no
+# truth value): traced and scripted modules are then as checked as torch's own layers.
+# (Two `if`s: TorchScript drops the branch only when the test is `is_scripting()` alone.)
+CHECKING = ["if not torch.jit.is_scripting():",
+            "    if not torch.fx._symbolic_trace.is_fx_symbolic_tracing():"]
+
+
+def only_if(cond: str, statement: str) -> list[str]:
+    """`statement` when `cond` holds in eager mode (and under torch.compile), always while
+    scripting or FX-tracing, where `cond` (a test of a shape) cannot be evaluated."""
+    return ["if torch.jit.is_scripting():", f"    {statement}",
+            f"elif torch.fx._symbolic_trace.is_fx_symbolic_tracing() or {cond}:", f"    {statement}"]
+
 
 class _Namer:
     """Variable names in one function: a name is reused only once its value is dead."""
@@ -96,8 +111,13 @@ class ClassWriter(CallsAndRepeats):
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
-        outs = [f"{full.format(o)}.reshape(*batch, *{o}.shape[1:])" if t.batch else o
-                for o, t in zip(outs, self.block.outputs)]
+        if len(self.body.inputs) == 1 and len(outs) == 1 and self.block.outputs[0].batch and outs[0].isidentifier():
+            # no view when there is one batch dimension: a view of the gradient at every block
+            # boundary stops autograd from accumulating residual gradients in place
+            self.fwd += only_if("len(batch) != 1", f"{outs[0]} = {outs[0]}.reshape(batch + {outs[0]}.shape[1:])")
+        else:
+            outs = [f"{full.format(o)}.reshape(batch + {o}.shape[1:])" if t.batch else o
+                    for o, t in zip(outs, self.block.outputs)]
         self.fwd.append(f"return {', '.join(outs)}")
         b = self.block
         args = ", ".join(self.namer_input_names)
@@ -186,9 +206,9 @@ class ClassWriter(CallsAndRepeats):
                     self.fwd.append(f"{self.size_local[a.name]} = {name}.shape[{i - n}]")
             if n:
                 expected = ", ".join(self.fsym(a.name) for a in t.axes) + ("," if n == 1 else "")
-                self.fwd.append(f"if {name}.shape[-{n}:] != ({expected}):")
                 msg = f"{b.name}: `{node.name}` must end in {t} with {{({expected})}}, got {{tuple({name}.shape)}}"
-                self.fwd.append(f"    raise ValueError(f{msg!r})")
+                self.fwd += CHECKING + [f"        if {name}.shape[-{n}:] != ({expected}):",
+                                        f"            raise ValueError(f{msg!r})"]
             shapes.append((name, n, t))
             self.code[key] = name
             self.owner[key] = key
@@ -196,16 +216,23 @@ class ClassWriter(CallsAndRepeats):
         if len(shapes) == 1:
             self.fwd.append(f"batch = {leads[0]}")
         elif shapes:
-            self.fwd.append(f"batch = torch.broadcast_shapes({', '.join(leads)})")
+            batch = leads[0]  # pairwise: TorchScript's broadcast_shapes takes two shapes
+            for lead in leads[1:]:
+                batch = f"torch.broadcast_shapes({batch}, {lead})"
+            self.fwd.append(f"batch = {batch}")
         for (name, n, t), lead in zip(shapes, leads):
             named = "".join(", " + self.fsym(a.name) for a in t.axes)
             if len(shapes) > 1:
                 self.fwd.append(f"if {name}.dim() > {n} and {lead} != batch:")
-                self.fwd.append(f"    {name} = {name}.expand(*batch{named})")
-            self.fwd.append(f"{name} = {name}.reshape(-1{named})")
+                self.fwd.append(f"    {name} = {name}.expand(batch + {name}.shape[-{n}:])" if n else
+                                f"    {name} = {name}.expand(batch)")
+            self.fwd += only_if(f"{name}.dim() != {n + 1}", f"{name} = {name}.reshape(-1{named})")
+        checks: list[str] = []
         for pre in b.preconditions:
             if not pre.symbols() <= set(b.params):
-                self._check(self.fwd, pre, self.fsym)
+                self._check(checks, pre, self.fsym)
+        if checks:
+            self.fwd += CHECKING + ["        " + line for line in checks]
         self.namer_input_names = [f"{n}: torch.Tensor" for n in names]
 
     # -- statements ------------------------------------------------------------------------
