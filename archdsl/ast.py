@@ -78,6 +78,8 @@ class Call:
     kwargs: tuple[tuple[str, Expr], ...]
     span: Span
     func_span: Span
+    label: str | None = None  # `... as qkv`: the submodule's name, and an instance to call again
+    label_span: Span | None = None
 
 
 Expr = Union[Name, Number, Bool, String, BinOp, Neg, Call]

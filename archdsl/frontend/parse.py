@@ -312,9 +312,12 @@ class _Build(Transformer):
         return ast.String(_unquote(tok, self._s(meta)), self._s(meta))
 
     def call(self, meta, func, spec, *args):
+        *args, label = args  # the optional `as NAME` is the last child (a token or None)
         pos = tuple(a for a in args if a is not None and not isinstance(a, tuple))
         kw = tuple(a for a in args if isinstance(a, tuple))
-        return ast.Call(str(func), spec, pos, kw, self._s(meta), self._t(func))
+        return ast.Call(str(func), spec, pos, kw, self._s(meta), self._t(func),
+                        str(label) if label is not None else None,
+                        self._t(label) if label is not None else None)
 
     def kwarg(self, meta, name, value):
         return (str(name), value)

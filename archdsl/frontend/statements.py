@@ -13,6 +13,7 @@ from ..ops import REGISTRY
 from ..sizes import Size
 from ..static import Real, Value
 from .calls import Calls
+from .instances import Instances
 from .values import (
     INTERNAL_OPS,
     MAX_ERRORS,
@@ -37,6 +38,7 @@ class Scope:
         self.free: set[str] = set()
         self.errors: list[ArchError] = []
         self.poisoned: set[str] = set()  # names whose definition failed
+        self.labels: set[str] = set()  # submodule names given with `as`, anywhere in the block
 
     def static(self, e: ast.Expr, what: str, tensors=()) -> Value:
         """Evaluate a static expression; `tensors` are the tensor names visible there (using one
@@ -63,7 +65,7 @@ class Scope:
         return False
 
 
-class Builder(Calls):
+class Builder(Calls, Instances):
     """Builds one graph (a block body or a repeat body) statement by statement."""
 
     def __init__(self, scope: Scope, graph: Graph | None, outer: Builder | None = None):
@@ -75,6 +77,7 @@ class Builder(Calls):
         self.target = "t"
         self.defs: dict[str, tuple[Span, bool]] = {}  # top level: name -> (definition, read since)
         self.tensor_names: set[str] = set()  # static evaluation: tensors that are not allowed here
+        self.instances: dict[str, tuple[ast.Call, int]] = {}  # `... as name`: its call and node id
 
     def visible(self) -> set[str]:
         """Every tensor name visible here, through enclosing `repeat`s."""
@@ -275,6 +278,11 @@ class Builder(Calls):
         return static_binop(e, a, b)
 
     def call(self, e: ast.Call) -> Result:
+        shared = self.instance(e.func) if self.g is not None else None
+        if shared is not None:
+            return self.shared_call(e, *shared)
+        if e.label is not None:
+            return self.named_call(e)
         if e.func in REGISTRY and e.func not in INTERNAL_OPS:
             return self.op_call(e)
         if e.func in STATIC_FUNCS and e.args and not any(is_tensor(self.expr(a)) for a in e.args):

@@ -74,7 +74,7 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size
     ins = [g.type_of(r) for r in g.args(node.id)]
     op = REGISTRY[node.op]
     params = Size.of(0)
-    for shape in op.parameters(node, ins, node.types[0]).values():
+    for shape in op.parameters(node, ins, node.types[0]).values() if "shares" not in node.attrs else ():
         n = Size.of(1)
         for s in shape:
             n = n * s
@@ -85,7 +85,8 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size
 def _call_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:
     p, f = memo[table[node.attrs["callee"]].body]
     binding = node.attrs["binding"]
-    return p.subs(binding.sizes), f.subs(binding.sizes) * binding.broadcast_size()
+    p = Size.of(0) if "shares" in node.attrs else p.subs(binding.sizes)  # a shared instance: counted once
+    return p, f.subs(binding.sizes) * binding.broadcast_size()
 
 
 def _repeat_costs(node: Node, g: Graph, table: BlockTable, memo) -> tuple[Size, Size]:

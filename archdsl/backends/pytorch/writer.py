@@ -68,6 +68,8 @@ class ClassWriter(CallsAndRepeats):
         # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
         self.weights: dict[tuple[int, ...], list[str]] = {}
         self.path: tuple[int, ...] = ()
+        self.labels = {attr(n) for n in _labels(self.body)} - set(self.param_attr.values())
+        self.instances: dict[tuple[int, ...], list[str]] = {}  # node path -> its submodules' code
         self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
                                    repeat=lambda n, g, i: self._repeat(g, n, i))
 
@@ -259,24 +261,48 @@ class ClassWriter(CallsAndRepeats):
         self._bind(g, node, 0, expr, indent)
 
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
-        name = base = attr(hint)
-        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
-        while name in self.attrs or name in self.param_attr.values():
-            k += 1
-            name = f"{base}{k}"
-        self.suffix[base] = k
+        """The code of the next submodule of `node`: a new attribute (named by the spec's `as`,
+        else after `hint`), or, for a use of a named instance, the owner's submodule."""
+        key = self.path + (node.id,)
+        made = self.instances.setdefault(key, [])
+        if "shares" in node.attrs:
+            up, owner = node.attrs["shares"]
+            made.append(self.instances[self.path[:len(self.path) - up] + (owner,)][len(made)])
+            return made[-1]
+        label = node.attrs.get("label")
+        name = base = attr(label if label is not None else hint)
+        if label is None or made:
+            k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
+            while name in self.attrs or name in self.param_attr.values() or name in self.labels:
+                k += 1
+                name = f"{base}{k}"
+            self.suffix[base] = k
         self.attrs.add(name)
-        held = self.weights.setdefault(self.path + (node.id,), [])
+        held = self.weights.setdefault(key, [])
         if self.loop is not None:
-            plural = attr(name, (self.attrs - {name}) | set(self.param_attr.values()), plural=True)
+            plural = name if label is not None else attr(
+                name, (self.attrs - {name}) | set(self.param_attr.values()) | self.labels, plural=True)
             self.attrs.add(plural)
             held.append(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})
+            made.append(var)
             return var
         held.append(name)
         self.init.append(f"self.{name} = {ctor}")
-        return f"self.{name}"
+        made.append(f"self.{name}")
+        return made[-1]
 
     def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
         return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
+
+
+def _labels(g: Graph) -> list[str]:
+    """The submodule names a graph and its repeat bodies give with `as`."""
+    out = []
+    for n in g.operations():
+        if "label" in n.attrs:
+            out.append(n.attrs["label"])
+        if n.kind == "repeat":
+            out += _labels(n.attrs["body"])
+    return out
