@@ -157,7 +157,7 @@ class _Drawer:
         label = op.label(node)
         ins = [g.type_of(r) for r in g.args(node.id)]
         attrs = {"class": f"op {node.op}", "tooltip": _where(node, scope.block)}
-        lines = [_bold(label) if op.learned else dot_label(label)]
+        lines = [_bold(label) if op.learned else dot_label(label), *_instance(node)]
         if op.spec != "none":
             per = _per(ins, op.acts_on(node))
             if per:
@@ -177,7 +177,7 @@ class _Drawer:
         callee = self.table[node.attrs["callee"]]
         learned = self._learned_block(callee)
         title = self._call_title(node, callee)
-        lines = [_bold(title) if learned else dot_label(title)]
+        lines = [_bold(title) if learned else dot_label(title), *_instance(node)]
         sig = " ".join(_bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
@@ -196,7 +196,7 @@ class _Drawer:
         subst = {k: v.subs(scope.subst) for k, v in node.attrs["binding"].sizes.items()}
         body = self._body_graph(callee)
         with scope.dot.subgraph(name=self._cluster()) as c:
-            notes = list(self._contracts(callee))
+            notes = _instance(node) + list(self._contracts(callee))
             if node.attrs["binding"].broadcast:
                 notes.insert(0, _small(f"per {' '.join(node.attrs['binding'].broadcast_names)}"))
             self._fence(c, self._call_title(node, callee), notes, self._learned_block(callee),
@@ -339,6 +339,14 @@ def _bound_axes(node: Node, callee: BlockIR) -> list[str]:
             if text not in out:
                 out.append(text)
     return out
+
+
+def _instance(node: Node) -> list[str]:
+    """A named submodule's line: `as qkv` where it is built, `shared: qkv` where it is used
+    again (the weights of both boxes are one)."""
+    if "instance" in node.attrs:
+        return [_small(f"shared: {node.attrs['instance']}")]
+    return [_small(f"as {node.attrs['label']}")] if "label" in node.attrs else []
 
 
 def _bold(text: str) -> str:

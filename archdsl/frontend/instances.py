@@ -60,5 +60,5 @@ class Instances:
                              f"(its configuration is the one it was named with)", e.span, code="E220")
         again = dataclasses.replace(call, args=e.args, span=e.span, label=None)
         ref = self.call(again)
-        self.g.node(ref[0]).attrs["shares"] = (up, owner)
+        self.g.node(ref[0]).attrs.update(shares=(up, owner), instance=e.func)
         return ref
