@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 from .. import ast
-from ..errors import ResolveError, ShapeError
+from ..errors import Poisoned, ResolveError, ShapeError
 from ..ir import Ref
 from ..ops import REGISTRY
 from .values import STATIC_FUNCS, Result, is_tensor
@@ -24,6 +24,8 @@ class Instances:
         up, b = 0, self
         while b is not None:
             if name in b.instances:
+                if b.instances[name] is None:  # its definition failed, and was reported
+                    raise Poisoned()
                 call, nid = b.instances[name]
                 return call, nid, up
             b, up = b.outer, up + 1
@@ -40,17 +42,18 @@ class Instances:
         if clash:
             raise ResolveError(f"`{label}` already names an operation, block or parameter; a "
                                "submodule needs a name of its own", span, code="E218")
-        if self.instance(label) is not None or label in self.scope.labels:
+        if label in self.scope.labels:
             raise ResolveError(f"the submodule name `{label}` is used twice in this block", span,
                                code="E218", help=f"call the instance again as `{label}(...)`, "
                                "or give this one another name")
+        self.scope.labels.add(label)
+        self.instances[label] = None  # until the call below succeeds
         value = self.call(dataclasses.replace(e, label=None))
         if not is_tensor(value):  # pragma: no cover - calls of blocks and ops are tensors
             return value
         node = self.g.node(value[0])
         node.attrs["label"] = label
         self.instances[label] = (e, node.id)
-        self.scope.labels.add(label)
         return value
 
     def shared_call(self, e: ast.Call, call: ast.Call, owner: int, up: int) -> Ref:

@@ -77,7 +77,7 @@ class Builder(Calls, Instances):
         self.target = "t"
         self.defs: dict[str, tuple[Span, bool]] = {}  # top level: name -> (definition, read since)
         self.tensor_names: set[str] = set()  # static evaluation: tensors that are not allowed here
-        self.instances: dict[str, tuple[ast.Call, int]] = {}  # `... as name`: its call and node id
+        self.instances: dict[str, tuple[ast.Call, int] | None] = {}  # `... as name`: its call and node id
 
     def visible(self) -> set[str]:
         """Every tensor name visible here, through enclosing `repeat`s."""
