@@ -24,7 +24,7 @@ def linear(c: OpCall, x: NamedTensor) -> NamedTensor:
     mod = c.weight()
     tmp = {n: f"#in{i}" for i, n in enumerate(inp)}
     xin = x.rename(tmp)
-    out_sizes = [c.env[n] for n in out]
+    out_sizes = [c.axis(n) for n in out]
     w = _tensor(mod.weight, tuple(out) + tuple(tmp.values()), out_sizes + [x.size(n) for n in inp])
     rest = tuple(n for n in xin.names if n not in tmp.values())
     y = named_einsum(rest + tuple(out), xin, w)
