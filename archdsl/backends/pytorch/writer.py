@@ -3,6 +3,8 @@ prologue that reads sizes and flattens broadcast dimensions, then one statement 
 
 from __future__ import annotations
 
+import re
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Hashable
 
@@ -95,6 +97,7 @@ class ClassWriter(CallsAndRepeats):
         self._init_params()
         self._prologue()
         self._graph(self.body, "")
+        self._number_from_one()
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
@@ -108,6 +111,22 @@ class ClassWriter(CallsAndRepeats):
         return {"name": self.class_names[(b.file, b.name)], "doc": self._doc(),
                 "init_signature": self._init_signature(), "init": self.init,
                 "forward_args": args, "returns": returns, "forward": self.fwd}
+
+    def _number_from_one(self) -> None:
+        """Several submodules of one role are numbered from 1 (`norm1`, `norm2`, as timm and
+        torchvision name them): the first was named `norm` before the second was known."""
+        for base, k in self.suffix.items():
+            first, renamed = f"self.{base} = ", f"{base}1"
+            if k < 2 or base in self.labels or not any(line.startswith(first) for line in self.init):
+                continue
+            if renamed in self.attrs or renamed in self.labels or renamed in self.param_attr.values():
+                continue
+            pattern = re.compile(rf"\bself\.{re.escape(base)}\b")
+            self.init = [pattern.sub(f"self.{renamed}", line) for line in self.init]
+            self.fwd = [pattern.sub(f"self.{renamed}", line) for line in self.fwd]
+            for held in self.weights.values():
+                held[:] = [renamed if a == base else a for a in held]
+            self.attrs.add(renamed)
 
     def _doc(self) -> str:
         b = self.block
