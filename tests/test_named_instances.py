@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 import torch.nn.functional as F  # noqa: E402
 
 import archdsl  # noqa: E402
-from archdsl.errors import ArchErrors, ArchError  # noqa: E402
+from archdsl.errors import ArchError, ArchErrors  # noqa: E402
 from archdsl.interpret.differential import compare  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -147,3 +147,13 @@ def test_an_instance_named_in_a_repeat_body_stays_there():
         archdsl.compile_source(src)
     errors = getattr(info.value, "errors", [info.value])
     assert [e.code for e in errors] == ["E203"]
+
+
+def test_default_names_follow_the_role():
+    prog = archdsl.compile_file(EXAMPLES / "transformer.arch")
+    keys = list(prog.module("Encoder", L=2, D=16, H=2).state_dict())
+    assert {"encoder_layers.1.norm1.weight", "encoder_layers.1.norm2.weight",
+            "encoder_layers.0.self_attention.proj.weight", "norm.weight"} <= set(keys)
+    assert not any("x_norm" in k or "out_" in k for k in keys)
+    gpt = prog.module("GPT", V=10, T=4, D=8, L=2, H=2).state_dict()
+    assert {"wte.weight", "wpe", "h.1.mlp.proj.bias", "ln_f.weight", "lm_head.weight"} <= set(gpt)

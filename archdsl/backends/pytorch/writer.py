@@ -4,7 +4,6 @@ prologue that reads sizes and flattens broadcast dimensions, then one statement 
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Hashable
 
