@@ -20,7 +20,7 @@ class Calls:
         spec, sizes = self.output_sizes(e, op)
         attrs = op.configure(spec, e.span)
         if sizes:
-            attrs["sizes"] = sizes
+            attrs["spec_sizes"] = sizes
         args = [self.tensor(a, f"an argument of `{e.func}`") for a in e.args]
         if op.arity is not None and len(args) != op.arity:
             raise ShapeError(f"`{e.func}` takes {op.arity} tensor argument(s), got {len(args)}",

@@ -59,7 +59,7 @@ class OpCall:
     def axis(self, name: str) -> int:
         """The size of a new axis the op makes: as its spec gives it (`V = 2 * W`), else the
         block's size of that name."""
-        size = self.node.attrs.get("sizes", {}).get(name)
+        size = self.node.attrs.get("spec_sizes", {}).get(name)
         return self.n(size) if size is not None else self.env[name]
 
     def weight(self, i: int = 0) -> Any:
