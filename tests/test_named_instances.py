@@ -98,7 +98,7 @@ def test_perceiver_shares_its_iterations_against_a_hand_written_loop():
     z = m.first(m.latent.expand(2, 4, 16), x)
     for _ in range(4):  # iterations 2..R: one module, its weights
         z = m.shared(z, x)
-    want = m.head(F.layer_norm(z, (16,), m.out_norm.weight, m.out_norm.bias).mean(1))
+    want = m.head(F.layer_norm(z, (16,), m.norm.weight, m.norm.bias).mean(1))
     torch.testing.assert_close(m(x), want)
     counts = {r: sum(p.numel() for p in prog.module("Perceiver", R=r, **sizes).parameters()) for r in (2, 6)}
     assert counts[2] == counts[6] == prog.stats("Perceiver", R=6, **sizes)["params"]
