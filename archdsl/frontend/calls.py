@@ -16,6 +16,9 @@ class Calls:
     """The call cases of `statements.Builder`."""
 
     def op_call(self, e: ast.Call) -> Ref:
+        tied = next((v for k, v in e.kwargs if k == "tied"), None)
+        if tied is not None:  # `Linear[D -> V](h, tied = wte)`: a named instance's weight
+            return self.tied_call(e, tied)
         op = REGISTRY[e.func]
         spec, sizes = self.output_sizes(e, op)
         attrs = op.configure(spec, e.span)

@@ -65,3 +65,17 @@ class Instances:
         ref = self.call(again)
         self.g.node(ref[0]).attrs.update(shares=(up, owner), instance=e.func)
         return ref
+
+    def tied_call(self, e: ast.Call, tied: ast.Expr) -> Ref:
+        """`Linear[D -> V](h, bias = false, tied = wte)`: a projection whose weight is the named
+        instance's (an output layer tied to the embedding table, as GPT-2 ties them): the
+        instance's weight must have the shape this Linear's would (E371)."""
+        found = self.instance(tied.id) if isinstance(tied, ast.Name) else None
+        if e.func != "Linear" or found is None:
+            what = "`tied` takes the name of an instance (`... as wte`)" if e.func == "Linear" else \
+                f"`{e.func}` has no option `tied` (a `Linear` may tie its weight to an instance)"
+            raise ShapeError(what, tied.span, code="E222")
+        ref = self.op_call(dataclasses.replace(e, kwargs=tuple(kv for kv in e.kwargs if kv[0] != "tied")))
+        _, owner, up = found
+        self.g.node(ref[0]).attrs.update(shares=(up, owner), instance=tied.id, tied=True)
+        return ref

@@ -28,7 +28,7 @@ def linear(c: OpCall, x: NamedTensor) -> NamedTensor:
     w = _tensor(mod.weight, tuple(out) + tuple(tmp.values()), out_sizes + [x.size(n) for n in inp])
     rest = tuple(n for n in xin.names if n not in tmp.values())
     y = named_einsum(rest + tuple(out), xin, w)
-    if mod.bias is not None:
+    if getattr(mod, "bias", None) is not None:  # a Linear tied to an Embedding has none
         y = y.with_data(y.data + mod.bias.reshape(out_sizes))
     return y
 

@@ -62,7 +62,7 @@ def _statics(node: Node) -> dict[str, str]:
 
 def _refuse(node: Node, owner: Node, mine: dict, theirs: dict) -> None:
     label = owner.attrs["label"]
-    diff = ", ".join(f"{k}: {mine.get(k)} here, {theirs.get(k)} at its definition"
+    diff = ", ".join(f"{k}: {mine.get(k, 'none')} here, {theirs.get(k, 'none')} at its definition"
                      for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
     raise ShapeError(f"this use of a named instance (`{label}`) would need other weights than it "
                      f"was built with ({diff})", node.span, code="E371",
