@@ -30,6 +30,9 @@ OVERRIDES = {
     "EncoderBlock": dict(H=5),
     "MBStage": dict(n=2),
     "GPT": dict(L=2),
+    "GPT2": dict(L=1, T=64, V=1000),
+    "GPT2Block": dict(H=5),
+    "Perceiver": dict(R=3, L=1, M=64),
 }
 # Blocks whose batch dimensions are cut to (2, 1) to stay within the time budget.
 HEAVY = {"EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet"}
