@@ -97,6 +97,7 @@ def test_gpt2_matches_hugging_face_layout_with_tied_weights(fuse):
     ("Linear[D -> V](x, tied = wte)", "E371"),  # the table has no bias
     ("Linear[D -> V](x, bias = false, tied = nope)", "E222"),
     ("LayerNorm[D](x, tied = wte)", "E222"),
+    ("Linear[D -> V](x, bias = false, tied = wte) as head", "E222"),  # no weights of its own
 ])
 def test_tied_refusals(call, code):
     src = f"""block B[V = 11, D = 8](tokens: [T] int) -> [T, V] {{

@@ -37,6 +37,9 @@ class Instances:
         if e.func in REGISTRY and not REGISTRY[e.func].learned:
             raise ShapeError(f"`{e.func}` has no weights: `as` names a submodule (a block call or a "
                              "learned operation such as Linear or Conv)", span, code="E219")
+        if any(k == "tied" for k, _ in e.kwargs):
+            raise ShapeError("a tied `Linear` has no weights of its own to name", span, code="E222",
+                             help="name the instance it is tied to")
         clash = (label in REGISTRY or label in STATIC_FUNCS or label in self.scope.params
                  or self.scope.program.resolve(label, self.scope.file) is not None)
         if clash:
