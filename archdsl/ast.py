@@ -148,6 +148,7 @@ class Repeat:
     count: Expr
     body: tuple[Stmt, ...]
     span: Span
+    index: str | None = None  # `repeat i in 4 { ... }`: the iteration number, a static size
 
 
 @dataclass(frozen=True)

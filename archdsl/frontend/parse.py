@@ -273,8 +273,8 @@ class _Build(Transformer):
     def return_stmt(self, meta, *values):
         return ast.Return(tuple(values), self._s(meta))
 
-    def repeat(self, meta, count, body):
-        return ast.Repeat(count, tuple(body), self._s(meta))
+    def repeat(self, meta, index, count, body):
+        return ast.Repeat(count, tuple(body), self._s(meta), str(index) if index is not None else None)
 
     def doc(self, meta, s):
         return ast.Doc(_unquote(s, self._s(meta)), self._s(meta))

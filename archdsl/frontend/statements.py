@@ -13,6 +13,7 @@ from ..ops import REGISTRY
 from ..sizes import Size
 from ..static import Real, Value
 from .calls import Calls
+from .indexed import Indexed
 from .instances import Instances
 from .values import (
     INTERNAL_OPS,
@@ -39,6 +40,7 @@ class Scope:
         self.errors: list[ArchError] = []
         self.poisoned: set[str] = set()  # names whose definition failed
         self.labels: set[str] = set()  # submodule names given with `as`, anywhere in the block
+        self.indices: dict[str, Size] = {}  # the indices of the indexed repeats being unrolled
 
     def static(self, e: ast.Expr, what: str, tensors=()) -> Value:
         """Evaluate a static expression; `tensors` are the tensor names visible there (using one
@@ -65,7 +67,7 @@ class Scope:
         return False
 
 
-class Builder(Calls, Instances):
+class Builder(Calls, Instances, Indexed):
     """Builds one graph (a block body or a repeat body) statement by statement."""
 
     def __init__(self, scope: Scope, graph: Graph | None, outer: Builder | None = None):
@@ -139,6 +141,10 @@ class Builder(Calls, Instances):
             vals = [self.tensor(v, "a returned value") for v in s.values]
             self.g.outputs = vals
             self.g.return_span = s.span
+        elif isinstance(s, ast.Repeat) and s.index is not None:
+            self.indexed_repeat(s)
+            if top:
+                self.define([n for n in targets(s) if n in self.vars], s.span)
         elif isinstance(s, ast.Repeat):
             self.repeat(s)
             if top:
@@ -249,6 +255,8 @@ class Builder(Calls, Instances):
             ref = self.lookup(e.id)
             if ref is not None:
                 return ref
+        if e.id in self.scope.indices:
+            return self.scope.indices[e.id]
         p = self.scope.params.get(e.id)
         if p is not None:
             return Size.of(e.id) if p.kind == "size" else Real("param", (e.id,))
