@@ -33,9 +33,12 @@ OVERRIDES = {
     "GPT2": dict(L=1, T=64, V=1000),
     "GPT2Block": dict(H=5),
     "Perceiver": dict(R=3, L=1, M=64),
+    "DenseNet121": dict(Y=32, X=32, E=10),
+    "DenseLayer": dict(C=8, G=4),
+    "Transition": dict(C=8),
 }
 # Blocks whose batch dimensions are cut to (2, 1) to stay within the time budget.
-HEAVY = {"EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet"}
+HEAVY = {"DenseNet121", "EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet"}
 
 _programs: dict = {}
 
