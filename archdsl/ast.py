@@ -157,7 +157,19 @@ class Doc:
     span: Span
 
 
-Stmt = Union[Assign, Return, Repeat, Doc]
+@dataclass(frozen=True)
+class If:
+    """`if a == b { ... } else { ... }` (or `if flag { ... }`): a static choice."""
+
+    left: Expr
+    op: str | None  # "==", "!=", "<", "<=", ">", ">=", or None for `if flag`
+    right: Expr | None
+    then: tuple
+    orelse: tuple
+    span: Span
+
+
+Stmt = Union[Assign, Return, Repeat, If, Doc]
 
 
 @dataclass(frozen=True)

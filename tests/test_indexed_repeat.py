@@ -154,3 +154,37 @@ def test_wavenet_is_causal_and_matches_torch():
     y[..., 25:] = torch.randn(2, 16, 15)  # the future changes; the past outputs do not
     torch.testing.assert_close(m(y)[..., :25], m(x)[..., :25])
     assert sum(p.numel() for p in m.parameters()) == prog.stats("WaveNet", Q=16, C=8, S=8, T=40)["params"]
+
+
+IFS = """
+block B[C = 4](x: [T, C]) -> [T, C] {
+    repeat i in 3 {
+        if i == 0 { x = relu(x) } else { x = x + Linear[C -> C](x) }
+        if i % 2 == 1 { x = tanh(x) }
+    }
+    return x
+}
+"""
+
+
+def test_static_if_keeps_the_chosen_branch():
+    prog = archdsl.compile_source(IFS)
+    m = prog.module("B", fuse=False)
+    projs = [c for c in m.modules() if isinstance(c, nn.Linear)]
+    assert len(projs) == 2  # iterations 1 and 2 only
+    x = torch.randn(2, 5, 4)
+    want = torch.relu(x)
+    want = torch.tanh(want + projs[0](want))
+    want = want + projs[1](want)
+    torch.testing.assert_close(m(x), want)
+    report = compare(prog, "B", seed=5)
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("cond", ["flag", "C > 2", "flag < true"])
+def test_static_if_refuses_a_condition_known_only_when_built(cond):
+    src = f"block B[C = 4, flag = true](x: [T, C]) -> [T, C] {{\n    if {cond} {{ x = relu(x) }}\n    return x\n}}"
+    with pytest.raises((ArchError, ArchErrors)) as info:
+        archdsl.compile_source(src)
+    errors = getattr(info.value, "errors", [info.value])
+    assert [e.code for e in errors] == ["E225"], [str(e) for e in errors]

@@ -276,6 +276,10 @@ class _Build(Transformer):
     def repeat(self, meta, index, count, body):
         return ast.Repeat(count, tuple(body), self._s(meta), str(index) if index is not None else None)
 
+    def if_stmt(self, meta, left, op, right, then, orelse):
+        return ast.If(left, str(op) if op is not None else None, right, tuple(then),
+                      tuple(orelse) if orelse is not None else (), self._s(meta))
+
     def doc(self, meta, s):
         return ast.Doc(_unquote(s, self._s(meta)), self._s(meta))
 

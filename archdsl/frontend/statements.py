@@ -141,6 +141,10 @@ class Builder(Calls, Instances, Indexed):
             vals = [self.tensor(v, "a returned value") for v in s.values]
             self.g.outputs = vals
             self.g.return_span = s.span
+        elif isinstance(s, ast.If):
+            self.static_if(s)
+            if top:
+                self.define([n for n in targets(s) if n in self.vars], s.span)
         elif isinstance(s, ast.Repeat) and s.index is not None:
             self.indexed_repeat(s)
             if top:

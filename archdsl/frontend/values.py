@@ -42,6 +42,8 @@ def targets(s: ast.Stmt) -> list[str]:
         return list(s.targets)
     if isinstance(s, ast.Repeat):
         return list(dict.fromkeys(n for inner in s.body for n in targets(inner)))
+    if isinstance(s, ast.If):
+        return list(dict.fromkeys(n for inner in s.then + s.orelse for n in targets(inner)))
     return []
 
 
