@@ -78,6 +78,8 @@ class Call:
     kwargs: tuple[tuple[str, Expr], ...]
     span: Span
     func_span: Span
+    label: str | None = None  # `... as qkv`: the submodule's name, and an instance to call again
+    label_span: Span | None = None
 
 
 Expr = Union[Name, Number, Bool, String, BinOp, Neg, Call]
@@ -146,6 +148,7 @@ class Repeat:
     count: Expr
     body: tuple[Stmt, ...]
     span: Span
+    index: str | None = None  # `repeat i in 4 { ... }`: the iteration number, a static size
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,19 @@ class Doc:
     span: Span
 
 
-Stmt = Union[Assign, Return, Repeat, Doc]
+@dataclass(frozen=True)
+class If:
+    """`if a == b { ... } else { ... }` (or `if flag { ... }`): a static choice."""
+
+    left: Expr
+    op: str | None  # "==", "!=", "<", "<=", ">", ">=", or None for `if flag`
+    right: Expr | None
+    then: tuple
+    orelse: tuple
+    span: Span
+
+
+Stmt = Union[Assign, Return, Repeat, If, Doc]
 
 
 @dataclass(frozen=True)

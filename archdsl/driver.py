@@ -16,6 +16,7 @@ from .frontend.loader import BROKEN, Key, Sources
 from .ir import BlockIR, BlockTable
 from .passes.fuse import fuse_block
 from .passes.shapes import infer_block
+from .passes.sharing import check_shared
 from .symmetry import validate_contracts
 
 
@@ -61,6 +62,7 @@ def _typed_block(sources: Sources, table: BlockTable, failed: set[Key], key: Key
     if poisoned:
         raise Poisoned()
     infer_block(ir, table)
+    check_shared(ir)
     validate_contracts(ir)
     return ir
 

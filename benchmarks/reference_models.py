@@ -235,21 +235,21 @@ def _linear(ours: nn.Linear, ref: nn.Linear) -> None:
 
 def _mlp(ours: nn.Module, ref: Mlp) -> None:
     _linear(ours.hidden_proj, ref.fc1)
-    _linear(ours.out_proj, ref.fc2)
+    _linear(ours.proj, ref.fc2)
 
 
 def copy_vit(ref: VisionTransformer, ours: nn.Module) -> None:
     _load(ours, cls=ref.cls_token, pos=ref.pos_embed)
-    ours.patch_embed.out_conv.load_state_dict(ref.patch_embed.state_dict())
+    ours.patch_embed.conv.load_state_dict(ref.patch_embed.state_dict())
     for blk, layer in zip(ref.blocks, ours.encoder_blocks):
-        layer.x_norm.load_state_dict(blk.norm1.state_dict())
-        layer.out_norm.load_state_dict(blk.norm2.state_dict())
+        layer.norm1.load_state_dict(blk.norm1.state_dict())
+        layer.norm2.load_state_dict(blk.norm2.state_dict())
         attn = layer.self_attention
         _linear(attn.qkv_proj, blk.attn.qkv)
-        _linear(attn.out_proj, blk.attn.proj)
+        _linear(attn.proj, blk.attn.proj)
         _mlp(layer.mlp, blk.mlp)
     ours.x_norm.load_state_dict(ref.norm.state_dict())
-    _linear(ours.out_proj, ref.head)
+    _linear(ours.proj, ref.head)
 
 
 def _convnext_block(ours: nn.Module, ref: ConvNeXtBlock) -> None:
@@ -263,26 +263,26 @@ def copy_convnext(ref: ConvNeXt, ours: nn.Module) -> None:
     ours.h_conv.load_state_dict(ref.stem[0].state_dict())
     ours.h_norm.load_state_dict(ref.stem[1].state_dict())
     lists = [ours.cn_blocks, ours.cn_block2s, ours.cn_block3s, ours.cn_block4s]
-    downs = [ours.downsample, ours.downsample2, ours.downsample3]
+    downs = [ours.downsample1, ours.downsample2, ours.downsample3]
     for i, stage in enumerate(ref.stages):
         if i:
-            downs[i - 1].out_norm.load_state_dict(stage[0][0].state_dict())
-            downs[i - 1].out_conv.load_state_dict(stage[0][1].state_dict())
+            downs[i - 1].norm.load_state_dict(stage[0][0].state_dict())
+            downs[i - 1].conv.load_state_dict(stage[0][1].state_dict())
         for blk, layer in zip(list(stage)[1:], lists[i]):
             _convnext_block(layer, blk)
-    ours.out_norm.load_state_dict(ref.norm.state_dict())
-    _linear(ours.out_proj, ref.head)
+    ours.norm.load_state_dict(ref.norm.state_dict())
+    _linear(ours.proj, ref.head)
 
 
 def copy_mixer(ref: MlpMixer, ours: nn.Module) -> None:
-    ours.patch_embed.out_conv.load_state_dict(ref.stem.state_dict())
+    ours.patch_embed.conv.load_state_dict(ref.stem.state_dict())
     for blk, layer in zip(ref.blocks, ours.mixer_layers):
-        layer.x_norm.load_state_dict(blk.norm1.state_dict())
-        _mlp(layer.mlp, blk.mlp_tokens)
-        layer.out_norm.load_state_dict(blk.norm2.state_dict())
+        layer.norm1.load_state_dict(blk.norm1.state_dict())
+        _mlp(layer.mlp1, blk.mlp_tokens)
+        layer.norm2.load_state_dict(blk.norm2.state_dict())
         _mlp(layer.mlp2, blk.mlp_channels)
-    ours.out_norm.load_state_dict(ref.norm.state_dict())
-    _linear(ours.out_proj, ref.head)
+    ours.norm.load_state_dict(ref.norm.state_dict())
+    _linear(ours.proj, ref.head)
 
 
 def copy_in_order(ref: nn.Module, ours: nn.Module) -> None:

@@ -24,11 +24,11 @@ def test_encoder_layer_matches_torch(transformer):
     with torch.no_grad():
         attn.qkv_proj.weight.copy_(w)  # one projection, rows q, k, v: torch's in_proj layout
         attn.qkv_proj.bias.copy_(b)
-        attn.out_proj.load_state_dict(ref.self_attn.out_proj.state_dict())
-        ours.x_norm.load_state_dict(ref.norm1.state_dict())
-        ours.out_norm.load_state_dict(ref.norm2.state_dict())
+        attn.proj.load_state_dict(ref.self_attn.out_proj.state_dict())
+        ours.norm1.load_state_dict(ref.norm1.state_dict())
+        ours.norm2.load_state_dict(ref.norm2.state_dict())
         ours.mlp.hidden_proj.load_state_dict(ref.linear1.state_dict())
-        ours.mlp.out_proj.load_state_dict(ref.linear2.state_dict())
+        ours.mlp.proj.load_state_dict(ref.linear2.state_dict())
     x = torch.randn(3, 10, D)
     torch.testing.assert_close(ours(x), ref(x), atol=1e-5, rtol=1e-5)
 
@@ -96,7 +96,7 @@ def test_self_attention_matches_multihead_attention(causal, fuse):
     with torch.no_grad():
         ours.qkv_proj.weight.copy_(ref.in_proj_weight)
         ours.qkv_proj.bias.copy_(ref.in_proj_bias)
-        ours.out_proj.load_state_dict(ref.out_proj.state_dict())
+        ours.proj.load_state_dict(ref.out_proj.state_dict())
     x = torch.randn(4, T, D)
     mask = torch.nn.Transformer.generate_square_subsequent_mask(T) if causal else None
     expected, _ = ref(x, x, x, attn_mask=mask, need_weights=False, is_causal=causal)

@@ -31,9 +31,15 @@ OVERRIDES = {
     "MBStage": dict(n=2),
     "GPT": dict(L=2),
     "FourierLayer": dict(W=4, m=2, Y=8, X=6),
+    "GPT2": dict(L=1, T=64, V=1000),
+    "GPT2Block": dict(H=5),
+    "Perceiver": dict(R=3, L=1, M=64),
+    "DenseNet121": dict(Y=32, X=32, E=10),
+    "DenseLayer": dict(C=8, G=4),
+    "Transition": dict(C=8),
 }
 # Blocks whose batch dimensions are cut to (2, 1) to stay within the time budget.
-HEAVY = {"EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet",
+HEAVY = {"DenseNet121", "EfficientNetB0", "ShiftInvariantResNet50", "ResNet50", "ConvNeXtT", "SwinT", "MBStage", "UNet",
          "MobileNetV2"}
 
 _programs: dict = {}

@@ -26,7 +26,7 @@ def test_hopfield_pooling_matches_multihead_attention():
         with torch.no_grad():
             mha.in_proj_weight.copy_(torch.cat([ours.q_proj.weight, ours.k_proj.weight, ours.v_proj.weight]))
             mha.in_proj_bias.copy_(torch.cat([ours.q_proj.bias, ours.k_proj.bias, ours.v_proj.bias]))
-            mha.out_proj.load_state_dict(ours.out_proj.state_dict())
+            mha.out_proj.load_state_dict(ours.proj.state_dict())
         y = torch.randn(5, 11, d)
         state = ours.r_norm(ours.r).expand(5, q, d)
         ref, _ = mha(state, ours.k_norm(y), ours.v_norm(y), need_weights=False)
@@ -46,7 +46,7 @@ def test_davit_channel_attention_matches_timm():
     q, k, v = qkv.unbind(0)
     attention = ((k * (c // heads) ** -0.5).transpose(-1, -2) @ v).softmax(dim=-1)
     ref = (attention @ q.transpose(-1, -2)).transpose(-1, -2).transpose(1, 2).reshape(b, n, c)
-    torch.testing.assert_close(ours(x), ours.out_proj(ref), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(ours(x), ours.proj(ref), atol=1e-5, rtol=1e-5)
 
 
 def test_davit_binds_one_attention_block_both_ways():
@@ -91,8 +91,8 @@ def _safari_hyena(m, u):
     """safari's HyenaOperator (order 2) forward, written out, with the weights of `m`."""
     b, length, d = u.shape
     proj = torch.cat([m.x0_proj(u), m.x1_proj(u), m.v_proj(u)], -1).transpose(1, 2)
-    conv_w = torch.cat([m.short_conv.out_conv.weight, m.short_conv2.out_conv.weight, m.short_conv3.out_conv.weight])
-    conv_b = torch.cat([m.short_conv.out_conv.bias, m.short_conv2.out_conv.bias, m.short_conv3.out_conv.bias])
+    conv_w = torch.cat([m.short_conv1.conv.weight, m.short_conv2.conv.weight, m.short_conv3.conv.weight])
+    conv_b = torch.cat([m.short_conv1.conv.bias, m.short_conv2.conv.bias, m.short_conv3.conv.bias])
     uc = F.conv1d(proj, conv_w, conv_b, padding=2, groups=3 * d)[..., :length]
     x0, x1, v = uc.split(d, dim=1)
     # HyenaFilter.filter: PositionalEmbedding -> implicit MLP with Sin -> ExponentialModulation
@@ -101,7 +101,7 @@ def _safari_hyena(m, u):
     f = torch.linspace(1e-4, 0, 1)[None, None]
     z = torch.exp(-1j * f * w)
     z = torch.cat([t, z.real, z.imag], dim=-1)
-    h = torch.sin(m.freq * m.h_proj(z))
+    h = torch.sin(m.freq * m.h_proj1(z))
     h = torch.sin(m.freq * m.h_proj2(h))
     h = torch.sin(m.freq * m.h_proj3(h))
     h = m.h_proj4(h)
@@ -112,7 +112,7 @@ def _safari_hyena(m, u):
     k_f = torch.fft.rfft(k, n=fft_size) / fft_size
     y = torch.fft.irfft(torch.fft.rfft(v, n=fft_size) * k_f, n=fft_size, norm="forward")[..., :length]
     y = y + v * m.bias.unsqueeze(-1)
-    return m.out_proj((y * x0).transpose(1, 2))
+    return m.proj((y * x0).transpose(1, 2))
 
 
 @pytest.mark.parametrize("length", [40, 100])

@@ -35,7 +35,7 @@ def test_p4_lifting_is_four_rotated_convolutions():
     src = "block B[C = 2, F = 3](x: [C, Y, X]) -> [R, F, Y, X] {\n" \
           "    return P4Conv[C -> F R over Y X](x, kernel = 3, padding = 1)\n}\n"
     m = _one(src)
-    w, b = m.out_weight, m.out_bias
+    w, b = m.weight, m.bias
     with torch.no_grad():
         b.copy_(torch.randn_like(b))
     x = torch.randn(2, 2, 7, 7, dtype=torch.float64)
@@ -47,7 +47,7 @@ def test_p4_group_conv_rolls_the_rotation_axis_of_its_filter():
     src = "block B[C = 2, F = 3](x: [C, R, Y, X]) -> [R, F, Y, X] {\n" \
           "    return P4Conv[C R -> F R over Y X](x, kernel = 3, padding = 1, bias = false)\n}\n"
     m = _one(src)
-    w = m.out_weight  # [F, C, 4, k, k]
+    w = m.weight  # [F, C, 4, k, k]
     x = torch.randn(2, 2, 4, 6, 6, dtype=torch.float64)
     outs = []
     for r in range(4):  # out[r] = sum_s x[s] * rot^r(w[(s - r) % 4])

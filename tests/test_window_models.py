@@ -72,8 +72,8 @@ def test_swin_block_matches_torchvision_algorithm(windows, shift):
     with torch.no_grad():
         blk.shifted_window_attention.bias_table.normal_()
     x = torch.randn(2, 12, 8, d)
-    h = x + _swin_attention(blk.shifted_window_attention, blk.x_norm(x), heads, m, shift)
-    ref = h + blk.mlp(blk.out_norm(h))
+    h = x + _swin_attention(blk.shifted_window_attention, blk.norm1(x), heads, m, shift)
+    ref = h + blk.mlp(blk.norm2(h))
     torch.testing.assert_close(blk(x), ref, atol=1e-5, rtol=1e-5)
     plain = windows.module("SwinBlock", fuse=False, D=d, H=heads, M=m, shift=shift).eval()
     plain.load_state_dict(blk.state_dict())
@@ -117,7 +117,7 @@ def _maxvit_attention(a, x, heads):
     scores = torch.einsum("bghid,bghjd->bghij", q * dh ** -0.5, k)
     scores = scores + _relative_bias(a.bias_table, int(p ** 0.5))
     out = torch.einsum("bghij,bghjd->bghid", scores.softmax(-1), v)
-    return a.out_proj(out.permute(0, 1, 3, 2, 4).reshape(b, g, p, c))
+    return a.proj(out.permute(0, 1, 3, 2, 4).reshape(b, g, p, c))
 
 
 def _partition(x, p):
@@ -138,8 +138,8 @@ def _partition_layer(layer, x, heads, size, grid):
     t = _partition(x, p)
     if grid:
         t = t.swapaxes(-2, -3)
-    t = t + _maxvit_attention(layer.window_attention, layer.x_norm(t), heads)
-    t = t + layer.mlp(layer.out_norm(t))
+    t = t + _maxvit_attention(layer.window_attention, layer.norm1(t), heads)
+    t = t + layer.mlp(layer.norm2(t))
     if grid:
         t = t.swapaxes(-2, -3)
     return _departition(t, p, h, w)
@@ -147,13 +147,13 @@ def _partition_layer(layer, x, heads, size, grid):
 
 def _mbconv(mb, x):
     """torchvision's MBConv at stride 1: pre-norm, 1x1, depthwise 3x3, SE (SiLU), 1x1."""
-    h = mb.h_norm(x)
-    h = F.gelu(mb.h_norm2(mb.h_conv(h)))
+    h = mb.h_norm1(x)
+    h = F.gelu(mb.h_norm2(mb.h_conv1(h)))
     h = F.gelu(mb.h_norm3(mb.h_conv2(h)))
     s = h.mean((-2, -1), keepdim=True)
-    s = F.conv2d(F.silu(F.conv2d(s, mb.h_proj.weight[:, :, None, None], mb.h_proj.bias)),
+    s = F.conv2d(F.silu(F.conv2d(s, mb.h_proj1.weight[:, :, None, None], mb.h_proj1.bias)),
                  mb.h_proj2.weight[:, :, None, None], mb.h_proj2.bias)
-    return x + mb.out_conv(h * torch.sigmoid(s))
+    return x + mb.conv(h * torch.sigmoid(s))
 
 
 def test_maxvit_block_matches_reference(maxvit):
@@ -169,7 +169,7 @@ def test_maxvit_block_matches_reference(maxvit):
                 t.uniform_(0.5, 2.0)
     x = torch.randn(2, 32, 8, 8)  # torchvision partitions square maps
     h = _mbconv(blk.mb_conv, x)
-    h = _partition_layer(blk.partition_layer, h, 4, 4, grid=False)
+    h = _partition_layer(blk.partition_layer1, h, 4, 4, grid=False)
     ref = _partition_layer(blk.partition_layer2, h, 4, 4, grid=True)
     torch.testing.assert_close(blk(x), ref, atol=1e-5, rtol=1e-5)
 
@@ -186,20 +186,20 @@ def _swin_t_reference(model, img, m):
     """torchvision's SwinTransformer forward with the weights of our SwinT: patch embedding, four
     stages of regular/shifted pairs with patch merging between (no shift where one window covers
     the map), then LayerNorm, average pool and the head."""
-    x = model.x_norm(model.patch_embed.out_conv(img).permute(0, 2, 3, 1))
-    stages = [model.swin_stage, model.swin_stage2, model.swin_stage3, model.swin_stage4]
-    merges = [None, model.patch_merging, model.patch_merging2, model.patch_merging3]
+    x = model.x_norm(model.patch_embed.conv(img).permute(0, 2, 3, 1))
+    stages = [model.swin_stage1, model.swin_stage2, model.swin_stage3, model.swin_stage4]
+    merges = [None, model.patch_merging1, model.patch_merging2, model.patch_merging3]
     for stage, merge, heads, depth in zip(stages, merges, (3, 6, 12, 24), (2, 2, 6, 2)):
         if merge is not None:
             x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
-            x = merge.out_proj(merge.out_norm(x))
+            x = merge.proj(merge.norm(x))
         blocks = [b for pair in zip(stage.swin_blocks, stage.swin_block2s) for b in pair]
         assert len(blocks) == depth
         for i, blk in enumerate(blocks):
             shift = m // 2 if i % 2 and x.shape[1] > m else 0
-            h = x + _swin_attention(blk.shifted_window_attention, blk.x_norm(x), heads, m, shift)
-            x = h + blk.mlp(blk.out_norm(h))
-    return model.out_proj(model.out_norm(x).mean((1, 2)))
+            h = x + _swin_attention(blk.shifted_window_attention, blk.norm1(x), heads, m, shift)
+            x = h + blk.mlp(blk.norm2(h))
+    return model.proj(model.norm(x).mean((1, 2)))
 
 
 @pytest.mark.parametrize("sizes, image", [

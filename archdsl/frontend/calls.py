@@ -17,8 +17,14 @@ class Calls:
     """The call cases of `statements.Builder`."""
 
     def op_call(self, e: ast.Call) -> Ref:
+        tied = next((v for k, v in e.kwargs if k == "tied"), None)
+        if tied is not None:  # `Linear[D -> V](h, tied = wte)`: a named instance's weight
+            return self.tied_call(e, tied)
         op = REGISTRY[e.func]
-        attrs = op.configure(e.spec, e.span)
+        spec, sizes = self.output_sizes(e, op)
+        attrs = op.configure(spec, e.span)
+        if sizes:
+            attrs["spec_sizes"] = sizes
         args = [self.tensor(a, f"an argument of `{e.func}`") for a in e.args]
         if op.arity is not None and len(args) != op.arity:
             raise ShapeError(f"`{e.func}` takes {op.arity} tensor argument(s), got {len(args)}",
@@ -43,6 +49,29 @@ class Calls:
                 kw[k] = Size.of(default) if isinstance(default, int) and not isinstance(default, bool) else default
         attrs["kw"] = kw
         return self.op(e.func, e.span, args, attrs)
+
+    def output_sizes(self, e: ast.Call, op) -> tuple[tuple[ast.Clause, ...] | None, dict[str, Size]]:
+        """A map spec's bindings size its new output axes (`Linear[W -> V, V = W]`): the other
+        clauses, and each bound axis's size (known when the module is built)."""
+        if op.spec != "map" or not e.spec or not any(isinstance(c, ast.Binding) for c in e.spec):
+            return e.spec, {}
+        clauses = tuple(c for c in e.spec if not isinstance(c, ast.Binding))
+        new = {n for c in clauses for n in _names(c.rhs or ())} - {n for c in clauses for n in _names(c.lhs)}
+        sizes: dict[str, Size] = {}
+        for c in e.spec:
+            if not isinstance(c, ast.Binding):
+                continue
+            if c.name not in new or isinstance(c.value, tuple) or c.name in sizes:
+                raise ShapeError(f"`{c.name} = ...` in the spec of `{e.func}` must give the size of one of "
+                                 f"its new output axes ({', '.join(sorted(new)) or 'none'}), once",
+                                 c.span, code="E221")
+            value = self.scope.static(c.value, f"the size of {c.name}", self.visible())
+            if not isinstance(value, Size) or not value.symbols() <= set(self.scope.params):
+                raise ShapeError(f"the size of {c.name} must be a whole number known when the module is "
+                                 f"built (numbers and size parameters), not {value}", c.span, code="E311",
+                                 help="make it a block parameter")
+            sizes[c.name] = value
+        return clauses, sizes
 
     def option(self, func: str, op, key: str, v: ast.Expr) -> Value:
         if key in op.enums:
@@ -135,3 +164,8 @@ def _check_kind(func: str, c: ast.Binding, kind: str, value: Value, params: dict
     if (kind == "bool") != is_flag or isinstance(value, str):
         want = "true or false" if kind == "bool" else "a number"
         raise ShapeError(f"`{c.name}` of `{func}` is {want}, not `{value}`", c.span, code="E329")
+
+
+def _names(axes) -> list[str]:
+    """The axis names of a spec side, groups `(A B)` opened."""
+    return [n for a in axes for n in (a if isinstance(a, tuple) else (a,))]

@@ -292,8 +292,12 @@ class _Build(Transformer):
     def return_stmt(self, meta, *values):
         return ast.Return(tuple(values), self._s(meta))
 
-    def repeat(self, meta, count, body):
-        return ast.Repeat(count, tuple(body), self._s(meta))
+    def repeat(self, meta, index, count, body):
+        return ast.Repeat(count, tuple(body), self._s(meta), str(index) if index is not None else None)
+
+    def if_stmt(self, meta, left, op, right, then, orelse):
+        return ast.If(left, str(op) if op is not None else None, right, tuple(then),
+                      tuple(orelse) if orelse is not None else (), self._s(meta))
 
     def doc(self, meta, s):
         return ast.Doc(_unquote(s, self._s(meta)), self._s(meta))
@@ -331,9 +335,12 @@ class _Build(Transformer):
         return ast.String(_unquote(tok, self._s(meta)), self._s(meta))
 
     def call(self, meta, func, spec, *args):
+        *args, label = args  # the optional `as NAME` is the last child (a token or None)
         pos = tuple(a for a in args if a is not None and not isinstance(a, tuple))
         kw = tuple(a for a in args if isinstance(a, tuple))
-        return ast.Call(str(func), spec, pos, kw, self._s(meta), self._t(func))
+        return ast.Call(str(func), spec, pos, kw, self._s(meta), self._t(func),
+                        str(label) if label is not None else None,
+                        self._t(label) if label is not None else None)
 
     def kwarg(self, meta, name, value):
         return (str(name), value)

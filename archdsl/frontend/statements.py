@@ -13,6 +13,8 @@ from ..ops import REGISTRY
 from ..sizes import Size
 from ..static import Real, Value
 from .calls import Calls
+from .indexed import Indexed
+from .instances import Instances
 from .values import (
     INTERNAL_OPS,
     MAX_ERRORS,
@@ -37,6 +39,8 @@ class Scope:
         self.free: set[str] = set()
         self.errors: list[ArchError] = []
         self.poisoned: set[str] = set()  # names whose definition failed
+        self.labels: set[str] = set()  # submodule names given with `as`, anywhere in the block
+        self.indices: dict[str, Size] = {}  # the indices of the indexed repeats being unrolled
 
     def static(self, e: ast.Expr, what: str, tensors=()) -> Value:
         """Evaluate a static expression; `tensors` are the tensor names visible there (using one
@@ -63,7 +67,7 @@ class Scope:
         return False
 
 
-class Builder(Calls):
+class Builder(Calls, Instances, Indexed):
     """Builds one graph (a block body or a repeat body) statement by statement."""
 
     def __init__(self, scope: Scope, graph: Graph | None, outer: Builder | None = None):
@@ -75,6 +79,7 @@ class Builder(Calls):
         self.target = "t"
         self.defs: dict[str, tuple[Span, bool]] = {}  # top level: name -> (definition, read since)
         self.tensor_names: set[str] = set()  # static evaluation: tensors that are not allowed here
+        self.instances: dict[str, tuple[ast.Call, int] | None] = {}  # `... as name`: its call and node id
 
     def visible(self) -> set[str]:
         """Every tensor name visible here, through enclosing `repeat`s."""
@@ -136,6 +141,14 @@ class Builder(Calls):
             vals = [self.tensor(v, "a returned value") for v in s.values]
             self.g.outputs = vals
             self.g.return_span = s.span
+        elif isinstance(s, ast.If):
+            self.static_if(s)
+            if top:
+                self.define([n for n in targets(s) if n in self.vars], s.span)
+        elif isinstance(s, ast.Repeat) and s.index is not None:
+            self.indexed_repeat(s)
+            if top:
+                self.define([n for n in targets(s) if n in self.vars], s.span)
         elif isinstance(s, ast.Repeat):
             self.repeat(s)
             if top:
@@ -246,6 +259,8 @@ class Builder(Calls):
             ref = self.lookup(e.id)
             if ref is not None:
                 return ref
+        if e.id in self.scope.indices:
+            return self.scope.indices[e.id]
         p = self.scope.params.get(e.id)
         if p is not None:
             return Size.of(e.id) if p.kind == "size" else Real("param", (e.id,))
@@ -277,6 +292,11 @@ class Builder(Calls):
         return static_binop(e, a, b)
 
     def call(self, e: ast.Call) -> Result:
+        shared = self.instance(e.func) if self.g is not None else None
+        if shared is not None:
+            return self.shared_call(e, *shared)
+        if e.label is not None:
+            return self.named_call(e)
         if e.func in STATIC_FUNCS and len(e.args) == 1 and not e.kwargs and not e.spec:
             arg = self.expr(e.args[0])  # evaluated once: a tensor argument has made its nodes
             if is_tensor(arg):

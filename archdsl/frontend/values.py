@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Union
 
 from .. import ast
@@ -41,7 +42,12 @@ def targets(s: ast.Stmt) -> list[str]:
         return list(s.targets)
     if isinstance(s, ast.Repeat):
         return list(dict.fromkeys(n for inner in s.body for n in targets(inner)))
+    if isinstance(s, ast.If):
+        return list(dict.fromkeys(n for inner in s.then + s.orelse for n in targets(inner)))
     return []
+
+
+_ARITH = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
 
 
 def static_binop(e: ast.BinOp, a: Value, b: Value) -> Value:
@@ -61,9 +67,9 @@ def static_binop(e: ast.BinOp, a: Value, b: Value) -> Value:
                 if b.const > 64:
                     raise ShapeError("exponent too large", e.span, code="E326")
                 return a ** int(b.const)
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[e.op]
+            return _ARITH[e.op](a, b)  # only the operator asked for (`k + 0` divides by nothing)
         if isinstance(a, (int, float)) and isinstance(b, (int, float)) and e.op in "+-*/":
-            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b}[e.op]
+            return _ARITH[e.op](a, b)
     except (SizeError, ZeroDivisionError) as err:
         raise ShapeError(str(err), e.span, code="E331") from None
     if e.op not in ("+", "-", "*", "/", "**"):

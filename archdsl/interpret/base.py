@@ -56,6 +56,12 @@ class OpCall:
             raise InterpretError(f"size {size} is {value} here, not a whole number", self.node.span)
         return int(value)
 
+    def axis(self, name: str) -> int:
+        """The size of a new axis the op makes: as its spec gives it (`V = 2 * W`), else the
+        block's size of that name."""
+        size = self.node.attrs.get("spec_sizes", {}).get(name)
+        return self.n(size) if size is not None else self.env[name]
+
     def weight(self, i: int = 0) -> Any:
         if len(self.held) <= i:
             raise InterpretError(f"`{self.node.op}` has no weight #{i} in the generated module", self.node.span)

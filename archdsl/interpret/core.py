@@ -46,10 +46,14 @@ class Scope:
         """The objects (submodules, parameters) of the generated module that hold `node`'s
         weights, for the current iteration of every enclosing repeat."""
         wmap = self.frame.run.weights.get((self.frame.block.file, self.frame.block.name), {})
+        path, iters = self.path + (node.id,), self.iters
+        if "shares" in node.attrs:  # a named instance called again: its owner's weights
+            up, owner = node.attrs["shares"]
+            path, iters = self.path[:len(self.path) - up] + (owner,), iters[:len(iters) - up]
         out = []
-        for attr in wmap.get(self.path + (node.id,), []):
+        for attr in wmap.get(path, []):
             obj = getattr(self.frame.module, attr)
-            for i in self.iters:
+            for i in iters:
                 if not isinstance(obj, (torch.nn.ModuleList, torch.nn.ParameterList)):
                     raise InterpretError(f"`{attr}` of `{self.frame.block.name}` holds one weight for "
                                          "all iterations of a nested repeat", node.span)

@@ -25,11 +25,11 @@ def linear(c: OpCall, x: NamedTensor) -> NamedTensor:
     tmp = {n: f"#in{i}" for i, n in enumerate(inp)}
     xin = x.rename(tmp)
     sized = set(c.attrs["kw"]) - {"bias"}  # an output axis sized by keyword: `Linear[D -> R H K](x, R = 3)`
-    out_sizes = [c.kw(n) if n in sized else c.env[n] for n in out]
+    out_sizes = [c.kw(n) if n in sized else c.axis(n) for n in out]
     w = _tensor(mod.weight, tuple(out) + tuple(tmp.values()), out_sizes + [x.size(n) for n in inp])
     rest = tuple(n for n in xin.names if n not in tmp.values())
     y = named_einsum(rest + tuple(out), xin, w)
-    if mod.bias is not None:
+    if getattr(mod, "bias", None) is not None:  # a Linear tied to an Embedding has none
         y = y.with_data(y.data + mod.bias.reshape(out_sizes))
     return y
 

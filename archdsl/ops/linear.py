@@ -76,7 +76,7 @@ class Linear(Op):
         fi, fo = self._features(node, e.ins, e.out)
         bias = "" if node.attrs["kw"]["bias"] is True else f", bias={e.ivalue(node.attrs['kw']['bias'])}"
         mod = e.submodule("proj", inits.wrap(node, e, f"nn.Linear({e.isize(fi)}, {e.isize(fo)}{bias})"))
-        y = f"{mod}({x})"
+        y = f"F.linear({x}, {mod}.weight)" if node.attrs.get("tied") else f"{mod}({x})"
         if len(out) > 1:
             y = f"{y}.unflatten(-1, ({', '.join(e.size(e.out.size(n)) for n in out)}))"
         return y

@@ -21,12 +21,15 @@ class ShapeContext:
         self.errors: list[ArchError] = []
         self.warnings = warnings if warnings is not None else []
         # sizes known to be at least 1: those of the input axes (every axis has a position)
+        self.node_sizes: dict[str, Size] = {}  # the op being typed sizes these axes (`V = W`)
         self.axis_sizes = {a.size.as_symbol(): 1 for _, t in block.inputs for a in t.axes if a.size.as_symbol()}
 
     def warn(self, code: str, message: str, span: Span, help: str | None = None) -> None:
         warn(self.warnings, code, message, span, help)
 
     def maybe_size(self, name: str) -> Size | None:
+        if name in self.node_sizes:
+            return self.node_sizes[name]
         p = self.block.params.get(name)
         if (p is not None and p.kind == "size") or name in self.block.free:
             return Size.of(name)

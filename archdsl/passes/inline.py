@@ -9,7 +9,9 @@ callee's values (not to its learned constants), and where a call binds axes (`Se
 boundary gets the `rename`, `merge` and `split` nodes that say so. A callee's own axis names are
 kept inside it (they agree with attributes such as Linear's `D -> F`); a broadcast axis whose
 name clashes with one of them is primed (`S'`) across the call. `node.attrs["scope"]` names the
-calls a node came through, outermost first.
+calls a node came through, outermost first. A node whose weights another node of the flat
+graph already holds (a use of a named instance, or an op inlined from such a call) has
+`attrs["shares"]`, so the flat graph counts every parameter once.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class _Frame:
     value: Callable[[Any], Any]
     type: Callable[[TensorType], TensorType]
     scope: tuple[str, ...]
+    shared: bool = False  # inside a call of a named instance used again: its weights are counted
 
 
 _TOP = _Frame(lambda v: v, lambda t: t, ())
@@ -70,6 +73,8 @@ def _copy_node(node: Node, table: BlockTable, src: Graph, flat: Graph, ins: list
                depth: int | None) -> list[Ref]:
     """The node itself, its static values in the new terms (a repeat's body inlined on its own)."""
     attrs = {k: (v if k == "body" else frame.value(v)) for k, v in node.attrs.items()}
+    if frame.shared:  # in a flat graph, `shares` None: the weights are those of an earlier copy
+        attrs.setdefault("shares", None)
     if node.kind == "repeat":
         attrs["body"] = _flat_body(table, node.attrs["body"], frame, depth)
     new = flat.add(node.kind, node.span, ins, op=node.op, attrs={**attrs, "scope": frame.scope},
@@ -128,6 +133,8 @@ def _call(table: BlockTable, src: Graph, call: Node, flat: Graph, ins: list[Ref]
     inner = {n for t in callee.inputs for n in t[1].names} | _names(callee.body)
     primes = {n: n + "'" for n in binding.broadcast_names if n in inner}
     frame = _call_frame(binding, callee, primes, outer)
+    if "shares" in call.attrs:
+        frame = replace(frame, shared=True)
     args = []
     for ref, (_, declared) in zip(ins, callee.inputs):
         args.append(_boundary(flat, call, ref, binding, primes, frame.type(declared), outer.scope, entering=True))
@@ -187,7 +194,7 @@ def _call_frame(binding: CallBinding, callee: BlockIR, primes: dict[str, str], o
         lead = [a for a in bcast if a.name not in names] if t.batch else []  # a Param is not broadcast
         return outer.type(t.replace(lead + axes))
 
-    return _Frame(value, typ, (*outer.scope, callee.name))
+    return _Frame(value, typ, (*outer.scope, callee.name), outer.shared)
 
 
 def _subst(v: Any, values: dict[str, Any]) -> Any:

@@ -62,7 +62,13 @@ def _declared_output(block: BlockIR, ref: tuple[int, int], names: tuple[str, ...
 
 def _infer_op(node: Node, ins: list[TensorType], ctx: ShapeContext, table: BlockTable) -> list[TensorType]:
     REGISTRY[node.op].check_dtypes(node, ins)
-    return [_distinct(REGISTRY[node.op].infer(node, ins, ctx), node)]
+    ctx.node_sizes = node.attrs.get("spec_sizes", {})
+    for name, size in ctx.node_sizes.items():
+        ctx.integral(size, node.span, f"{name} = {size} in `{node.op}`")
+    try:
+        return [_distinct(REGISTRY[node.op].infer(node, ins, ctx), node)]
+    finally:
+        ctx.node_sizes = {}
 
 
 def _infer_call(node: Node, ins: list[TensorType], ctx: ShapeContext, table: BlockTable) -> list[TensorType]:

@@ -120,7 +120,7 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
     ins = [g.type_of(r) for r in g.args(node.id)]
     op = REGISTRY[node.op]
     params = Size.of(0)
-    for shape in op.parameters(node, ins, node.types[0]).values():
+    for shape in op.parameters(node, ins, node.types[0]).values() if "shares" not in node.attrs else ():
         n = Size.of(1)
         for s in shape:
             n = n * s
@@ -134,6 +134,8 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
 def _call_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
     binding = node.attrs["binding"]
     inner = memo[table[node.attrs["callee"]].body].subs(binding.sizes)
+    if "shares" in node.attrs:  # a shared instance: its parameters are counted where it is built
+        inner = Costs(Size.of(0), inner.flops, inner.produced)
     return inner.scaled(Size.of(1), binding.broadcast_size())
 
 

@@ -150,7 +150,7 @@ class Drawer:
         label = op.label(node)
         ins = [g.type_of(r) for r in g.args(node.id)]
         attrs = {"class": f"op {node.op}", "tooltip": self._tip(node, scope, ins, op_costs(node, ins))}
-        lines = [bold(label) if op.learned else dot_label(label)]
+        lines = [bold(label) if op.learned else dot_label(label), *_instance(node)]
         per = broadcast_axes(ins, op.acts_on(node)) if op.spec != "none" else []
         fill = None
         if op.is_fused(node):
@@ -174,7 +174,7 @@ class Drawer:
         binding = node.attrs["binding"]
         learned = self._learned_block(callee)
         title = self._call_title(node, callee, times)
-        lines = [bold(title) if learned else dot_label(title)]
+        lines = [bold(title) if learned else dot_label(title), *_instance(node)]
         sig = " ".join(bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
@@ -203,7 +203,7 @@ class Drawer:
             outer.attr(label=f"<{small('∀ ' + ' '.join(binding.broadcast_names))}>", style="dashed",
                        color=BROADCAST, labeljust="l", fontsize="9")
         with outer.subgraph(name=self._cluster()) as c:
-            self._fence(c, self._call_title(node, callee, times), list(self._contracts(callee)),
+            self._fence(c, self._call_title(node, callee, times), _instance(node) + list(self._contracts(callee)),
                         self._learned_block(callee), href=self._href(node.attrs["callee"]),
                         tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
@@ -357,3 +357,11 @@ class Drawer:
         if key not in self._learned:
             self._learned[key] = graph_costs(self.table, block.body)[0] != 0
         return self._learned[key]
+
+
+def _instance(node: Node) -> list[str]:
+    """A named submodule's line: `as qkv` where it is built, `shared: qkv` where it is used
+    again (the weights of both boxes are one)."""
+    if "instance" in node.attrs:
+        return [small(f"shared: {node.attrs['instance']}")]
+    return [small(f"as {node.attrs['label']}")] if "label" in node.attrs else []

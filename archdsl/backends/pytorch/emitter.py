@@ -99,9 +99,13 @@ class Emitter:
     def ivalue(self, v: Value) -> str:
         return static.render(v, self.w.isym)
 
-    def submodule(self, suffix: str, ctor: str) -> str:
-        base = self.node.name if self.node.name not in ("t",) else "layer"
-        return self.w.submodule(f"{base}_{suffix}", ctor, self.node)
+    def submodule(self, role: str, ctor: str) -> str:
+        """A submodule named after its role (`norm`, `proj`, `conv`), prefixed by the variable
+        it computes when that says more (`q_proj`), but not by a block input carried through
+        (`x = x + ...`) or by the returned value: `norm1`, `norm2`, as people name them."""
+        name = self.node.name
+        generic = name in ("t", "out") or any(name == n for n, _ in self.w.block.inputs)
+        return self.w.submodule(role if generic else f"{name}_{role}", ctor, self.node)
 
     def helper(self, name: str) -> str:
         """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""

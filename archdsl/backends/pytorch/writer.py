@@ -3,6 +3,7 @@ prologue that reads sizes and flattens broadcast dimensions, then one statement 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Hashable
 
@@ -83,6 +84,8 @@ class ClassWriter(CallsAndRepeats):
         # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
         self.weights: dict[tuple[int, ...], list[str]] = {}
         self.path: tuple[int, ...] = ()
+        self.labels = {attr(n) for n in _labels(self.body)} - set(self.param_attr.values())
+        self.instances: dict[tuple[int, ...], list[str]] = {}  # node path -> its submodules' code
         self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
                                    repeat=lambda n, g, i: self._repeat(g, n, i))
 
@@ -108,6 +111,7 @@ class ClassWriter(CallsAndRepeats):
         self._init_params()
         self._prologue()
         self._graph(self.body, "")
+        self._number_from_one()
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
@@ -126,6 +130,22 @@ class ClassWriter(CallsAndRepeats):
         return {"name": self.class_names[(b.file, b.name)], "doc": self._doc(),
                 "init_signature": self._init_signature(), "init": self.init,
                 "forward_args": args, "returns": returns, "forward": self.fwd}
+
+    def _number_from_one(self) -> None:
+        """Several submodules of one role are numbered from 1 (`norm1`, `norm2`, as timm and
+        torchvision name them): the first was named `norm` before the second was known."""
+        for base, k in self.suffix.items():
+            first, renamed = f"self.{base} = ", f"{base}1"
+            if k < 2 or base in self.labels or not any(line.startswith(first) for line in self.init):
+                continue
+            if renamed in self.attrs or renamed in self.labels or renamed in self.param_attr.values():
+                continue
+            pattern = re.compile(rf"\bself\.{re.escape(base)}\b")
+            self.init = [pattern.sub(f"self.{renamed}", line) for line in self.init]
+            self.fwd = [pattern.sub(f"self.{renamed}", line) for line in self.fwd]
+            for held in self.weights.values():
+                held[:] = [renamed if a == base else a for a in held]
+            self.attrs.add(renamed)
 
     def _doc(self) -> str:
         b = self.block
@@ -286,24 +306,48 @@ class ClassWriter(CallsAndRepeats):
         self._bind(g, node, 0, expr, indent)
 
     def submodule(self, hint: str, ctor: str, node: Node) -> str:
-        name = base = attr(hint)
-        k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
-        while name in self.attrs or name in self.param_attr.values():
-            k += 1
-            name = f"{base}{k}"
-        self.suffix[base] = k
+        """The code of the next submodule of `node`: a new attribute (named by the spec's `as`,
+        else after `hint`), or, for a use of a named instance, the owner's submodule."""
+        key = self.path + (node.id,)
+        made = self.instances.setdefault(key, [])
+        if "shares" in node.attrs:
+            up, owner = node.attrs["shares"]
+            made.append(self.instances[self.path[:len(self.path) - up] + (owner,)][len(made)])
+            return made[-1]
+        label = node.attrs.get("label")
+        name = base = attr(label if label is not None else hint)
+        if label is None or made:
+            k = self.suffix.get(base, 1)  # resume numbering: naming N layers stays linear
+            while name in self.attrs or name in self.param_attr.values() or name in self.labels:
+                k += 1
+                name = f"{base}{k}"
+            self.suffix[base] = k
         self.attrs.add(name)
-        held = self.weights.setdefault(self.path + (node.id,), [])
+        held = self.weights.setdefault(key, [])
         if self.loop is not None:
-            plural = attr(name, (self.attrs - {name}) | set(self.param_attr.values()), plural=True)
+            plural = name if label is not None else attr(
+                name, (self.attrs - {name}) | set(self.param_attr.values()) | self.labels, plural=True)
             self.attrs.add(plural)
             held.append(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
             self.loop.append({"attr": plural, "ctor": ctor, "var": var})
+            made.append(var)
             return var
         held.append(name)
         self.init.append(f"self.{name} = {ctor}")
-        return f"self.{name}"
+        made.append(f"self.{name}")
+        return made[-1]
 
     def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
         return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
+
+
+def _labels(g: Graph) -> list[str]:
+    """The submodule names a graph and its repeat bodies give with `as`."""
+    out = []
+    for n in g.operations():
+        if "label" in n.attrs:
+            out.append(n.attrs["label"])
+        if n.kind == "repeat":
+            out += _labels(n.attrs["body"])
+    return out
