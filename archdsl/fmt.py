@@ -18,7 +18,7 @@ from dataclasses import dataclass
 WIDTH = 100
 TOKEN = re.compile(r"""
     (?P<comment>\#[^\n]*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<string>"{3}(?:[^"\\]|\\[\s\S]|"(?!""))*"{3}|"(?:[^"\\\n]|\\.)*")
   | (?P<cont>\\\r?\n)
   | (?P<nl>\r?\n)
   | (?P<ws>[ \t\f]+)

@@ -38,29 +38,41 @@ def test_pygments_finds_the_lexer_by_file_name():
     assert "*.arch" in lexer.filenames and lexer.name == "archdsl"
 
 
-def _textmate_tokens(line: str) -> list[tuple[int, int, str]]:
-    """(start, end, scope) of each match, scanning as TextMate does: at each position the
-    pattern matching earliest wins, ties to the first listed."""
-    pats = [(re.compile(p["match"]), p.get("name") or "captures") for p in GRAMMAR["patterns"]]
-    out, pos = [], 0
-    while pos < len(line):
-        best = None
-        for rx, name in pats:
-            m = rx.search(line, pos)
-            if m and m.end() > m.start() and (best is None or m.start() < best[0].start()):
-                best = (m, name)
-        if best is None:
-            break
-        out.append((best[0].start(), best[0].end(), best[1]))
-        pos = best[0].end()
-    return out
+def _textmate_lines(text: str) -> list[list[tuple[int, int, str]]]:
+    """(start, end, scope) of each match per line, scanning as TextMate does: at each position
+    the pattern matching earliest wins, ties to the first listed; a `begin`/`end` pattern (the
+    triple-quoted docstring) covers everything up to its end, across lines."""
+    pats = [(re.compile(p.get("match") or p["begin"]), p.get("name") or "captures",
+             re.compile(p["end"]) if "begin" in p else None) for p in GRAMMAR["patterns"]]
+    lines, inside = [], None  # inside: the end pattern of the open region
+    for line in text.splitlines():
+        out, pos = [], 0
+        while pos < len(line):
+            if inside is not None:
+                m = inside.search(line, pos)
+                end = m.end() if m else len(line)
+                out.append((pos, end, "region"))
+                pos, inside = end, (None if m else inside)
+                continue
+            best = None
+            for rx, name, end_rx in pats:
+                m = rx.search(line, pos)
+                if m and m.end() > m.start() and (best is None or m.start() < best[0].start()):
+                    best = (m, name, end_rx)
+            if best is None:
+                break
+            out.append((best[0].start(), best[0].end(), best[1]))
+            pos, inside = best[0].end(), best[2]
+        lines.append(out)
+    return lines
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_textmate_grammar_covers_every_character(path):
-    for line in path.read_text().splitlines():
+    text = path.read_text()
+    for line, tokens in zip(text.splitlines(), _textmate_lines(text), strict=True):
         covered = set()
-        for a, b, _ in _textmate_tokens(line):
+        for a, b, _ in tokens:
             covered |= set(range(a, b))
         bare = [ch for i, ch in enumerate(line) if i not in covered and not ch.isspace()]
         assert bare == [], (line, bare)

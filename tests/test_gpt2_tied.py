@@ -62,10 +62,8 @@ def _load(ours: torch.nn.Module, w: dict, L: int) -> None:
             for n in ("ln_1", "ln_2"):
                 getattr(blk, n).weight.copy_(w[p + n + ".weight"])
                 getattr(blk, n).bias.copy_(w[p + n + ".bias"])
-            ws, bs = w[p + "c_attn.weight"].chunk(3, 1), w[p + "c_attn.bias"].chunk(3)
-            for proj, wi, bi in zip((blk.attn.q_proj, blk.attn.k_proj, blk.attn.v_proj), ws, bs):
-                proj.weight.copy_(wi.T)
-                proj.bias.copy_(bi)
+            blk.attn.qkv_proj.weight.copy_(w[p + "c_attn.weight"].T)  # one projection, q k v: c_attn's layout
+            blk.attn.qkv_proj.bias.copy_(w[p + "c_attn.bias"])
             for mod, key in ((blk.attn.proj, "attn.c_proj"), (blk.mlp.c_fc, "c_fc"), (blk.mlp.c_proj, "mlp.c_proj")):
                 mod.weight.copy_(w[p + key + ".weight"].T)
                 mod.bias.copy_(w[p + key + ".bias"])

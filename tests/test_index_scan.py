@@ -109,7 +109,7 @@ def test_sparse_moe_equals_a_dense_loop_over_experts():
     weights = weights / weights.sum(-1, keepdim=True)
     want = torch.zeros_like(x)
     for e in range(8):
-        w1, w3, w2 = m.out_w1[e], m.out_w3[e], m.out_w2[e]
+        w1, w3, w2 = m.w1[e], m.w3[e], m.w2[e]
         y = (F.silu(x @ w1.T) * (x @ w3.T)) @ w2.T
         want += y * (weights * (chosen == e)).sum(-1, keepdim=True)
     assert torch.allclose(m(x), want, rtol=1e-10, atol=1e-12)
@@ -127,14 +127,14 @@ def test_mamba_block_equals_the_sequential_selective_scan():
     x = torch.randn(2, 13, 6, dtype=torch.float64)
     u = F.silu(F.conv1d(F.pad((x @ m.u_proj.weight.T).transpose(1, 2), (3, 0)), m.u_conv.weight,
                         m.u_conv.bias, groups=8)).transpose(1, 2)  # causal depthwise conv
-    delta = F.softplus(F.linear(u @ ssm.delta_proj.weight.T, ssm.delta_proj2.weight, ssm.delta_proj2.bias))
+    delta = F.softplus(F.linear(u @ ssm.delta_proj1.weight.T, ssm.delta_proj2.weight, ssm.delta_proj2.bias))
     B, C, A = u @ ssm.B_proj.weight.T, u @ ssm.C_proj.weight.T, -torch.exp(ssm.A)
     h, ys = torch.zeros(2, 8, 4, dtype=torch.float64), []
     for t in range(13):
         h = torch.exp(delta[:, t, :, None] * A) * h + delta[:, t, :, None] * B[:, t, None, :] * u[:, t, :, None]
         ys.append((h @ C[:, t, :, None]).squeeze(-1) + ssm.skip * u[:, t])
     y = torch.stack(ys, 1) * F.silu(x @ m.z_proj.weight.T)
-    assert torch.allclose(m(x), y @ m.out_proj.weight.T, rtol=1e-10, atol=1e-12)
+    assert torch.allclose(m(x), y @ m.proj.weight.T, rtol=1e-10, atol=1e-12)
     assert prog.stats("MambaBlock")["params"] == 437_760  # mamba_simple at d_model 256, d_state 16, dt_rank 16
 
 

@@ -49,7 +49,7 @@ def test_causal_conv_is_left_padding_then_valid_conv():
     m = _random_(_module("Conv[C -> F over T](x, kernel = 3, dilation = 2, causal = true)",
                          sig="(x: [C, T]) -> [F, T]"))
     x = torch.randn(2, 3, 10, dtype=torch.float64)
-    ref = F.conv1d(F.pad(x, (4, 0)), m.out_conv.weight, m.out_conv.bias, dilation=2)
+    ref = F.conv1d(F.pad(x, (4, 0)), m.conv.weight, m.conv.bias, dilation=2)
     torch.testing.assert_close(m(x), ref)
     y = m(x[..., :6])  # causality: a prefix of the input gives the prefix of the output
     torch.testing.assert_close(y, ref[..., :6])
@@ -71,7 +71,7 @@ def test_same_conv_matches_tensorflow_padding(kernel, stride, y, x):
     img = torch.randn(2, 3, y, x, dtype=torch.float64)
     out = m(img)
     assert out.shape[-2:] == (math.ceil(y / stride), math.ceil(x / stride))
-    torch.testing.assert_close(out, _tf_same(img, m.out_conv.weight, m.out_conv.bias, stride))
+    torch.testing.assert_close(out, _tf_same(img, m.conv.weight, m.conv.bias, stride))
 
 
 @pytest.mark.parametrize("body, sizes", [
@@ -156,8 +156,8 @@ def test_linear_init_equals_nn_init_under_one_seed(options, init):
     init(ref.weight)
     if "bias_init = ones" in options:
         nn.init.ones_(ref.bias)
-    torch.testing.assert_close(m.out_proj.weight, ref.weight)
-    torch.testing.assert_close(m.out_proj.bias, ref.bias)
+    torch.testing.assert_close(m.proj.weight, ref.weight)
+    torch.testing.assert_close(m.proj.bias, ref.bias)
 
 
 def test_conv_kaiming_init_is_torchvisions_fan_out():
@@ -168,5 +168,5 @@ def test_conv_kaiming_init_is_torchvisions_fan_out():
     torch.manual_seed(3)
     ref = nn.Conv2d(3, 4, 3)
     nn.init.kaiming_normal_(ref.weight, mode="fan_out", nonlinearity="relu")
-    torch.testing.assert_close(m.out_conv.weight, ref.weight)
-    assert not m.out_conv.bias.any()
+    torch.testing.assert_close(m.conv.weight, ref.weight)
+    assert not m.conv.bias.any()

@@ -108,7 +108,7 @@ def test_relu6_overwrites_only_a_dead_fresh_value_and_keeps_gradients():
     m(x).sum().backward()
     x2 = x.detach().clone().requires_grad_()
     h = F.batch_norm(x2, None, None, m.h_norm.weight, m.h_norm.bias, training=True)
-    g = F.batch_norm(x2, None, None, m.out_norm.weight, m.out_norm.bias, training=True)
+    g = F.batch_norm(x2, None, None, m.norm.weight, m.norm.bias, training=True)
     ref = F.relu6(h) + F.hardtanh(g) * h + F.relu6(x2)
     ref.sum().backward()
     torch.testing.assert_close(x.grad, x2.grad)

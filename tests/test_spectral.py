@@ -94,9 +94,9 @@ def test_gfnet_block_matches_the_paper_code():
     with torch.no_grad():
         ours.h_norm.load_state_dict(ref.norm1.state_dict())
         ours.h.copy_(ref.filter.complex_weight)
-        ours.out_norm.load_state_dict(ref.norm2.state_dict())
+        ours.norm.load_state_dict(ref.norm2.state_dict())
         ours.mlp.hidden_proj.load_state_dict(ref.fc1.state_dict())
-        ours.mlp.out_proj.load_state_dict(ref.fc2.state_dict())
+        ours.mlp.proj.load_state_dict(ref.fc2.state_dict())
     x = torch.randn(2, 6, 6, 16, dtype=torch.float64)
     torch.testing.assert_close(ours(x), ref(x))
     assert sum(p.numel() for p in ours.parameters()) == sum(p.numel() for p in ref.parameters())

@@ -21,6 +21,9 @@ def parallelize(module: Any, plan: Plan, mesh: Any) -> Any:
         if tp_mesh.size() != plan.tp_size:
             raise ValueError(f"the plan is for {plan.tp} = {plan.tp_size}, the mesh has {tp_mesh.size()}")
         _set_local_sizes(module, plan)
+        for split in plan.splits:
+            if split.outer > 1:
+                _interleave(module.get_submodule(split.fqn), split.outer, plan.tp_size)
         parallelize_module(module, tp_mesh, {s.fqn: _style(s.style) for s in plan.splits})
     if plan.dp is not None:
         fully_shard_units(module, plan, _dim(mesh, plan.dp))
@@ -43,6 +46,23 @@ def _dim(mesh: Any, name: str) -> Any:
     if name not in names:
         raise ValueError(f"the mesh has no dimension `{name}` (it has {', '.join(names) or 'unnamed ones'})")
     return mesh[name]
+
+
+def _interleave(linear: Any, outer: int, tp: int) -> None:
+    """Reorder a Linear's output rows from (outer, axis, inner) to (tp, outer, axis / tp, inner),
+    so that column-parallel sharding (equal contiguous row blocks) gives rank r the rows of its
+    share of the axis in every outer part: (outer, axis / tp, inner), the local layout. The
+    sharded module's gathered weights (and gradients) are in this order: `natural_order` undoes it."""
+    import torch
+    with torch.no_grad():
+        for p in (linear.weight, linear.bias):
+            if p is not None:
+                p.copy_(p.reshape(outer, tp, -1, *p.shape[1:]).transpose(0, 1).reshape(p.shape))
+
+
+def natural_order(rows: Any, outer: int, tp: int) -> Any:
+    """A gathered weight, bias or gradient of an interleaved split in the module's own row order."""
+    return rows.reshape(tp, outer, -1, *rows.shape[1:]).transpose(0, 1).reshape(rows.shape)
 
 
 def _set_local_sizes(module: Any, plan: Plan) -> None:

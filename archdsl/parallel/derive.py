@@ -132,9 +132,10 @@ class Walk:
             raise ParallelError(f"`{_label(node)}` in `{inst.block.name}` would split {gained[0]} while its input "
                                 f"is split along {x.split}: one mesh dimension splits one axis of a value",
                                 node.span, code="E803")
-        self._leading(node, inst, out, gained[0], "output", node.types[0].size(gained[0]))
         gather = inst.root and g.outputs.count((node.id, 0)) == 1 and g.uses((node.id, 0)) == 1 and not iters
-        site = self._split(node, inst, rpath, iters, "gather" if gather else "colwise", gained[0])
+        outer = self._outer(node, inst, out, gained[0], gather)
+        self._leading(node, inst, out[outer[0]:], gained[0], "output", node.types[0].size(gained[0]))
+        site = self._split(node, inst, rpath, iters, "gather" if gather else "colwise", gained[0], outer[1])
         if gather:  # the block's result: gathered whole
             self._collective("all_gather", "forward", node.types[0], inst, site)
         if x.grad:
@@ -218,10 +219,25 @@ class Walk:
         return [values[n] for n in carried]
 
     # -- records --------------------------------------------------------------------------
-    def _split(self, node: Node, inst: Instance, rpath, iters, style: str, axis: str) -> Split:
-        site = Split(self._module(inst, rpath, iters, node), style, axis, _label(node), node.span, inst.block.name)
+    def _split(self, node: Node, inst: Instance, rpath, iters, style: str, axis: str, outer: int = 1) -> Split:
+        site = Split(self._module(inst, rpath, iters, node), style, axis, _label(node), node.span, inst.block.name,
+                     outer)
         self.plan.splits.append(site)
         return site
+
+    def _outer(self, node: Node, inst: Instance, out: tuple[str, ...], axis: str, gather: bool) -> tuple[int, int]:
+        """(index, rows) of the output axes before the split one: a fused projection
+        `Linear[D -> R H K]` (q, k and v in one GEMM, timm's layout) splits H inside each of the R
+        parts. Its rows are interleaved before sharding so that each rank's contiguous block holds
+        its heads of every part, which its local forward reads as `R (H / tp) K`. Only a result
+        used locally can be interleaved: a gathered one would come back in the wrong order."""
+        i = out.index(axis) if axis in out else 0
+        if i == 0 or gather:
+            return 0, 1
+        rows = 1
+        for a in out[:i]:
+            rows *= int(node.types[0].size(a).evaluate(inst.env))
+        return i, rows
 
     def _leading(self, node: Node, inst: Instance, group: tuple[str, ...], axis: str, side: str,
                  size: Size) -> None:

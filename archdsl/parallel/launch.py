@@ -26,6 +26,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from .apply import natural_order
+
 
 @dataclass
 class Job:
@@ -129,7 +131,7 @@ def _measure(job: Job, rank: int) -> dict[str, Any]:
         (dp * sum(((y * w[share]).sum() for y, w in zip(got, weights)), torch.zeros(()))).backward()
     result = {"world": dp * p.tp_size, "sizes": p.sizes,
               "output_error": max(_rel(g, w[share]) for g, w in zip(got, want)),
-              "grad_error": _grad_error(ref, par),
+              "grad_error": _grad_error(ref, par, p),
               "measured": {"forward": dict(fwd.counts), "backward": dict(bwd.counts)},
               "measured_bytes": {"forward": sum(fwd.bytes.values()), "backward": sum(bwd.bytes.values())},
               "predicted": {ph: dict(p.counts(ph)) for ph in ("forward", "backward")},
@@ -168,13 +170,21 @@ def _rel(a: Any, b: Any, scale: Any = None) -> float:
     return float((a - b).abs().max() / (b.abs().max() if scale is None else scale).clamp_min(1e-30))
 
 
-def _grad_error(ref: Any, par: Any) -> float:
+def _grad_error(ref: Any, par: Any, plan: Any) -> float:
     """The largest error of any gradient element, relative to the largest gradient element of
-    the model (gathered when sharded): some gradients are zero in exact arithmetic (a key
-    projection's bias: softmax ignores a shift) and rounding noise on both sides."""
+    the model (gathered when sharded, interleaved rows put back in order): some gradients are
+    zero in exact arithmetic (a key projection's bias: softmax ignores a shift) and rounding noise
+    on both sides."""
     import torch
     grads = dict(getattr(par, "module", par).named_parameters())
-    pairs = [(grads[name].grad, p.grad) for name, p in ref.named_parameters()]
+    outer = {f"{s.fqn}.{n}": s.outer for s in plan.splits if s.outer > 1 for n in ("weight", "bias")}
+
+    def ordered(name: str, grad: Any) -> Any:
+        if grad is None or name not in outer:
+            return grad
+        return natural_order(_full(grad), outer[name], plan.tp_size)
+
+    pairs = [(ordered(name, grads[name].grad), p.grad) for name, p in ref.named_parameters()]
     if any((a is None) != (b is None) for a, b in pairs):
         return float("inf")
     pairs = [(a, b) for a, b in pairs if b is not None]

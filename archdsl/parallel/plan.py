@@ -33,6 +33,7 @@ class Split:
     op: str  # its label: `Linear D → H K`
     span: Span
     block: str
+    outer: int = 1  # output rows before the split axis (`R` of `R H K`): interleaved before sharding
 
     @property
     def fqn(self) -> str:
@@ -106,8 +107,9 @@ class Plan:
         folded into `*`), preconditions with their sources, communication per step."""
         lines = [f"parallel over {', '.join(f'{k}={v}' for k, v in self.mesh.items())} "
                  f"(shard {', '.join(f'{a}={d}' for a, d in self.shard.items())}):"]
-        for (path, style, op, span), n in _folded((s.path, s.style, s.op, s.span) for s in self.splits):
-            lines.append(f"    {STYLES[style]:<26} {path}  {op}  ({_where(span)})" + (f"  x{n}" if n > 1 else ""))
+        for (path, style, op, span, outer), n in _folded((s.path, s.style, s.op, s.span, s.outer) for s in self.splits):
+            lines.append(f"    {STYLES[style]:<26} {path}  {op}  ({_where(span)})" + (f"  x{n}" if n > 1 else "")
+                         + (f"  (rows interleaved: {outer} parts)" if outer > 1 else ""))
         for (path, attr, full, local), n in _folded((ls.path + (ls.attribute,), ls.attribute, ls.full, ls.local)
                                                     for ls in self.local_sizes):
             lines.append(f"    local size {path} = {full} / {self.tp_size} = {local}" + (f"  x{n}" if n > 1 else ""))
