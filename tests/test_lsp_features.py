@@ -48,9 +48,9 @@ def _hover(a: Analysis, line: int, text: str, nth: int = 0) -> str:
     (4, "F", 0, ["F: size parameter = 4 * D", "= 2048 at the defaults"]),
     (4, "H", 0, ["H: size parameter = 8", "requires D % H == 0"]),
     (4, "T", 0, ["T: axis size read from the input (example 128)"]),
-    (22, "Embedding", 0, ["Embedding[V -> D](tokens): [*, T, D]"]),
+    (22, "Embedding", 0, ["Embedding[V -> D](tokens) as wte: [*, T, D]"]),
     (22, "tokens", 0, ["tokens: [*, T] int", "`T = 1024`"]),
-    (24, "LayerNorm", 0, ["LayerNorm[D](x): [*, T, D]", "`D = 768`"]),
+    (24, "LayerNorm", 0, ["LayerNorm[D](x) as ln_f: [*, T, D]", "`D = 768`"]),
 ])
 def test_hover_in_transformer(transformer, line, text, nth, expect):
     got = _hover(transformer, line, text, nth)
@@ -59,7 +59,7 @@ def test_hover_in_transformer(transformer, line, text, nth, expect):
 
 
 def test_hover_inside_self_attention_names_the_derived_size(nn):
-    line = next(i for i, s in enumerate(nn.lines, 1) if s.strip().startswith("q = Linear[D -> H K](x)"))
+    line = next(i for i, s in enumerate(nn.lines, 1) if s.strip().startswith("q = select[R](qkv"))
     got = _hover(nn, line, "q")
     assert "q: [*, T, H, K]" in got and "`K = D / H`" in got
     k = _hover(nn, line + 1, "k")
