@@ -36,10 +36,14 @@ class Check:
     error: float | None = None  # the largest relative error over the trials
     element: str = ""  # the group element that gave it
     skipped: str = ""  # why it could not be checked at these sizes
+    seed: int = 0  # every parameter and buffer was drawn at random from this seed
+    failed: str = ""  # the module could not be built or run (a bug, reported, never a traceback)
 
     @property
     def ok(self) -> bool:
         """Agrees with the static verdict: proven below tolerance, refuted with a counterexample."""
+        if self.failed:
+            return False
         if self.skipped or self.error is None:
             return True
         if self.verdict.verdict == "proven":
@@ -50,7 +54,7 @@ class Check:
 
     def record(self) -> dict:
         return {**self.verdict.record(), "error": self.error, "element": self.element,
-                "skipped": self.skipped, "ok": self.ok}
+                "skipped": self.skipped, "failed": self.failed, "weights_seed": self.seed, "ok": self.ok}
 
 
 def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, int] | None = None,
@@ -76,13 +80,27 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
         if skipped:
             checks.append(Check(v, skipped=skipped))
             continue
-        if model is None:
-            import torch
-            with torch.random.fork_rng():  # seeded weights, without touching the caller's generator
-                torch.manual_seed(seed)
-                model = program.module(name, **static).eval().to(torch.float64)
-        checks.append(_measure(model, block, env, v, trials, seed))
+        try:
+            if model is None:
+                model = _model(program, name, static, seed)
+            checks.append(_measure(model, block, env, v, trials, seed))
+        except Exception as err:  # noqa: BLE001 - a failing module is a finding, not a traceback
+            checks.append(Check(v, seed=seed, failed=f"{type(err).__name__}: {err}"))
     return checks
+
+
+def _model(program: Program, name: str, static: dict[str, Any], seed: int):
+    """The module in eval mode, float64, with EVERY parameter and buffer drawn at random from
+    `seed`: at default initialisations (LayerNorm at weight 1, zero `Param`s, BatchNorm at the
+    identity) a claim that is false for other weights would measure 0."""
+    import torch
+
+    from .interpret.differential import randomise
+    with torch.random.fork_rng():  # without touching the caller's generator
+        torch.manual_seed(seed)
+        model = program.module(name, **static).eval().to(torch.float64)
+    randomise(model, seed)
+    return model
 
 
 def _unmet(v: Verdict, env: dict[str, Any]) -> str:
@@ -110,6 +128,7 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
     action = v.claim.action
     by = int(action.by.evaluate(env)) if action.group == "shift" else 1
     worst: list[tuple[float, str]] = []
+    low = min([int(n) for n in env.values() if type(n) is int and n > 0] or [1])
 
     @seeded(seed)
     @settings(max_examples=trials, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -127,29 +146,51 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
             else:
                 element[axes] = data.draw(st.integers(1, 3))
         gen = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
-        xs = [_input(t, env, gen) for _, t in block.inputs]
+        xs = [_input(t, env, gen, low) for _, t in block.inputs]
         with torch.no_grad(), deep_recursion():  # Hypothesis lowers the limit around each example
             ys = _tuple(model(*xs))
-            gys = _tuple(model(*[_act(x, t, action, element) for x, (_, t) in zip(xs, block.inputs)]))
-        if v.claim.kind == "equivariant":
-            want = [_act(y, t, action, element) for y, t in zip(ys, block.outputs)]
-        else:
-            want = ys
-        num = sum(float((a - b).norm()) ** 2 for a, b in zip(gys, want)) ** 0.5
-        den = sum(float(y.norm()) ** 2 for y in ys) ** 0.5
-        worst.append((num / max(den, 1e-300), _describe(action, element)))
+            # each generator alone, then all together: a product group is checked factor by factor
+            for part in _parts(element):
+                gys = _tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
+                want = ([_act(y, t, action, part) for y, t in zip(ys, block.outputs)]
+                        if v.claim.kind == "equivariant" else ys)
+                worst.append((_relative(gys, want, ys), _describe(action, part)))
 
     trial()
     error, element = max(worst)
-    return Check(v, error, element)
+    return Check(v, error, element, seed=seed)
 
 
-def _input(t, env, gen):
+def _parts(element: dict) -> list[dict]:
+    """Each generator's element alone, then all of them together."""
+    alone = [{k: g} for k, g in element.items()]
+    return alone if len(alone) == 1 else [*alone, element]
+
+
+def _relative(got, want, ys) -> float:
+    """||got - want|| / ||f(x)|| over the entries finite in both; entries infinite in both (a
+    causal mask's -inf) agree when they are equal; any other non-finite entry is an error of 1."""
+    import torch
+    num = den = 0.0
+    for a, b, y in zip(got, want, ys):
+        a, b, y = a.double(), b.double(), y.double()
+        fin = torch.isfinite(b)
+        if not torch.equal(fin, torch.isfinite(a)) or not torch.equal(a[~fin].nan_to_num(0.0), b[~fin].nan_to_num(0.0)) \
+                or not torch.equal(a[~fin].isnan(), b[~fin].isnan()):
+            return 1.0
+        num += float((a[fin] - b[fin]).norm()) ** 2
+        den += float(y[torch.isfinite(y)].norm()) ** 2
+    return num ** 0.5 / max(den ** 0.5, 1e-300)
+
+
+def _input(t, env, gen, low: int):
+    """Random inputs; integers over [0, the smallest size) (a valid index for every lookup)."""
     import torch
     shape = [2] + [int(a.size.evaluate(env)) for a in t.axes]
-    if t.dtype in ("int", "bool"):
-        x = torch.randint(0, 2, shape, generator=gen)
-        return x.bool() if t.dtype == "bool" else x
+    if t.dtype == "int":
+        return torch.randint(0, low, shape, generator=gen)
+    if t.dtype == "bool":
+        return torch.randint(0, 2, shape, generator=gen).bool()
     return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 

@@ -63,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         for c in checks:
             v = c.verdict
             where = "contract" if v.declared else "inferred"
+            if c.failed:
+                print(f"{v.block}: {where} {v.contract} [{v.verdict}]: FAILED to run ({c.failed})")
+                continue
             if c.skipped:
                 print(f"{v.block}: {where} {v.contract} [{v.verdict}]: not checked ({c.skipped})")
                 continue
@@ -73,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
         for line in unsized:
             print(line)
         print(f"(proven claims must stay below {PROVEN_TOL:g}; refuted ones need an error above "
-              f"{REFUTED_TOL:g})")
+              f"{REFUTED_TOL:g}; every parameter and buffer drawn at random with seed {args.seed})")
     return 0 if all(c.ok for c in checks) else 1
