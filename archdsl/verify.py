@@ -1,10 +1,13 @@
 """Numeric verification of symmetry claims (`archc verify`, `archdsl.testing`).
 
 For every contract and every inferred symmetry of a block: build the generated module (eval
-mode, float64), draw random inputs and random group elements (Hypothesis, seeded, so runs are
-reproducible) and measure the relative error
+mode, float64, every parameter and buffer drawn at random from the seed), draw random inputs
+and random group elements (Hypothesis, seeded, so runs are reproducible; each generator alone
+and all together) and measure the relative error
 
-    equivariant: ||f(g x) - g f(x)|| / ||f(x)||        invariant: ||f(g x) - f(x)|| / ||f(x)||
+    equivariant: ||f(g x) - g f(x)|| / ||f(x) - mean f||    invariant: ||f(g x) - f(x)|| / ||f(x) - mean f||
+
+(mean over the batch of random inputs: the part of f that depends on its input).
 
 A proven claim must stay below `PROVEN_TOL`; a refuted one must come with a counterexample (the
 group element with the largest error, above `REFUTED_TOL`). torch and Hypothesis are imported
@@ -168,8 +171,10 @@ def _parts(element: dict) -> list[dict]:
 
 
 def _relative(got, want, ys) -> float:
-    """||got - want|| / ||f(x)|| over the entries finite in both; entries infinite in both (a
-    causal mask's -inf) agree when they are equal; any other non-finite entry is an error of 1."""
+    """||got - want|| over the entries finite in both, relative to how much f(x) varies over the
+    batch of inputs (a large learned bias would otherwise hide any error; ||f(x)|| for a constant
+    f); entries infinite in both (a causal mask's -inf) agree when they are equal; any other
+    non-finite entry is an error of 1."""
     import torch
     num = den = 0.0
     for a, b, y in zip(got, want, ys):
@@ -179,7 +184,8 @@ def _relative(got, want, ys) -> float:
                 or not torch.equal(a[~fin].isnan(), b[~fin].isnan()):
             return 1.0
         num += float((a[fin] - b[fin]).norm()) ** 2
-        den += float(y[torch.isfinite(y)].norm()) ** 2
+        y = y.nan_to_num(0.0, 0.0, 0.0)
+        den += float((y - y.mean(0)).norm()) ** 2 or float(y.norm()) ** 2
     return num ** 0.5 / max(den ** 0.5, 1e-300)
 
 
