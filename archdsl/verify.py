@@ -64,10 +64,57 @@ def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, 
                  seed: int = 0) -> list[Check]:
     """Check every contract and inferred symmetry of block `name` numerically."""
     block = program.block(name)
-    claims = check_contracts(program.table, block)
+    claims = witnessed(program, name, check_contracts(program.table, block), seed, sizes)
     seen = {v.contract for v in claims}
     claims += [v for v in infer_symmetries(program.table, block) if v.contract not in seen]
     return verify_claims(program, name, claims, trials, sizes, seed)
+
+
+def witnessed(program: Program, name: str, verdicts: list[Verdict], seed: int = 0,
+              sizes: dict[str, int] | None = None) -> list[Verdict]:
+    """"refuted" only with a numeric witness: each refuted verdict is measured at the block's
+    default sizes (or `sizes`) with random weights; with an error above `REFUTED_TOL` it keeps the verdict and
+    carries the counterexample (`witness`), otherwise it becomes "unproven" with the reason (a
+    rule that over-approximates: a 1x1 kernel, a zero mask, motions that compose back, sizes at
+    which an op is the identity). Verdicts other than refuted pass unchanged."""
+    from dataclasses import replace
+    if not any(v.verdict == "refuted" for v in verdicts):
+        return verdicts
+    try:
+        env = resolve_sizes(program.table, program.block(name), sizes or {})
+    except ArchError as err:
+        env, why = None, err.message
+    out = []
+    for v in verdicts:
+        if v.verdict != "refuted":
+            out.append(v)
+            continue
+        check = _witness(program, name, v, env, seed) if env is not None else None
+        sizes = ", ".join(f"{k}={n}" for k, n in (env or {}).items() if type(n) is int)
+        if check is not None and check.error is not None and check.error > REFUTED_TOL:
+            out.append(replace(v, witness=f"{check.element}: error {check.error:.2g} at {sizes}"
+                               f" (weights seed {seed})"))
+            continue
+        if check is None:
+            found = f"it could not be measured ({why if env is None else 'the module did not run'})"
+        elif check.error is None:
+            found = f"it could not be measured ({check.skipped or check.failed})"
+        else:
+            found = f"no counterexample was found (largest error {check.error:.1e} at {sizes})"
+        out.append(replace(v, verdict="unproven", reason=f"{v.reason}; but {found}, so it is not refuted"))
+    return out
+
+
+def _witness(program, name, v: Verdict, env, seed) -> Check | None:
+    """The claim measured without its size conditions (a counterexample at any sizes refutes it)."""
+    from dataclasses import replace
+    (check,) = verify_claims(program, name, [replace(v, conditions=())], 3, _given(program, name, env), seed)
+    return None if check.failed else check
+
+
+def _given(program: Program, name: str, env: dict[str, Any]) -> dict[str, int]:
+    block = program.block(name)
+    return {k: n for k, n in env.items() if (k in block.params or k in block.free) and type(n) is int}
 
 
 def verify_claims(program: Program, name: str, claims: list[Verdict], trials: int = 4,

@@ -212,6 +212,8 @@ class RuleContext:
                     notes.append(self.note("approx", f"the {what} is shift-equivariant only up to "
                                            "boundary effects"))
                 new.append(f)
+            elif k == 1 and st == 1 and p == 0 and d is not None:  # pointwise over the grid
+                new.append(f)
             elif f.kind in ("flip", "rot") and symmetric and st == 1 and p is not None and k is not None \
                     and d is not None and 2 * p == d * (k - 1):
                 new.append(f)

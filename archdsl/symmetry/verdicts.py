@@ -39,6 +39,7 @@ class Verdict:
     requires: tuple[str, ...] = ()
     declared: bool = True
     file: str = ""  # the file that defines `block`
+    witness: str = ""  # refuted: the numeric counterexample (element, error, sizes; `archdsl.verify`)
     conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
     subgroup_claim: Contract | None = field(default=None, compare=False)
@@ -50,7 +51,7 @@ class Verdict:
         return {"block": self.block, "file": self.file, "contract": self.contract, "verdict": self.verdict,
                 "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
                 "span": where(self.span), "site": where(self.site), "reason": self.reason,
-                "requires": list(self.requires), "declared": self.declared}
+                "requires": list(self.requires), "declared": self.declared, "witness": self.witness}
 
 
 def judge(table: BlockTable, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
