@@ -166,7 +166,7 @@ def _model(program: Program, name: str, static: dict[str, Any], seed: int):
     identity) a claim that is false for other weights would measure 0."""
     import torch
 
-    from .interpret.differential import randomise
+    from .weights import randomise
     with torch.random.fork_rng():  # without touching the caller's generator
         torch.manual_seed(seed)
         model = program.module(name, **static).eval().to(torch.float64)

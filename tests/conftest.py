@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 # models at real sizes, the differential campaign), which `make test` runs as well.
 SYSTEM = {"test_hostile", "test_hostile_scale", "test_fuzz", "test_injection", "test_browser", "test_packaging",
           "test_site", "test_properties", "test_default_size_models", "test_symmetry_verify", "test_diagram",
-          "test_seed_models", "test_differential"}
+          "test_seed_models", "test_differential", "test_symmetry_soundness"}
 
 
 def pytest_collection_modifyitems(items):

@@ -175,3 +175,58 @@ def test_every_call_alone_is_sound(call):
 def test_soundness_fuzz_through_calls(case):
     check_proven(*case)
 
+
+
+# -- "refuted" only with a numeric witness -----------------------------------------------------------
+REV = """block Rev[D](x: [T, D]) -> [T, D] {
+    return x + flip[T](x) * 0.5
+}
+block Grid[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [T, Y, X, D] \\
+        equivariant flip(Y)  equivariant rot90(Y, X)  equivariant shift(Y) {
+    return Rev[T = (Y X)](x)
+}
+"""
+
+
+def test_refuted_needs_a_witness():
+    """flip of the merged (Y X) axis commutes with flip(Y) and rot90 (both central in D4), which
+    the rules cannot see: without a counterexample the verdict is unproven, not refuted; the
+    shift really is refuted, and carries its counterexample."""
+    from archdsl.verify import witnessed
+    prog = archdsl.compile_source(REV, "rev.arch")
+    static = check_contracts(prog.table, prog.block("Grid"))
+    assert [v.verdict for v in static] == ["refuted"] * 3  # the rules alone over-approximate
+    got = {v.contract: v for v in witnessed(prog, "Grid", static)}
+    assert got["equivariant flip(Y)"].verdict == "unproven"
+    assert "no counterexample" in got["equivariant flip(Y)"].reason
+    assert got["equivariant rot90(Y, X)"].verdict == "unproven"
+    shift = got["equivariant shift(Y)"]
+    assert shift.verdict == "refuted" and shift.witness.startswith("shift Y by")
+    for check in verify_claims(prog, "Grid", list(got.values()), trials=3):
+        assert check.error < REFUTED_TOL if check.verdict.verdict == "unproven" else check.error > REFUTED_TOL
+
+
+def test_one_by_one_convolution_commutes_with_every_grid_motion():
+    src = """block OneByOne[C = 3](x: [C, Y = 8, X = 8]) -> [C, Y, X] \\
+        equivariant flip(Y)  equivariant rot90(Y, X)  equivariant perm(Y) {
+    return Conv[C -> C over Y X](x, kernel = 1)
+}
+"""
+    prog = archdsl.compile_source(src, "one.arch")
+    verdicts = check_contracts(prog.table, prog.block("OneByOne"))
+    assert [v.verdict for v in verdicts] == ["proven"] * 3
+    for check in verify_claims(prog, "OneByOne", verdicts, trials=3):
+        assert check.error < PROVEN_TOL
+
+
+def test_verify_randomises_weights():
+    """A LayerNorm at its default weight 1 and bias 0 commutes with flip(D); at random weights it
+    does not: the claim is refuted with a measured witness, not a 0 from default weights."""
+    src = """block Norm[D = 4](x: [T = 3, D]) -> [T, D]  equivariant flip(D) {
+    return LayerNorm[D](x)
+}
+"""
+    prog = archdsl.compile_source(src, "norm.arch")
+    (v,) = check_contracts(prog.table, prog.block("Norm"))
+    (check,) = verify_claims(prog, "Norm", [v], trials=2)
+    assert check.error > REFUTED_TOL and check.seed == 0
