@@ -230,3 +230,34 @@ def test_verify_randomises_weights():
     (v,) = check_contracts(prog.table, prog.block("Norm"))
     (check,) = verify_claims(prog, "Norm", [v], trials=2)
     assert check.error > REFUTED_TOL and check.seed == 0
+
+
+# -- largest subgroup ----------------------------------------------------------------------------------
+def test_symbolic_repeat_fixpoint_does_not_depend_on_axis_order():
+    src = """block Rep[D = 3, L = 2](x: [Y = 8, X = 8, D]) -> [Y, X, D] \\
+        equivariant shift(Y, X) by 2  equivariant shift(X, Y) by 2 {
+    h = x
+    repeat L { h = upsample[Y X](relu(Conv[D -> D over Y X](h, kernel = 2, stride = 2)), scale = 2) }
+    return h
+}
+"""
+    prog = archdsl.compile_source(src, "rep.arch")
+    verdicts = check_contracts(prog.table, prog.block("Rep"))
+    assert [v.verdict for v in verdicts] == ["proven", "proven"], verdicts
+    for check in verify_claims(prog, "Rep", verdicts, trials=2):
+        assert check.error < PROVEN_TOL
+
+
+def test_trivial_subgroups_are_never_listed():
+    """A split whose inner part is the whole axis: shifts by multiples of Y are the identity, not
+    a symmetry worth naming, and `Y % Y == 0` is not a condition."""
+    src = """block Whole[D = 3, E = 2, Y = 4](x: [Y, D]) -> [E]  invariant shift(Y) {
+    h = split[Y -> A B](x, B = Y)
+    return Linear[(B D) -> E](mean[A](h))
+}
+"""
+    prog = archdsl.compile_source(src, "whole.arch")
+    (v,) = check_contracts(prog.table, prog.block("Whole"))
+    assert v.subgroup is None and not v.requires, v
+    from archdsl.symmetry import infer_symmetries
+    assert not [s for s in infer_symmetries(prog.table, prog.block("Whole")) if "shift" in s.contract]

@@ -160,7 +160,7 @@ class Analysis:
         for n in carried:
             if after[n].broken:
                 return [after[n]] * len(carried)
-            if after[n].factors != cur[n].factors:
+            if set(after[n].factors) != set(cur[n].factors):  # the same motions, in any order
                 return [self._break(node, f"`repeat {count}` changes how `{n}` moves "
                                     f"(from {_show(cur[n])} to {_show(after[n])}); a repeat with a "
                                     "symbolic count needs a fixpoint", False, site)] * len(carried)

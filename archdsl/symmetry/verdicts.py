@@ -136,6 +136,8 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     wanted = contract.action.by
     sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
                                                _lcm([needed, wanted]))) if restricts else None
+    if sub_claim is not None and _trivial(block, sub_claim.action):
+        sub_claim = None  # shifts by a multiple of every axis length: only the identity
     sub_text = sub_claim.text() if sub_claim else None
     base["subgroup_claim"] = sub_claim
     sub_verdict = ("approximate" if approx else "proven") if restricts else None
@@ -156,13 +158,23 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                    requires=requires)
 
 
+def _trivial(block: BlockIR, action: Action) -> bool:
+    """Is `shift(...) by s` the trivial group: s a multiple of the length of every axis?"""
+    for a in action.axes:
+        size = next((t.size(a) for _, t in block.inputs if t.axis(a) is not None), None)
+        if size is None or not (action.by / size).is_integral:
+            return False
+    return True
+
+
 def _conditions(notes: list[Note]) -> tuple[tuple[Size, Size], ...]:
     """Divisibility conditions, one per length (the strongest modulus)."""
     by_length: dict[Size, list[Size]] = {}
     for n in notes:
         for length, modulus in n.requires:
             by_length.setdefault(length, []).append(modulus)
-    return tuple((length, _lcm(mods)) for length, mods in by_length.items())
+    found = ((length, _lcm(mods)) for length, mods in by_length.items())
+    return tuple((n, m) for n, m in found if not (n / m).is_integral)  # never `Y % Y == 0`
 
 
 def _proof(restricts: list[Note], needed: Size) -> str:
