@@ -41,6 +41,7 @@ class Check:
     skipped: str = ""  # why it could not be checked at these sizes
     seed: int = 0  # every parameter and buffer was drawn at random from this seed
     failed: str = ""  # the module could not be built or run (a bug, reported, never a traceback)
+    sizes: str = ""  # a conditional claim: the sizes it was measured at (chosen to satisfy it)
 
     @property
     def ok(self) -> bool:
@@ -57,7 +58,7 @@ class Check:
 
     def record(self) -> dict:
         return {**self.verdict.record(), "error": self.error, "element": self.element,
-                "skipped": self.skipped, "failed": self.failed, "weights_seed": self.seed, "ok": self.ok}
+                "skipped": self.skipped, "failed": self.failed, "sizes": self.sizes, "weights_seed": self.seed, "ok": self.ok}
 
 
 def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, int] | None = None,
@@ -143,21 +144,51 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
     """Check the given verdicts of block `name` (their `claim`) numerically."""
     block = program.block(name)
     env = resolve_sizes(program.table, block, sizes or {})
-    static = {k: v for k, v in env.items() if k in block.params}
-    model = None
+    models: dict[tuple, Any] = {}
     checks = []
     for v in claims:
-        skipped = _unmet(v, env)
-        if skipped:
-            checks.append(Check(v, skipped=skipped))
-            continue
+        at, skipped = env, _unmet(v, env)
+        if skipped:  # a conditional claim: measured at sizes that satisfy its condition
+            at = _satisfying(program, name, v, sizes or {})
+            if at is None:
+                checks.append(Check(v, skipped=skipped))
+                continue
+        static = {k: n for k, n in at.items() if k in block.params}
         try:
-            if model is None:
-                model = _model(program, name, static, seed)
-            checks.append(_measure(model, block, env, v, trials, seed))
+            key = tuple(sorted(static.items()))
+            if key not in models:
+                models[key] = _model(program, name, static, seed)
+            check = _measure(models[key], block, at, v, trials, seed)
         except Exception as err:  # noqa: BLE001 - a failing module is a finding, not a traceback
-            checks.append(Check(v, seed=seed, failed=f"{type(err).__name__}: {err}"))
+            check = Check(v, seed=seed, failed=f"{type(err).__name__}: {err}")
+        if at is not env:
+            check.sizes = ", ".join(f"{k}={n}" for k, n in _given(program, name, at).items())
+        checks.append(check)
     return checks
+
+
+def _satisfying(program: Program, name: str, v: Verdict, given: dict[str, int]) -> dict[str, Any] | None:
+    """Sizes (every free size not given set to one power of two) under which the claim's
+    conditions hold, the preconditions accept and the group has more than the identity, or None."""
+    block = program.block(name)
+    for n in (4, 8, 16, 32, 64, 128, 256):
+        try:
+            env = resolve_sizes(program.table, block, {**{f: n for f in block.free}, **given})
+        except ArchError:
+            continue
+        if not _unmet(v, env) and _nontrivial(v.claim.action, env):
+            return env
+    return None
+
+
+def _nontrivial(action, env: dict[str, Any]) -> bool:
+    """A shift `by s` needs axes longer than s, or every element measured is the identity."""
+    if action.group != "shift":
+        return True
+    try:
+        return all(int(env[a]) > int(action.by.evaluate(env)) for a in action.axes)
+    except (KeyError, ArchError):
+        return False
 
 
 def _model(program: Program, name: str, static: dict[str, Any], seed: int):

@@ -261,3 +261,18 @@ def test_trivial_subgroups_are_never_listed():
     assert v.subgroup is None and not v.requires, v
     from archdsl.symmetry import infer_symmetries
     assert not [s for s in infer_symmetries(prog.table, prog.block("Whole")) if "shift" in s.contract]
+
+
+def test_conditional_claims_are_measured_at_sizes_that_satisfy_them():
+    """`requires Y % 4 == 0` fails at the default Y = 10: verify picks Y = 8 (not 4, where every
+    shift by 4 is the identity) and says so, rather than skipping silently."""
+    src = """block Strided[C = 3, E = 2](x: [C, Y = 10]) -> [E]  invariant shift(Y) by 4 {
+    h = Conv[C -> C over Y](x, kernel = 3, stride = 2, padding = 1, mode = circular)
+    return Linear[C -> E](mean[Y](Conv[C -> C over Y](h, kernel = 3, stride = 2, padding = 1, mode = circular)))
+}
+"""
+    prog = archdsl.compile_source(src, "cond.arch")
+    (v,) = check_contracts(prog.table, prog.block("Strided"))
+    assert v.verdict == "proven" and v.requires == ("Y % 4 == 0",), v
+    (check,) = verify_claims(prog, "Strided", [v], trials=3)
+    assert not check.skipped and "Y=8" in check.sizes and check.error < PROVEN_TOL

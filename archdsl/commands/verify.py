@@ -72,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             status = "ok" if c.ok else "MISMATCH"
             extra = f"; counterexample: {c.element}" if v.verdict == "refuted" and c.error > REFUTED_TOL \
                 else f"; worst: {c.element}"
-            print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e} {status}{extra}")
+            at = f" at {c.sizes}" if c.sizes else ""
+            print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e}{at} {status}{extra}")
         for line in unsized:
             print(line)
         print(f"(proven claims must stay below {PROVEN_TOL:g}; refuted ones need an error above "
