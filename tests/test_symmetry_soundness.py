@@ -276,3 +276,28 @@ def test_conditional_claims_are_measured_at_sizes_that_satisfy_them():
     assert v.verdict == "proven" and v.requires == ("Y % 4 == 0",), v
     (check,) = verify_claims(prog, "Strided", [v], trials=3)
     assert not check.skipped and "Y=8" in check.sizes and check.error < PROVEN_TOL
+
+
+# -- `by M / 2` -----------------------------------------------------------------------------------------
+def test_half_window_shift_is_a_contract_with_its_condition():
+    """Swin's half-window shift: `by M / 2` is whole when M is even, which the verdict requires."""
+    src = """block Half[D = 3, M = 4](x: [Y = 8, D]) -> [Y, D]  equivariant shift(Y) by M / 2 {
+    h = split[Y -> W A](x, A = M / 2)
+    return merge[W A -> Y](softmax[A](h))
+}
+"""
+    prog = archdsl.compile_source(src, "half.arch")
+    (v,) = check_contracts(prog.table, prog.block("Half"))
+    assert v.verdict == "proven" and "M % 2 == 0" in v.requires, v
+    (check,) = verify_claims(prog, "Half", [v], trials=3)
+    assert check.error < PROVEN_TOL and check.element.startswith("shift Y by")
+
+
+def test_a_constant_fraction_is_not_a_shift():
+    src = """block Bad[D = 3](x: [Y = 8, D]) -> [Y, D]  equivariant shift(Y) by 3 / 2 {
+    return relu(x)
+}
+"""
+    with pytest.raises(archdsl.ArchError) as err:
+        archdsl.compile_source(src, "bad.arch")
+    assert err.value.code == "S107"

@@ -336,7 +336,9 @@ def _product(sizes) -> Size:
 
 def _multiple(ratio: Size) -> Size:
     """The least m such that multiples of m satisfy `g * ratio^-1` integral: the numerator."""
-    num, _ = ratio.split_fraction()
+    num, den = ratio.split_fraction()
+    if not ratio.is_const and den.is_const:  # `M / 2`: a size, whole by the shape preconditions
+        return ratio
     if num.is_const:
         return Size.of(abs(num.const))
     return num

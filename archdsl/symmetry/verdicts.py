@@ -128,7 +128,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
-    conditions = _conditions(notes)
+    conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
     requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
     base["conditions"] = conditions
@@ -167,12 +167,12 @@ def _trivial(block: BlockIR, action: Action) -> bool:
     return True
 
 
-def _conditions(notes: list[Note]) -> tuple[tuple[Size, Size], ...]:
-    """Divisibility conditions, one per length (the strongest modulus)."""
+def _conditions(notes: list[Note], claimed=()) -> tuple[tuple[Size, Size], ...]:
+    """Divisibility conditions, one per length (the strongest modulus): the contract's own
+    (`by M / 2`: M % 2 == 0) and the proof's."""
     by_length: dict[Size, list[Size]] = {}
-    for n in notes:
-        for length, modulus in n.requires:
-            by_length.setdefault(length, []).append(modulus)
+    for length, modulus in [*claimed, *(r for n in notes for r in n.requires)]:
+        by_length.setdefault(length, []).append(modulus)
     found = ((length, _lcm(mods)) for length, mods in by_length.items())
     return tuple((n, m) for n, m in found if not (n / m).is_integral)  # never `Y % Y == 0`
 
