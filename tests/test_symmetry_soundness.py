@@ -301,3 +301,21 @@ def test_a_constant_fraction_is_not_a_shift():
     with pytest.raises(archdsl.ArchError) as err:
         archdsl.compile_source(src, "bad.arch")
     assert err.value.code == "S107"
+
+
+# -- messages ---------------------------------------------------------------------------------------------
+def test_an_output_mismatch_blames_the_operation_not_the_header():
+    src = """block B[D = 2](x: [T = 4, D]) -> [T, D]  equivariant shift(T) {
+    h = relu(x)
+    return flip[T](h)
+}
+"""
+    prog = archdsl.compile_source(src, "out.arch")
+    (v,) = check_contracts(prog.table, prog.block("B"))
+    assert v.verdict == "refuted" and v.span.line == 3 and "scaled by -1" in v.reason, v
+
+
+def test_the_two_sides_of_a_mismatch_are_told_apart():
+    prog = archdsl.compile_source(REV, "rev.arch")
+    (flip,) = [v for v in check_contracts(prog.table, prog.block("Grid")) if v.contract == "equivariant flip(Y)"]
+    assert "conjugated by `flip`" in flip.reason and "made by merging Y X" in flip.reason, flip.reason

@@ -84,8 +84,11 @@ class RuleContext:
         param = src.kind == "op" and src.op == "Param"
         what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`" if param else "an operand"
         moves = f"moves by {other.describe()}" if other else "does not move"
+        theirs = f.describe()
+        if other is not None and other.describe() == theirs:  # the same words, different motions
+            moves, theirs = f"{moves} ({other.source()})", f"{theirs} ({f.source()})"
         return self.broken(f"{what} {moves} along {axis} while the other operand moves by "
-                           f"{f.describe()}", True, src.span if param else None)
+                           f"{theirs}", True, src.span if param else None)
 
     def rename(self, mapping: dict[str, str], i: int = 0) -> State:
         s = self.states[i]

@@ -70,6 +70,7 @@ class _Outcome:
     states: list[State]
     mismatch: str | None  # why the outputs do not move as the contract says
     opaque: bool  # the mismatch involves a permutation the analysis could not name
+    output: int = 0  # which output moves wrongly
     assumed: tuple[str, ...] = ()  # flags of the block read at their defaults ("causal = false")
 
 
@@ -99,7 +100,7 @@ def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
 
 def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _Outcome:
     action = contract.action
-    for s, t in zip(states, block.outputs):
+    for i, (s, t) in enumerate(zip(states, block.outputs)):
         if s.broken:
             return _Outcome(states, None, False)
         want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
@@ -110,7 +111,7 @@ def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _
             f = odd[0] if odd else None
             why = (f"the output still moves by {f.describe()}" if f else
                    "the output does not move with the input")
-            return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd))
+            return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd), output=i)
     return _Outcome(states, None, False)
 
 
@@ -124,7 +125,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                        reason=broken.reason + given, span=broken.span, site=broken.site)
     if o.mismatch:
         return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch + given,
-                       span=block.ast.span)
+                       span=_culprit(block, o.output))
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
@@ -165,6 +166,13 @@ def _trivial(block: BlockIR, action: Action) -> bool:
         if size is None or not (action.by / size).is_integral:
             return False
     return True
+
+
+def _culprit(block: BlockIR, output: int) -> Span:
+    """The operation that produces the output that moves wrongly (the header when it is an input)."""
+    g = block.body
+    node = g.node(g.outputs[output][0])
+    return node.span if node.kind != "input" and node.span is not None else block.ast.span
 
 
 def _conditions(notes: list[Note], claimed=()) -> tuple[tuple[Size, Size], ...]:
