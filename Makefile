@@ -56,3 +56,4 @@ docs: setup
 fuzz: setup
 	$(PY) benchmarks/fuzz.py --inputs 20000
 	$(PY) benchmarks/fuzz.py --mutate --inputs 4000 --findings build/fuzz-findings
+	SYMMETRY_FUZZ_EXAMPLES=300 $(PY) -m pytest -q -s tests/test_symmetry_soundness.py -k fuzz

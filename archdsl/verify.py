@@ -1,10 +1,13 @@
 """Numeric verification of symmetry claims (`archc verify`, `archdsl.testing`).
 
 For every contract and every inferred symmetry of a block: build the generated module (eval
-mode, float64), draw random inputs and random group elements (Hypothesis, seeded, so runs are
-reproducible) and measure the relative error
+mode, float64, every parameter and buffer drawn at random from the seed), draw random inputs
+and random group elements (Hypothesis, seeded, so runs are reproducible; each generator alone
+and all together) and measure the relative error
 
-    equivariant: ||f(g x) - g f(x)|| / ||f(x)||        invariant: ||f(g x) - f(x)|| / ||f(x)||
+    equivariant: ||f(g x) - g f(x)|| / ||f(x) - mean f||    invariant: ||f(g x) - f(x)|| / ||f(x) - mean f||
+
+(mean over the batch of random inputs: the part of f that depends on its input).
 
 A proven claim must stay below `PROVEN_TOL`; a refuted one must come with a counterexample (the
 group element with the largest error, above `REFUTED_TOL`). torch and Hypothesis are imported
@@ -36,10 +39,15 @@ class Check:
     error: float | None = None  # the largest relative error over the trials
     element: str = ""  # the group element that gave it
     skipped: str = ""  # why it could not be checked at these sizes
+    seed: int = 0  # every parameter and buffer was drawn at random from this seed
+    failed: str = ""  # the module could not be built or run (a bug, reported, never a traceback)
+    sizes: str = ""  # a conditional claim: the sizes it was measured at (chosen to satisfy it)
 
     @property
     def ok(self) -> bool:
         """Agrees with the static verdict: proven below tolerance, refuted with a counterexample."""
+        if self.failed:
+            return False
         if self.skipped or self.error is None:
             return True
         if self.verdict.verdict == "proven":
@@ -50,17 +58,85 @@ class Check:
 
     def record(self) -> dict:
         return {**self.verdict.record(), "error": self.error, "element": self.element,
-                "skipped": self.skipped, "ok": self.ok}
+                "skipped": self.skipped, "failed": self.failed, "sizes": self.sizes, "weights_seed": self.seed, "ok": self.ok}
 
 
 def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, int] | None = None,
                  seed: int = 0) -> list[Check]:
     """Check every contract and inferred symmetry of block `name` numerically."""
     block = program.block(name)
-    claims = check_contracts(program.table, block)
+    claims = witnessed(program, name, check_contracts(program.table, block), seed, sizes)
     seen = {v.contract for v in claims}
     claims += [v for v in infer_symmetries(program.table, block) if v.contract not in seen]
     return verify_claims(program, name, claims, trials, sizes, seed)
+
+
+def witnessed(program: Program, name: str, verdicts: list[Verdict], seed: int = 0,
+              sizes: dict[str, int] | None = None) -> list[Verdict]:
+    """"refuted" only with a numeric witness: each refuted verdict is measured at the block's
+    default sizes (or `sizes`) with random weights; with an error above `REFUTED_TOL` it keeps the verdict and
+    carries the counterexample (`witness`), otherwise it becomes "unproven" with the reason (a
+    rule that over-approximates: a 1x1 kernel, a zero mask, motions that compose back, sizes at
+    which an op is the identity). Verdicts other than refuted pass unchanged."""
+    from dataclasses import replace
+    if not any(v.verdict == "refuted" for v in verdicts):
+        return verdicts
+    envs, why = [], ""
+    for given in ([sizes] if sizes else [_small(program, name), {}]):
+        try:
+            envs.append(resolve_sizes(program.table, program.block(name), given))
+        except ArchError as err:
+            why = err.message
+    out = []
+    for v in verdicts:
+        if v.verdict != "refuted":
+            out.append(v)
+            continue
+        check, env = None, envs[-1] if envs else None
+        for env in envs:  # small sizes first (cheap); the defaults when they show nothing
+            check = _witness(program, name, v, env, seed)
+            if check is not None and check.error is not None and check.error > REFUTED_TOL:
+                break
+        sizes = ", ".join(f"{k}={n}" for k, n in (env or {}).items() if type(n) is int)
+        if check is not None and check.error is not None and check.error > REFUTED_TOL:
+            out.append(replace(v, witness=f"{check.element}: error {check.error:.2g} at {sizes}"
+                               f" (weights seed {seed})"))
+            continue
+        if check is None:
+            found = f"it could not be measured ({why if env is None else 'the module did not run'})"
+        elif check.error is None:
+            found = f"it could not be measured ({check.skipped or check.failed})"
+        else:
+            found = f"no counterexample was found (largest error {check.error:.1e} at {sizes})"
+        out.append(replace(v, verdict="unproven", reason=f"{v.reason}; but {found}, so it is not refuted"))
+    return out
+
+
+def _small(program: Program, name: str) -> dict[str, int]:
+    """Free sizes shrunk to the smallest power of two from 8 that the preconditions accept (a
+    ResNet-50 at 32 x 32 rather than 224 x 224); {} when none is smaller than the defaults."""
+    block = program.block(name)
+    free = [f for f in block.free if block.examples.get(f) is not None and block.examples[f].const > 8]
+    for n in (8, 16, 32, 64):
+        given = {f: n for f in free if block.examples[f].const > n}
+        try:
+            resolve_sizes(program.table, block, given)
+            return given
+        except ArchError:
+            continue
+    return {}
+
+
+def _witness(program, name, v: Verdict, env, seed) -> Check | None:
+    """The claim measured without its size conditions (a counterexample at any sizes refutes it)."""
+    from dataclasses import replace
+    (check,) = verify_claims(program, name, [replace(v, conditions=())], 3, _given(program, name, env), seed)
+    return None if check.failed else check
+
+
+def _given(program: Program, name: str, env: dict[str, Any]) -> dict[str, int]:
+    block = program.block(name)
+    return {k: n for k, n in env.items() if (k in block.params or k in block.free) and type(n) is int}
 
 
 def verify_claims(program: Program, name: str, claims: list[Verdict], trials: int = 4,
@@ -68,21 +144,65 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
     """Check the given verdicts of block `name` (their `claim`) numerically."""
     block = program.block(name)
     env = resolve_sizes(program.table, block, sizes or {})
-    static = {k: v for k, v in env.items() if k in block.params}
-    model = None
+    models: dict[tuple, Any] = {}
     checks = []
     for v in claims:
-        skipped = _unmet(v, env)
-        if skipped:
-            checks.append(Check(v, skipped=skipped))
-            continue
-        if model is None:
-            import torch
-            with torch.random.fork_rng():  # seeded weights, without touching the caller's generator
-                torch.manual_seed(seed)
-                model = program.module(name, **static).eval().to(torch.float64)
-        checks.append(_measure(model, block, env, v, trials, seed))
+        at, skipped = env, _unmet(v, env)
+        if skipped:  # a conditional claim: measured at sizes that satisfy its condition
+            at = _satisfying(program, name, v, sizes or {})
+            if at is None:
+                checks.append(Check(v, skipped=skipped))
+                continue
+        static = {k: n for k, n in at.items() if k in block.params}
+        try:
+            key = tuple(sorted(static.items()))
+            if key not in models:
+                models[key] = _model(program, name, static, seed)
+            check = _measure(models[key], block, at, v, trials, seed)
+        except Exception as err:  # noqa: BLE001 - a failing module is a finding, not a traceback
+            check = Check(v, seed=seed, failed=f"{type(err).__name__}: {err}")
+        if at is not env:
+            check.sizes = ", ".join(f"{k}={n}" for k, n in _given(program, name, at).items())
+        checks.append(check)
     return checks
+
+
+def _satisfying(program: Program, name: str, v: Verdict, given: dict[str, int]) -> dict[str, Any] | None:
+    """Sizes (every free size not given set to one power of two) under which the claim's
+    conditions hold, the preconditions accept and the group has more than the identity, or None."""
+    block = program.block(name)
+    for n in (4, 8, 16, 32, 64, 128, 256):
+        try:
+            env = resolve_sizes(program.table, block, {**{f: n for f in block.free}, **given})
+        except ArchError:
+            continue
+        if not _unmet(v, env) and _nontrivial(v.claim.action, env):
+            return env
+    return None
+
+
+def _nontrivial(action, env: dict[str, Any]) -> bool:
+    """A shift `by s` needs axes longer than s, or every element measured is the identity."""
+    if action.group != "shift":
+        return True
+    try:
+        return all(int(env[a]) > int(action.by.evaluate(env)) for a in action.axes)
+    except (KeyError, ArchError):
+        return False
+
+
+def _model(program: Program, name: str, static: dict[str, Any], seed: int):
+    """The module in eval mode, float64, with EVERY parameter and buffer drawn at random from
+    `seed`: at default initialisations (LayerNorm at weight 1, zero `Param`s, BatchNorm at the
+    identity) a claim that is false for other weights would measure 0."""
+    import torch
+
+    from .random_weights import randomise
+    with torch.random.fork_rng():  # without touching the caller's generator
+        torch.manual_seed(seed)
+        model = program.module(name, **static).eval().to(torch.float64)
+    randomise(model, seed)
+    return model
 
 
 def _unmet(v: Verdict, env: dict[str, Any]) -> str:
@@ -110,6 +230,7 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
     action = v.claim.action
     by = int(action.by.evaluate(env)) if action.group == "shift" else 1
     worst: list[tuple[float, str]] = []
+    low = min([int(n) for n in env.values() if type(n) is int and n > 0] or [1])
 
     @seeded(seed)
     @settings(max_examples=trials, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -127,29 +248,54 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
             else:
                 element[axes] = data.draw(st.integers(1, 3))
         gen = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
-        xs = [_input(t, env, gen) for _, t in block.inputs]
+        xs = [_input(t, env, gen, low) for _, t in block.inputs]
         with torch.no_grad(), deep_recursion():  # Hypothesis lowers the limit around each example
             ys = _tuple(model(*xs))
-            gys = _tuple(model(*[_act(x, t, action, element) for x, (_, t) in zip(xs, block.inputs)]))
-        if v.claim.kind == "equivariant":
-            want = [_act(y, t, action, element) for y, t in zip(ys, block.outputs)]
-        else:
-            want = ys
-        num = sum(float((a - b).norm()) ** 2 for a, b in zip(gys, want)) ** 0.5
-        den = sum(float(y.norm()) ** 2 for y in ys) ** 0.5
-        worst.append((num / max(den, 1e-300), _describe(action, element)))
+            # each generator alone, then all together: a product group is checked factor by factor
+            for part in _parts(element):
+                gys = _tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
+                want = ([_act(y, t, action, part) for y, t in zip(ys, block.outputs)]
+                        if v.claim.kind == "equivariant" else ys)
+                worst.append((_relative(gys, want, ys), _describe(action, part)))
 
     trial()
     error, element = max(worst)
-    return Check(v, error, element)
+    return Check(v, error, element, seed=seed)
 
 
-def _input(t, env, gen):
+def _parts(element: dict) -> list[dict]:
+    """Each generator's element alone, then all of them together."""
+    alone = [{k: g} for k, g in element.items()]
+    return alone if len(alone) == 1 else [*alone, element]
+
+
+def _relative(got, want, ys) -> float:
+    """||got - want|| over the entries finite in both, relative to how much f(x) varies over the
+    batch of inputs (a large learned bias would otherwise hide any error; ||f(x)|| for a constant
+    f); entries infinite in both (a causal mask's -inf) agree when they are equal; any other
+    non-finite entry is an error of 1."""
+    import torch
+    num = den = 0.0
+    for a, b, y in zip(got, want, ys):
+        a, b, y = a.double(), b.double(), y.double()
+        fin = torch.isfinite(b)
+        if not torch.equal(fin, torch.isfinite(a)) or not torch.equal(a[~fin].nan_to_num(0.0), b[~fin].nan_to_num(0.0)) \
+                or not torch.equal(a[~fin].isnan(), b[~fin].isnan()):
+            return 1.0
+        num += float((a[fin] - b[fin]).norm()) ** 2
+        y = y.nan_to_num(0.0, 0.0, 0.0)
+        den += float((y - y.mean(0)).norm()) ** 2 or float(y.norm()) ** 2
+    return num ** 0.5 / max(den ** 0.5, 1e-300)
+
+
+def _input(t, env, gen, low: int):
+    """Random inputs; integers over [0, the smallest size) (a valid index for every lookup)."""
     import torch
     shape = [2] + [int(a.size.evaluate(env)) for a in t.axes]
-    if t.dtype in ("int", "bool"):
-        x = torch.randint(0, 2, shape, generator=gen)
-        return x.bool() if t.dtype == "bool" else x
+    if t.dtype == "int":
+        return torch.randint(0, low, shape, generator=gen)
+    if t.dtype == "bool":
+        return torch.randint(0, 2, shape, generator=gen).bool()
     return torch.randn(shape, generator=gen, dtype=torch.float64)
 
 

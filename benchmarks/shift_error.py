@@ -4,7 +4,7 @@
     python benchmarks/shift_error.py --size 64 --trials 32
 
 For each block: the static verdict of `invariant shift(Y, X)` and of `... by 4`, and the largest
-relative error ||f(g x) - f(x)|| / ||f(x)|| over random inputs and shifts (float64, eval mode),
+relative error ||f(g x) - f(x)|| / ||f(x) - mean f|| over random inputs and shifts (float64, eval mode, random weights),
 as `archc verify` measures it. The last column compares each block's full-shift error with the
 circular CNN's (the aliasing that blur-pooling reduces, "Making Convolutional Networks
 Shift-Invariant Again", and adaptive polyphase sampling removes, "Truly Shift-Invariant CNNs").

@@ -67,6 +67,9 @@ def _symmetry(program, block, records, text: bool) -> list[ArchError]:
     from ..symmetry import check_contracts, infer_symmetries
     inferred = infer_symmetries(program.table, block)
     verdicts = check_contracts(program.table, block)
+    if any(v.verdict == "refuted" for v in verdicts):
+        from ..verify import witnessed  # "refuted" only with a numeric counterexample
+        verdicts = witnessed(program, block.name, verdicts)
     records["inferred"] += [v.record() for v in inferred]
     records["contracts"] += [v.record() for v in verdicts]
     if text:
@@ -75,7 +78,8 @@ def _symmetry(program, block, records, text: bool) -> list[ArchError]:
             print(f"    symmetry: {v.contract} ({v.verdict}{extra})")
         for v in verdicts:
             print(f"    contract {v.contract}: {v.verdict}"
-                  + (f" (holds: {v.subgroup})" if v.subgroup and v.verdict != "proven" else ""))
+                  + (f" (holds: {v.subgroup})" if v.subgroup and v.verdict != "proven" else "")
+                  + (f"; counterexample: {v.witness}" if v.witness else ""))
     refuted = []
     for v in verdicts:
         if v.verdict == "refuted":
@@ -97,5 +101,7 @@ def diagnostic(v) -> SymmetryError:
         msg += f" (reached through the call at {v.site})"
     if v.subgroup and v.verdict != "approximate":
         msg += f". Proven instead: {v.subgroup}" + (" (approximately)" if v.subgroup_verdict == "approximate" else "")
+    if v.witness:
+        msg += f". Counterexample: {v.witness}"
     return SymmetryError(msg, v.span, code=code,
                          help=("requires " + ", ".join(v.requires)) if v.requires else None)

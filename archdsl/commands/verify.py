@@ -68,15 +68,19 @@ def run(args: argparse.Namespace) -> int:
         for c in checks:
             v = c.verdict
             where = "contract" if v.declared else "inferred"
+            if c.failed:
+                print(f"{v.block}: {where} {v.contract} [{v.verdict}]: FAILED to run ({c.failed})")
+                continue
             if c.skipped:
                 print(f"{v.block}: {where} {v.contract} [{v.verdict}]: not checked ({c.skipped})")
                 continue
             status = "ok" if c.ok else "MISMATCH"
             extra = f"; counterexample: {c.element}" if v.verdict == "refuted" and c.error > REFUTED_TOL \
                 else f"; worst: {c.element}"
-            print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e} {status}{extra}")
+            at = f" at {c.sizes}" if c.sizes else ""
+            print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e}{at} {status}{extra}")
         for line in unsized:
             print(line)
         print(f"(proven claims must stay below {PROVEN_TOL:g}; refuted ones need an error above "
-              f"{REFUTED_TOL:g})")
+              f"{REFUTED_TOL:g}; every parameter and buffer drawn at random with seed {args.seed})")
     return 0 if all(c.ok for c in checks) else 1

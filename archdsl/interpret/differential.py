@@ -17,6 +17,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ..errors import ArchError
 from ..passes.stats import resolve_sizes
+from ..random_weights import randomise
 from .base import InterpretError
 from .core import interpret
 
@@ -39,22 +40,6 @@ class Report:
     def __str__(self) -> str:
         head = f"{self.block} at {self.sizes}: "
         return head + ("agree" if self.ok else "; ".join(self.problems))
-
-
-def randomise(module: torch.nn.Module, seed: int) -> None:
-    """Every floating parameter and buffer drawn anew: magnitudes in [0.25, 0.75] (scaled by
-    1 / sqrt(fan-in) for matrices and kernels) with random signs; running variances positive."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, t in [*module.named_parameters(), *module.named_buffers()]:
-            if not t.dtype.is_floating_point:
-                continue
-            mag = torch.rand(t.shape, generator=gen, dtype=torch.float64) * 0.5 + 0.25
-            sign = torch.randint(0, 2, t.shape, generator=gen) * 2 - 1
-            value = mag if name.endswith("running_var") else mag * sign
-            if t.dim() >= 2:
-                value = value / max(1, t[0].numel()) ** 0.5
-            t.copy_(value.to(t.dtype))
 
 
 def random_inputs(program: Any, block: str, env: dict[str, Any], batch: tuple[int, ...], seed: int) -> list[torch.Tensor]:

@@ -19,7 +19,10 @@ JSON form.
 Soundness: "proven" is claimed only when every op on every path from the inputs to the outputs
 has a rule saying it commutes with the tracked action (analysis in eval mode: dropout is the
 identity, batch norm uses running statistics). An op without a rule makes the claim "unproven";
-"refuted" means false for generic weights (a learned kernel, a positional embedding).
+"refuted" here means a rule says it is false for generic weights (a learned kernel, a positional
+embedding); the commands report it as refuted only with a numeric witness
+(`archdsl.verify.witnessed`), unproven otherwise. Through a call, a motion the callee's input
+chooses (`aps`) is per-position in the caller when the call broadcasts (`Analysis._per_position`).
 """
 
 from __future__ import annotations

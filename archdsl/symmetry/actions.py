@@ -26,6 +26,7 @@ class Action:
     axes: tuple[str, ...]
     by: Size = ONE  # shift only: multiples of this
     span: Span | None = None
+    requires: tuple[tuple[Size, Size], ...] = ()  # (length, modulus): `by M / 2` needs M % 2 == 0
 
     def generators(self) -> list[tuple[str, ...]]:
         """The axes of each independent generator."""
@@ -33,7 +34,7 @@ class Action:
 
     def restricted(self, keep: list[int]) -> Action:
         gens = self.generators()
-        return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span)
+        return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span, self.requires)
 
     def text(self, by: Size | None = None) -> str:
         by = self.by if by is None else by
@@ -77,11 +78,11 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
     if a.group == "rot90" and len(a.axes) != 2:
         raise SymmetryError("`rot90` turns the plane of exactly two axes: `rot90(Y, X)`", a.span,
                             code="S106")
-    by = ONE
+    by, requires = ONE, ()
     if a.by is not None:
         if a.group != "shift":
             raise SymmetryError(f"`by` restricts shifts only, not `{a.group}`", a.by.span, code="S107")
-        by = _positive(by_size, a.by.span)
+        by, requires = _positive(by_size, a.by.span)
     ins = [t for _, t in block.inputs]
     for axis in a.axes:
         if not any(t.axis(axis) is not None for t in ins):
@@ -103,14 +104,22 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
         if c.kind == "equivariant" and not all(present):
             raise SymmetryError(f"`equivariant {a.group}` acts on {axis}, which the output lacks",
                                 c.span, code="S105", help="did you mean `invariant`?")
-    return Contract(c.kind, Action(a.group, a.axes, by, a.span), c.span)
+    return Contract(c.kind, Action(a.group, a.axes, by, a.span, requires), c.span)
 
 
-def _positive(value: Size, span) -> Size:
-    """A `by` (evaluated by the elaborator) must be a whole positive size."""
-    if not value.is_integral or (value.is_const and value.const < 1):
+def _positive(value: Size, span) -> tuple[Size, tuple[tuple[Size, Size], ...]]:
+    """A `by` (evaluated by the elaborator) must be a positive size; a symbolic fraction with a
+    constant denominator (Swin's half window, `by M / 2`) is whole under a condition on the
+    sizes (`M % 2 == 0`), which every verdict on the contract then requires."""
+    if value.is_const and value.const < 1:
         raise SymmetryError(f"`by` takes a whole positive size, not {value}", span, code="S107")
-    return value
+    if value.is_integral:
+        return value, ()
+    num, den = value.split_fraction()
+    if value.is_const or not den.is_const or not num.is_integral:
+        raise SymmetryError(f"`by` takes a whole positive size, not {value}", span, code="S107",
+                            help="a size divided by a constant is allowed: `by M / 2`")
+    return value, ((num, den),)
 
 
 def _paren(s: Size) -> str:

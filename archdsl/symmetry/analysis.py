@@ -78,6 +78,8 @@ class Analysis:
         if shared.broken:
             return [replace(shared, notes=merge_notes(args))] * len(node.types)
         outs = self.block(callee, ins, inner_env, inner_values, where)
+        if bcast:
+            outs = [self._per_position(s, ins, callee, binding.broadcast_names, node, where) for s in outs]
         result = []
         for state, t_out, t_callee, groups in zip(outs, node.types, callee.outputs, binding.outputs):
             if state.broken:
@@ -86,6 +88,21 @@ class Analysis:
             back = {a: grp if len(grp) > 1 else grp[0] for a, grp in zip(t_callee.names, groups)}
             result.append(self._leave(state, t_out, t_callee, back, shared, node, env, values, where))
         return result
+
+    def _per_position(self, state, ins, callee, bcast, node, where) -> State:
+        """A motion the callee's input chooses (`aps`'s roll) is chosen anew at every position of
+        the axes the call broadcasts over: in the caller it is not one motion but many, which the
+        analysis cannot name (APS1 called on [N, C, Y] then `mean[N]` is not shift-invariant)."""
+        if state.broken:
+            return state
+        entered = {f for s in ins for f in s.factors}
+        chosen = [f for f in state.factors if f.kind == "ashift" and f not in entered]
+        if not chosen:
+            return state
+        return replace(state, factors=(), broken=Break(
+            node.span, f"inside `{callee.name}`, the input chooses a roll (`aps`), and it is chosen "
+            f"separately at every position of {', '.join(bcast)} (which the call broadcasts over), "
+            "so it is not one motion in the caller", False, where))
 
     def _enter(self, state, t, layout, ptype, bcast, node, env, values, where) -> State:
         """The argument's state in the callee's axis names (broadcast factors stay outside)."""
@@ -143,7 +160,7 @@ class Analysis:
         for n in carried:
             if after[n].broken:
                 return [after[n]] * len(carried)
-            if after[n].factors != cur[n].factors:
+            if set(after[n].factors) != set(cur[n].factors):  # the same motions, in any order
                 return [self._break(node, f"`repeat {count}` changes how `{n}` moves "
                                     f"(from {_show(cur[n])} to {_show(after[n])}); a repeat with a "
                                     "symbolic count needs a fixpoint", False, site)] * len(carried)

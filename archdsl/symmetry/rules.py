@@ -84,8 +84,11 @@ class RuleContext:
         param = src.kind == "op" and src.op == "Param"
         what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`" if param else "an operand"
         moves = f"moves by {other.describe()}" if other else "does not move"
+        theirs = f.describe()
+        if other is not None and other.describe() == theirs:  # the same words, different motions
+            moves, theirs = f"{moves} ({other.source()})", f"{theirs} ({f.source()})"
         return self.broken(f"{what} {moves} along {axis} while the other operand moves by "
-                           f"{f.describe()}", True, src.span if param else None)
+                           f"{theirs}", True, src.span if param else None)
 
     def rename(self, mapping: dict[str, str], i: int = 0) -> State:
         s = self.states[i]
@@ -212,6 +215,8 @@ class RuleContext:
                     notes.append(self.note("approx", f"the {what} is shift-equivariant only up to "
                                            "boundary effects"))
                 new.append(f)
+            elif k == 1 and st == 1 and p == 0 and d is not None:  # pointwise over the grid
+                new.append(f)
             elif f.kind in ("flip", "rot") and symmetric and st == 1 and p is not None and k is not None \
                     and d is not None and 2 * p == d * (k - 1):
                 new.append(f)
@@ -334,7 +339,9 @@ def _product(sizes) -> Size:
 
 def _multiple(ratio: Size) -> Size:
     """The least m such that multiples of m satisfy `g * ratio^-1` integral: the numerator."""
-    num, _ = ratio.split_fraction()
+    num, den = ratio.split_fraction()
+    if not ratio.is_const and den.is_const:  # `M / 2`: a size, whole by the shape preconditions
+        return ratio
     if num.is_const:
         return Size.of(abs(num.const))
     return num

@@ -43,6 +43,17 @@ class Factor:
         return f"{self.kind}({axes})"
 
 
+    def source(self) -> str:
+        """Where the motion comes from: tells apart two factors that `describe` the same."""
+        if self.kind == "ashift":
+            return "a roll chosen by `aps`"
+        if self.origin and self.origin[0] == "merge":
+            return f"made by merging {' '.join(self.origin[1])}"
+        if self.origin:
+            return f"conjugated by `{self.origin[1][0]}`"
+        return f"generator {', '.join(map(str, self.gen))} of the action"
+
+
 @dataclass(frozen=True)
 class Note:
     """A restriction or an approximation met on the way to a tensor."""

@@ -39,6 +39,7 @@ class Verdict:
     requires: tuple[str, ...] = ()
     declared: bool = True
     file: str = ""  # the file that defines `block`
+    witness: str = ""  # refuted: the numeric counterexample (element, error, sizes; `archdsl.verify`)
     conditions: tuple[tuple[Size, Size], ...] = field(default=(), compare=False)  # (length, modulus)
     claim: Contract | None = field(default=None, compare=False)
     subgroup_claim: Contract | None = field(default=None, compare=False)
@@ -50,7 +51,7 @@ class Verdict:
         return {"block": self.block, "file": self.file, "contract": self.contract, "verdict": self.verdict,
                 "subgroup": self.subgroup, "subgroup_verdict": self.subgroup_verdict,
                 "span": where(self.span), "site": where(self.site), "reason": self.reason,
-                "requires": list(self.requires), "declared": self.declared}
+                "requires": list(self.requires), "declared": self.declared, "witness": self.witness}
 
 
 def judge(table: BlockTable, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
@@ -69,6 +70,7 @@ class _Outcome:
     states: list[State]
     mismatch: str | None  # why the outputs do not move as the contract says
     opaque: bool  # the mismatch involves a permutation the analysis could not name
+    output: int = 0  # which output moves wrongly
     assumed: tuple[str, ...] = ()  # flags of the block read at their defaults ("causal = false")
 
 
@@ -98,7 +100,7 @@ def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
 
 def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _Outcome:
     action = contract.action
-    for s, t in zip(states, block.outputs):
+    for i, (s, t) in enumerate(zip(states, block.outputs)):
         if s.broken:
             return _Outcome(states, None, False)
         want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
@@ -109,7 +111,7 @@ def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _
             f = odd[0] if odd else None
             why = (f"the output still moves by {f.describe()}" if f else
                    "the output does not move with the input")
-            return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd))
+            return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd), output=i)
     return _Outcome(states, None, False)
 
 
@@ -123,11 +125,11 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                        reason=broken.reason + given, span=broken.span, site=broken.site)
     if o.mismatch:
         return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch + given,
-                       span=block.ast.span)
+                       span=_culprit(block, o.output))
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
-    conditions = _conditions(notes)
+    conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
     requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
     base["conditions"] = conditions
@@ -135,6 +137,8 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     wanted = contract.action.by
     sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
                                                _lcm([needed, wanted]))) if restricts else None
+    if sub_claim is not None and _trivial(block, sub_claim.action):
+        sub_claim = None  # shifts by a multiple of every axis length: only the identity
     sub_text = sub_claim.text() if sub_claim else None
     base["subgroup_claim"] = sub_claim
     sub_verdict = ("approximate" if approx else "proven") if restricts else None
@@ -155,13 +159,30 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                    requires=requires)
 
 
-def _conditions(notes: list[Note]) -> tuple[tuple[Size, Size], ...]:
-    """Divisibility conditions, one per length (the strongest modulus)."""
+def _trivial(block: BlockIR, action: Action) -> bool:
+    """Is `shift(...) by s` the trivial group: s a multiple of the length of every axis?"""
+    for a in action.axes:
+        size = next((t.size(a) for _, t in block.inputs if t.axis(a) is not None), None)
+        if size is None or not (action.by / size).is_integral:
+            return False
+    return True
+
+
+def _culprit(block: BlockIR, output: int) -> Span:
+    """The operation that produces the output that moves wrongly (the header when it is an input)."""
+    g = block.body
+    node = g.node(g.outputs[output][0])
+    return node.span if node.kind != "input" and node.span is not None else block.ast.span
+
+
+def _conditions(notes: list[Note], claimed=()) -> tuple[tuple[Size, Size], ...]:
+    """Divisibility conditions, one per length (the strongest modulus): the contract's own
+    (`by M / 2`: M % 2 == 0) and the proof's."""
     by_length: dict[Size, list[Size]] = {}
-    for n in notes:
-        for length, modulus in n.requires:
-            by_length.setdefault(length, []).append(modulus)
-    return tuple((length, _lcm(mods)) for length, mods in by_length.items())
+    for length, modulus in [*claimed, *(r for n in notes for r in n.requires)]:
+        by_length.setdefault(length, []).append(modulus)
+    found = ((length, _lcm(mods)) for length, mods in by_length.items())
+    return tuple((n, m) for n, m in found if not (n / m).is_integral)  # never `Y % Y == 0`
 
 
 def _proof(restricts: list[Note], needed: Size) -> str:
