@@ -58,6 +58,9 @@ class Node:
     name: str = "t"  # the variable a person would call its result
     stmt: int = 0  # index of the `.arch` statement it belongs to
     types: list[TensorType] = field(default_factory=list)  # filled by the shape pass
+    # made by iteration `i` of `count` of the indexed repeat on line `line` (unrolled when elaborated):
+    # (line, i, count); diagrams fold the copies back into one
+    unrolled: tuple[int, int, int] | None = None
 
 
 class Graph:

@@ -49,8 +49,11 @@ class Indexed:
         try:
             for k in range(int(count.const)):
                 self.scope.indices[name] = Size.of(k)
+                before_nodes = set(self.g.g.nodes)
                 for stmt in s.body:
                     self.statement(stmt, top=False)
+                for nid in set(self.g.g.nodes) - before_nodes:
+                    self.g.node(nid).unrolled = (s.span.line, k, int(count.const))
         finally:
             self.scope.indices.pop(name, None)
         for n in list(self.vars):  # names first assigned in the body stay in the body

@@ -16,7 +16,7 @@ from ...passes.stats import graph_costs
 from ...sizes import Size, SizeError
 from ...types import TensorType
 from ..contracts import contract_rows
-from .fold import call_runs, direction, single_call, u_turn
+from .fold import call_runs, direction, single_call, u_turn, unrolled_runs, varying
 from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where, where_text
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
@@ -52,6 +52,7 @@ class Drawer:
                  link: Link | None, unfold: bool):
         self.table, self.depth, self.env, self.fused, self.link = table, depth, env, fused, link
         self.unfold = unfold
+        self._vary: dict[int, dict[str, str]] = {}  # id() of a folded run's first call -> its varying bindings
         self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
         self.count = 0
@@ -105,22 +106,46 @@ class Drawer:
         Returns the dot ids that produce its outputs."""
         ends: dict[tuple[int, int], str] = {(nid, 0): dot_id for nid, dot_id in ports.items()}
         skips = skip_edges(g)
-        runs = {} if self.unfold else call_runs(g)
+        unrolled = [] if self.unfold else unrolled_runs(g)
+        later = {nid: first for u in unrolled for nid, first in u.later.items()}
+        opens, closes = {u.copies[0][0]: u for u in unrolled}, {u.copies[0][-1]: u for u in unrolled}
+        for u in unrolled:  # a call's bindings that differ between the copies
+            for j, nid in enumerate(u.copies[0]):
+                if g.node(nid).kind == "call":
+                    self._vary[id(g.node(nid))] = varying(g, [c[j] for c in u.copies])
+        runs = {} if self.unfold else {f: ids for f, ids in call_runs(g).items()
+                                        if not any(i in later or i in opens for i in ids)}
         turn = u_turn(g, skips) if scope.dot is self._top else None
         folded = {nid: first for first, ids in runs.items() for nid in ids[1:]}
+        self._vary.update({id(g.node(first)): varying(g, ids) for first, ids in runs.items()})
+        outer, fence = scope, None
         for node in g.operations():
-            if node.id == turn:
-                self.turn = self.count + 1
-            if node.id in folded:
-                ends[(node.id, 0)] = ends[(folded[node.id], 0)]
-                continue
-            wires = [_In(ends[r], g.type_of(r), (r[0], node.id) in skips) for r in g.args(node.id)]
-            if self._disabled(node, scope):
-                ends[(node.id, 0)] = wires[0].source
-                continue
-            times = str(len(runs[node.id])) if node.id in runs else None
-            outs = self._draw(node, g, scope, wires, times)
-            ends.update({(node.id, i): o for i, o in enumerate(outs)})
+            try:
+                if node.id in later:  # drawn once, as the first copy
+                    ends.update({(node.id, i): ends[(later[node.id], i)] for i in range(len(node.types))})
+                    continue
+                if node.id in opens:
+                    fence = scope.dot.subgraph(name=self._cluster())
+                    c = fence.__enter__()
+                    self._fence(c, f"repeat ×{opens[node.id].count}", [small("an indexed repeat, unrolled")], False,
+                                dashed=True, tooltip=where(node, scope.block))
+                    scope = _Scope(c, outer.level, outer.subst, outer.block, outer.values)
+                if node.id == turn:
+                    self.turn = self.count + 1
+                if node.id in folded:
+                    ends[(node.id, 0)] = ends[(folded[node.id], 0)]
+                    continue
+                wires = [_In(ends[r], g.type_of(r), (r[0], node.id) in skips) for r in g.args(node.id)]
+                if self._disabled(node, scope):
+                    ends[(node.id, 0)] = wires[0].source
+                    continue
+                times = str(len(runs[node.id])) if node.id in runs else None
+                outs = self._draw(node, g, scope, wires, times)
+                ends.update({(node.id, i): o for i, o in enumerate(outs)})
+            finally:  # also after a `continue`
+                if node.id in closes and fence is not None:
+                    fence.__exit__(None, None, None)
+                    scope, fence = outer, None
         return [ends[r] for r in g.outputs]
 
     def _disabled(self, node: Node, scope: _Scope) -> bool:
@@ -174,7 +199,7 @@ class Drawer:
         binding = node.attrs["binding"]
         learned = self._learned_block(callee)
         title = self._call_title(node, callee, times)
-        lines = [bold(title) if learned else dot_label(title), *_instance(node)]
+        lines = [bold(title) if learned else dot_label(title), *_instance(node), *self._varies(node)]
         sig = " ".join(bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
@@ -203,7 +228,7 @@ class Drawer:
             outer.attr(label=f"<{small('∀ ' + ' '.join(binding.broadcast_names))}>", style="dashed",
                        color=BROADCAST, labeljust="l", fontsize="9")
         with outer.subgraph(name=self._cluster()) as c:
-            self._fence(c, self._call_title(node, callee, times), _instance(node) + list(self._contracts(callee)),
+            self._fence(c, self._call_title(node, callee, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
                         self._learned_block(callee), href=self._href(node.attrs["callee"]),
                         tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
@@ -346,8 +371,14 @@ class Drawer:
         params = ", ".join(shown(p) for p in block.params.values())
         return f"{block.name}[{params}]" if params else block.name
 
+    def _varies(self, node: Node) -> list[str]:
+        """A folded run's bindings that differ between its calls (drawn with the first's sizes)."""
+        vary = self._vary.get(id(node)) or {}
+        return [small(f"varies: {k} = {v}") for k, v in vary.items()]
+
     def _call_title(self, node: Node, callee: BlockIR, times: str | None = None) -> str:
-        binds = [f"{k}={static.show(v)}" for k, v in node.attrs["sizes"].items()]
+        vary = self._vary.get(id(node)) or {}
+        binds = [f"{k}={'…' if k in vary else static.show(v)}" for k, v in node.attrs["sizes"].items()]
         binds += [f"{k}={' '.join(v) if isinstance(v, tuple) else v}" for k, v in node.attrs["axes"].items()]
         title = f"{callee.name}[{', '.join(binds)}]" if binds else callee.name
         return f"{title} ×{times}" if times else title

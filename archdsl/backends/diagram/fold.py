@@ -1,13 +1,18 @@
 """What the diagram folds and which way it runs.
 
-Folding: a run of consecutive calls of one block with equal bindings, each feeding only the
-next, is drawn once with "×N"; so is a `repeat` whose body is one call (ResNet's stages, a
-Transformer's layers). `--unfold` turns both off.
+Folding: a run of consecutive calls of one block that bind the same axes, each feeding only the
+next, is drawn once with "×N" (sizes and values that differ between them, as in an indexed
+`repeat i in N` that DenseNet grows by, are listed on the box: `varies: C = 64, 96, …`); so is a
+`repeat` whose body is one call (ResNet's stages, a Transformer's layers); and the copies an
+indexed `repeat i in N` was unrolled into are drawn as the first in a "repeat ×N" fence, with the
+bindings that vary. `--unfold` turns all of these off.
 
 Direction: a picture whose longest chain of boxes is long runs top to bottom (a page scrolls
 vertically), a short one left to right."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import networkx as nx
 
@@ -44,13 +49,33 @@ def _feeder(g: Graph, node: Node) -> Node | None:
 
 
 def _same_call(a: Node, b: Node) -> bool:
-    return a.attrs["callee"] == b.attrs["callee"] and _bindings(a) == _bindings(b)
+    return a.attrs["callee"] == b.attrs["callee"] and _axes(a) == _axes(b) and _values(a).keys() == _values(b).keys()
 
 
-def _bindings(node: Node) -> tuple:
-    sizes = tuple((k, static.show(v)) for k, v in node.attrs["sizes"].items())
-    axes = tuple((k, str(v)) for k, v in node.attrs["axes"].items())
-    return sizes, axes, tuple((k, static.show(v)) for k, v in node.attrs["binding"].values.items())
+def _axes(node: Node) -> tuple:
+    return tuple((k, str(v)) for k, v in node.attrs["axes"].items())
+
+
+def _values(node: Node) -> dict[str, str]:
+    """The sizes and static values a call binds, as the diagram prints them."""
+    return {**{k: static.show(v) for k, v in node.attrs["sizes"].items()},
+            **{k: static.show(v) for k, v in node.attrs["binding"].values.items()}}
+
+
+MAX_SHOWN = 4  # values of a varying binding listed before an ellipsis and the last
+
+
+def varying(g: Graph, ids: list[int]) -> dict[str, str]:
+    """The bindings that differ along a folded run, each with its values in order
+    (`64, 96, 128, …, 224`)."""
+    per = [_values(g.node(i)) for i in ids]
+    out = {}
+    for key in per[0]:
+        seq = [v[key] for v in per]
+        if len(set(seq)) > 1:
+            shown = seq if len(seq) <= MAX_SHOWN + 1 else [*seq[:MAX_SHOWN], "…", seq[-1]]
+            out[key] = ", ".join(shown)
+    return out
 
 
 def single_call(body: Graph) -> Node | None:
@@ -84,3 +109,41 @@ def u_turn(g: Graph, skips: set[tuple[int, int]]) -> int | None:
         return None
     mid = (pos[pairs[-1][0]] + pos[pairs[-1][1]]) / 2
     return next(n.id for n in g.order() if pos[n.id] > mid)
+
+
+@dataclass
+class Unrolled:
+    """The copies an indexed `repeat i in N` was elaborated into, drawn as the first copy in a
+    "repeat ×N" fence (their nodes carry `Node.unrolled`)."""
+
+    line: int
+    count: int
+    copies: list[list[int]]  # node ids of each iteration, in drawing order
+
+    @property
+    def later(self) -> dict[int, int]:
+        """A node of a later copy -> its counterpart in the first."""
+        return {c[j]: self.copies[0][j] for c in self.copies[1:] for j in range(len(c))}
+
+
+def unrolled_runs(g: Graph) -> list[Unrolled]:
+    """Indexed repeats of `g` whose copies have one shape (the same ops and calls in the same
+    order; a static `if` on the index can break that, and such a repeat is drawn in full) and
+    whose first copy is drawn without anything else in between."""
+    ops = list(g.operations())
+    pos = {n.id: i for i, n in enumerate(ops)}
+    found: dict[tuple[int, int], dict[int, list[int]]] = {}
+    for n in ops:
+        if n.unrolled is not None:
+            line, k, count = n.unrolled
+            found.setdefault((line, count), {}).setdefault(k, []).append(n.id)
+    out = []
+    for (line, count), iters in found.items():
+        if count < 2 or len(iters) != count:
+            continue
+        copies = [iters[k] for k in range(count)]
+        shapes = {tuple((g.node(i).kind, g.node(i).op, str(g.node(i).attrs.get("callee"))) for i in c) for c in copies}
+        first = [pos[i] for i in copies[0]]
+        if len(shapes) == 1 and first == list(range(first[0], first[0] + len(first))):
+            out.append(Unrolled(line, count, copies))
+    return out
