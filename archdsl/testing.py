@@ -129,8 +129,10 @@ def _pick_sizes(pick: Callable[[int, int, str], int | None], program: Program, b
     """Sizes for `block` from `pick(lo, hi, label)` (a Hypothesis draw, or a seeded random
     choice); None when they do not satisfy the preconditions (or `broken` is not broken)."""
     names = drawn_symbols(block)
-    if broken is not None:  # a derived parameter in `broken` (`K = C * r * r`) is broken by passing it
-        names += sorted(n for n in broken.symbols() - set(names) if n in block.params)
+    if broken is not None:  # a derived parameter (`K = C * r * r`, `F = C`) is drawn too, so that
+        # `broken` can fail while another precondition on it holds (`C % g` broken, `F % g` kept)
+        others = set().union(*(p.symbols() for p in block.preconditions))
+        names += sorted(n for n in (broken.symbols() | others) - set(names) if n in block.params)
     multiples: dict[str, list[tuple[int, Precondition]]] = {}
     for pre in block.preconditions:
         if pre is not broken and (found := _multiple_of(pre, set(names))) is not None:
@@ -140,6 +142,8 @@ def _pick_sizes(pick: Callable[[int, int, str], int | None], program: Program, b
     for name in sorted(names, key=lambda n: n in multiples):  # divisors before their multiples
         lo, hi = (free_lo, max(free_hi, _bound(block, name))) if name in block.free and free_lo > 1 else \
             (1, _bound(block, name))
+        if broken is not None and name in broken.symbols():
+            hi = max(hi, SMALL)  # a group count that defaults to 1 must be able to leave it
         if broken is not None and broken.kind == "at_least" and name in broken.symbols():
             lo = 0  # `repeat n - 1` is broken by n = 0
         values[name] = pick(lo, hi, name)

@@ -121,7 +121,7 @@ def test_hover_definition_completion(client, tmp_path):
     uri, diags = _open(client, f, text)
     assert [d for d in diags if d["severity"] == 1] == []
     lines = text.splitlines()
-    row = next(i for i, s in enumerate(lines, 1) if s.strip().startswith("q = Linear[D -> H K](x)"))
+    row = next(i for i, s in enumerate(lines, 1) if s.strip().startswith("q = select[R](qkv"))
     hover = client.request("textDocument/hover", _pos(uri, row, lines[row - 1].index("q") + 1))
     assert "q: [*, T, H, K]" in hover["contents"]["value"]
     assert "K = D / H" in hover["contents"]["value"]
