@@ -36,7 +36,18 @@ JOBS = {
 
 @pytest.fixture(scope="module")
 def two() -> dict[str, dict]:
-    return dict(zip(JOBS, run(*JOBS.values())))
+    """One two-process run of every job. Once in a full suite run (not alone, not reproduced in
+    three further full runs) a worker died in native code during start-up ("terminate called
+    without an active exception", SIGABRT) before any job ran; a death by a signal is retried
+    once, so a second one still fails. A Python error or a wrong result is never retried."""
+    from torch.multiprocessing import ProcessExitedException
+    try:
+        results = run(*JOBS.values())
+    except ProcessExitedException as err:
+        if err.signal_name is None:
+            raise
+        results = run(*JOBS.values())
+    return dict(zip(JOBS, results))
 
 
 def _same_as_one_process(r: dict) -> None:
