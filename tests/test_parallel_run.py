@@ -37,7 +37,7 @@ JOBS = {
 @pytest.fixture(scope="module")
 def two() -> dict[str, dict]:
     """One two-process run of every job. Once in a full suite run (not alone, not reproduced in
-    three further full runs) a worker died in native code during start-up ("terminate called
+    a second run of the same tests) a worker died in native code during start-up ("terminate called
     without an active exception", SIGABRT) before any job ran; a death by a signal is retried
     once, so a second one still fails. A Python error or a wrong result is never retried."""
     from torch.multiprocessing import ProcessExitedException
