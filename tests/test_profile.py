@@ -83,7 +83,8 @@ def test_cli_profile_prints_rows_and_json(capsys):
     assert cli.main([*args, "--format", "json", "--train"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["train"] and data["rows"] and data["peaks"]["flops_per_s"] > 0
-    assert {r["limiter"] for r in data["rows"]} <= {"compute", "memory"}
+    assert {r["limiter"] for r in data["rows"]} <= {"compute", "memory", "none"}
+    assert all(r["limiter"] == "none" for r in data["rows"] if not r["flops"] and not r["traffic_bytes"])
 
 
 def test_cli_profile_unknown_block_is_a_diagnostic(capsys):

@@ -80,7 +80,10 @@ def _rows(table: BlockTable, block: BlockIR, g: Graph, env: dict[str, Any], dept
 
 def traffic_bytes(g: Graph, node: Node, env: dict[str, Any], scale: int, params: int) -> int:
     """Bytes `node` reads and writes at least: its inputs and outputs for `scale` examples, and
-    its `params` parameters once."""
+    its `params` parameters once. A learned constant (`Param[T, D]()`, no inputs) is its
+    parameter and `rename` only relabels an axis: neither moves anything."""
+    if node.kind == "op" and (node.op == "rename" or (not g.args(node.id) and params)):
+        return 0
     ins = sum((elements(g.type_of(r)) for r in g.args(node.id)), Size.of(0))
     outs = sum((elements(t) for t in node.types), Size.of(0))
     return ((_at(ins, env) + _at(outs, env)) * scale + params) * BYTES

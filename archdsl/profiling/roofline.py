@@ -32,6 +32,9 @@ class Peaks:
         return max(flops / self.flops_per_s, traffic / self.bytes_per_s)
 
     def limiter(self, flops: float, traffic: float) -> str:
+        """Which peak bounds the time: "compute", "memory", or "none" (no FLOPs, nothing moved)."""
+        if not flops and not traffic:
+            return "none"
         return "compute" if flops / self.flops_per_s >= traffic / self.bytes_per_s else "memory"
 
 
