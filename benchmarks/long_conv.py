@@ -12,27 +12,13 @@ median of `--reps` runs after one warm-up.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
+
+from timing import median_ms  # benchmarks/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 
-
-def median_ms(model, x, reps: int, sync) -> float:
-    import torch
-
-    with torch.no_grad():
-        model(x)
-        sync()
-        times = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            model(x)
-            sync()
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:
@@ -56,7 +42,7 @@ def main() -> None:
     print(f"{'L':>6} {'fft':>10} {'direct':>10} {'direct/fft':>11}")
     for length in args.lengths:
         x = torch.randn(1, length, args.width, device=args.device)
-        a, b = median_ms(fft, x, args.reps, sync), median_ms(direct, x, args.reps, sync)
+        a, b = median_ms(fft, x, reps=args.reps, sync=sync), median_ms(direct, x, reps=args.reps, sync=sync)
         print(f"{length:>6} {a:>10.2f} {b:>10.2f} {b / a:>11.2f}")
 
 

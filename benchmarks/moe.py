@@ -14,10 +14,10 @@ batch 1; the outputs of both are checked equal first. Ratios from this run.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
+
+from timing import median_ms  # benchmarks/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,26 +31,12 @@ def dense(m):
         logits = m.logits_proj(x)
         weights, idx = torch.topk(logits, 2, dim=-1)
         gate = F.softmax(weights, dim=-1)
-        h = F.silu(torch.einsum("td,efd->etf", x, m.out_w1)) * torch.einsum("td,efd->etf", x, m.out_w3)
-        y = torch.einsum("etf,eof->teo", h, m.out_w2)  # [T, E, O]: every expert's output
+        h = F.silu(torch.einsum("td,efd->etf", x, m.w1)) * torch.einsum("td,efd->etf", x, m.w3)
+        y = torch.einsum("etf,eof->teo", h, m.w2)  # [T, E, O]: every expert's output
         return torch.einsum("tko,tk->to", y.gather(1, idx[..., None].expand(-1, -1, y.shape[-1])), gate)
 
     return run
 
-
-def median_ms(fn, x, reps: int, sync) -> float:
-    import torch
-
-    with torch.no_grad():
-        fn(x)
-        sync()
-        times = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            fn(x)
-            sync()
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
 
 
 def main() -> None:
@@ -80,7 +66,7 @@ def main() -> None:
     print(f"{'T':>6} {'sparse':>9} {'dense':>9} {'sparse/dense':>13}")
     for t in args.tokens:
         x = torch.randn(t, args.width, device=args.device)
-        s, d = median_ms(sparse, x, args.reps, sync), median_ms(full, x, args.reps, sync)
+        s, d = median_ms(sparse, x, reps=args.reps, sync=sync), median_ms(full, x, reps=args.reps, sync=sync)
         print(f"{t:>6} {s:>9.2f} {d:>9.2f} {s / d:>13.2f}")
 
 

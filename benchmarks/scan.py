@@ -16,11 +16,11 @@ skipped above `--masked-max` (its T^2 C memory). Ratios are taken from this run.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import weakref
 from pathlib import Path
+
+from timing import median_ms  # benchmarks/ is the script's directory
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = "block Scan(a: [T, C], b: [T, C]) -> [T, C] {\n    return scan[T](a, b)\n}\n"
@@ -92,20 +92,6 @@ def peak_bytes(fn, *args) -> int:
     return count.peak
 
 
-def median_ms(fn, a, b, reps: int, sync) -> float:
-    import torch
-
-    with torch.no_grad():
-        fn(a, b)
-        sync()
-        times = []
-        for _ in range(reps):
-            start = time.perf_counter()
-            fn(a, b)
-            sync()
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
-
 
 def check(c: int, device: str) -> float:
     """The largest difference between the three methods at T = 300 (they compute one thing)."""
@@ -134,7 +120,7 @@ def main() -> None:
           f"{'scan MiB':>9} {'masked MiB':>11}")
     for t in args.lengths:
         a, b = inputs(t, args.channels, args.device)
-        row = {name: (median_ms(fn, a, b, args.reps, sync), peak_bytes(fn, a, b) / 2**20)
+        row = {name: (median_ms(fn, a, b, reps=args.reps, sync=sync), peak_bytes(fn, a, b) / 2**20)
                for name, fn in fns.items() if name != "masked" or t <= args.masked_max}
         (s, sm), (lp, _) = row["scan"], row["loop"]
         mk, mm = row.get("masked", (float("nan"), float("nan")))
