@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 import torch
 
 from ..backends.pytorch import emission_order, import_source, python_class_names
+from ..interpret.differential import random_inputs
 from ..passes.report import traffic_bytes
 from ..passes.stats import node_costs, resolve_sizes
 from . import marks
@@ -81,7 +82,7 @@ def profile(program: Program, block: str, sizes: dict[str, int], peaks: Peaks, b
         if type(m).__module__ == generated.__name__:
             m.register_forward_pre_hook(marks.enter)
             m.register_forward_hook(marks.leave)
-    inputs = _inputs(ir, env, batch, seed)
+    inputs = [x.float() if x.is_floating_point() else x for x in random_inputs(program, block, env, (batch,), seed)]
     step = _step(module, inputs, train)
     for _ in range(2):
         step()
@@ -172,20 +173,6 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
 
-
-def _inputs(ir: BlockIR, env: dict[str, Any], batch: int, seed: int) -> list[torch.Tensor]:
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for _, t in ir.inputs:
-        shape = (batch, *(int(a.size.evaluate(env)) for a in t.axes))
-        if t.dtype == "int":
-            low = min([v for v in env.values() if type(v) is int and v > 0] or [1])
-            out.append(torch.randint(0, low, shape, generator=gen))
-        elif t.dtype == "bool":
-            out.append(torch.randint(0, 2, shape, generator=gen).bool())
-        else:
-            out.append(torch.randn(shape, generator=gen))
-    return out
 
 
 def _step(module: torch.nn.Module, inputs: list[torch.Tensor], train: bool):
