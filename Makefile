@@ -35,7 +35,7 @@ demo: setup
 
 test: setup tools
 	$(VENV)/bin/ruff check archdsl tests benchmarks
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n auto --dist loadfile tests
 
 # The fast layer (no subprocesses, browser, fuzzing or whole models): under a minute.
 test-fast: setup

@@ -271,9 +271,10 @@ def _parts(element: dict) -> list[dict]:
 
 def _relative(got, want, ys) -> float:
     """||got - want|| over the entries finite in both, relative to how much f(x) varies over the
-    batch of inputs (a large learned bias would otherwise hide any error; ||f(x)|| for a constant
-    f); entries infinite in both (a causal mask's -inf) agree when they are equal; any other
-    non-finite entry is an error of 1."""
+    batch of inputs (a large learned bias would otherwise hide any error), but never to less than
+    1e-8 ||f(x)||: a constant f (`mean[T](softmax[T](x))` is 1/T) varies only by rounding, which
+    would make rounding look like an error; entries infinite in both (a causal mask's -inf) agree
+    when they are equal; any other non-finite entry is an error of 1."""
     import torch
     num = den = 0.0
     for a, b, y in zip(got, want, ys):
@@ -284,7 +285,7 @@ def _relative(got, want, ys) -> float:
             return 1.0
         num += float((a[fin] - b[fin]).norm()) ** 2
         y = y.nan_to_num(0.0, 0.0, 0.0)
-        den += float((y - y.mean(0)).norm()) ** 2 or float(y.norm()) ** 2
+        den += max(float((y - y.mean(0)).norm()), 1e-8 * float(y.norm())) ** 2
     return num ** 0.5 / max(den ** 0.5, 1e-300)
 
 
