@@ -11,7 +11,7 @@ from ..errors import ArchError, ArchErrors, Poisoned, ResolveError, ShapeError, 
 from ..ir import Graph, ParamInfo, Ref
 from ..ops import REGISTRY
 from ..sizes import Size
-from ..static import Real, Value
+from ..static import Real, Value, show
 from .calls import Calls
 from .indexed import Indexed
 from .instances import Instances
@@ -235,7 +235,7 @@ class Builder(Calls, Instances, Indexed):
     def tensor(self, e: ast.Expr, what: str) -> Ref:
         v = self.expr(e)
         if not is_tensor(v):
-            raise ShapeError(f"{what} must be a tensor, not the static value `{v}`", e.span, code="E325")
+            raise ShapeError(f"{what} must be a tensor, not the static value `{show(v)}`", e.span, code="E325")
         return v
 
     def expr(self, e: ast.Expr) -> Result:

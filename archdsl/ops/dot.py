@@ -116,8 +116,8 @@ class Attention(Op):
         if len(vf) != 1:
             raise ArchError("attention values need exactly one feature axis", node.span, code="E501")
         need_axes(k, (s, f), node.span, self.name)
-        if {a.name for a in batch} != {a.name for a in k.axes} - {s, f}:
-            raise ShapeError("attention operands carry different batch axes", node.span, code="E310")
+        if not {a.name for a in k.axes} - {s, f} <= {a.name for a in batch}:
+            raise ShapeError("attention keys carry batch axes the queries lack", node.span, code="E310")
         node.attrs["batch"] = tuple(a.name for a in batch)
         return TensorType(tuple(batch + [q.axis(t), Axis(vf[0].name, vf[0].size)]),
                           q.batch or k.batch or v.batch)
@@ -132,8 +132,8 @@ class Attention(Op):
         t, s, f = node.attrs["t"], node.attrs["s"], node.attrs["k"]
         vf = e.out.axes[-1].name
         q = e.arg(0, b + [t, f])
-        k = e.arg(1, b + [s, f])
-        v = e.arg(2, b + [s, vf])
+        k = self._expanded(e, 1, b, [s, f])
+        v = self._expanded(e, 2, b, [s, vf])
         mask = " + ".join(self._mask(e, i, b + [t, s]) for i in range(3, len(e.ins)))
         # SDPA's fused kernels take (N, heads, L, E): fold the outer batch axes (windows) into N
         fold = len(b) >= 2 and all(x.batch for x in e.ins[:3])
@@ -152,6 +152,16 @@ class Attention(Op):
         if fold:
             out += f".unflatten(0, (-1, {', '.join(e.size(e.ins[0].size(n)) for n in b[:-1])}))"
         return out
+
+    @staticmethod
+    def _expanded(e, i: int, batch: list[str], rest: list[str]) -> str:
+        """Keys or values laid out (batch, *rest); expanded over the query heads they are shared
+        by (grouped-query attention), as `repeat_kv` does in hand-written models."""
+        t = e.ins[i]
+        if all(t.axis(n) is not None for n in batch):
+            return e.arg(i, batch + rest)
+        sizes = ", ".join("-1" if t.axis(n) is not None else e.size(e.ins[0].size(n)) for n in batch)
+        return f"{e.broadcast(i, batch + rest)}.expand(-1, {sizes}, -1, -1)"
 
     @staticmethod
     def _mask(e, i: int, layout: list[str]) -> str:

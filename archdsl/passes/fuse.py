@@ -81,24 +81,31 @@ def _scale(g: Graph, x: Ref) -> tuple[Value, Ref] | None:
 
 
 def _attention_axes(g: Graph, scores: tuple, s: str, v: Ref) -> tuple[Ref, Ref, dict] | None:
-    """(q, k, the attention's axes) when q, k, v fit SDPA: q [*b, T, K], k [*b, S, K], v [*b, S, V],
-    the same batch axes `b` on all three (an operand broadcast over one is left unfused), and
-    masks over the scores' axes only; None otherwise."""
+    """(q, k, the attention's axes) when q, k, v fit SDPA: q [*b, T, K], k [*b', S, K], v [*b'', S, V]
+    with b', b'' among q's batch axes `b` (grouped-query attention: keys and values shared by the
+    R query heads of a group are expanded over R, as hand-written `repeat_kv` does; only for
+    batched operands, whose leading dimension the expansion keeps), and masks over the scores'
+    axes only; None otherwise."""
     q, k, masks, attrs = scores
     tq, tk, tv = g.type_of(q), g.type_of(k), g.type_of(v)
     if tk.axis(s) is None or tq.axis(s) is not None:
         q, k, tq, tk = k, q, tk, tq
     feat = attrs["k"]
-    only_q = [n for n in tq.names if tk.axis(n) is None]
-    if len(only_q) != 1 or tk.axis(s) is None or tq.axis(s) is not None:
+    only_q = [n for n in tq.names if tk.axis(n) is None and n != feat]
+    if not only_q or tk.axis(s) is None or tq.axis(s) is not None:
         return None
-    t = only_q[0]
+    t = _query_axis(only_q, attrs["causal_axes"], tq, tk.size(s))
+    if t is None:
+        return None
     batch = set(tq.names) - {t, feat}
     vfeat = [n for n in tv.names if n not in batch and n != s]
-    if set(tk.names) - {s, feat} != batch or tv.axis(s) is None or len(vfeat) != 1 or vfeat[0] == t:
+    if not set(tk.names) - {s, feat} <= batch or tv.axis(s) is None or len(vfeat) != 1 or vfeat[0] == t:
         return None
-    if set(tv.names) != batch | {s, vfeat[0]}:
-        return None  # v broadcast over a batch axis of the scores: SDPA would need it expanded
+    if not set(tv.names) - {s, vfeat[0]} <= batch:
+        return None
+    shared = set(tk.names) - {s, feat} != batch or set(tv.names) != batch | {s, vfeat[0]}
+    if shared and not (tq.batch and tk.batch and tv.batch):
+        return None  # a batch-free operand has no leading dimension to expand beside
     if attrs["causal_axes"] is not None and attrs["causal_axes"] != (t, s):
         return None
     if any(not set(g.type_of(m).names) <= batch | {t, s} for m in masks):
@@ -107,6 +114,16 @@ def _attention_axes(g: Graph, scores: tuple, s: str, v: Ref) -> tuple[Ref, Ref, 
     if isinstance(scale, Real) and scale.op == "/" and scale.args[1] == Real("sqrt", (tq.size(feat),)):
         scale = None  # F.scaled_dot_product_attention's default 1 / sqrt(E)
     return q, k, {"t": t, "s": s, "k": feat, "scale": scale, "causal": attrs["causal"]}
+
+
+def _query_axis(only_q: list[str], causal: tuple | None, tq, keys: Size) -> str | None:
+    """Which of the axes only the queries have is SDPA's query length: the causal mask's rows, else
+    the one as long as the keys (self-attention's T beside grouped-query heads R), else the last;
+    the others are batch axes of the kernel (attention is computed row by row, so any choice is
+    the same function; this one keeps the long axis in the kernel)."""
+    if causal is not None:
+        return causal[0] if causal[0] in only_q else None
+    return next((n for n in only_q if tq.size(n) == keys), only_q[-1])
 
 
 def _additive_masks(g: Graph, x: Ref) -> tuple[Ref, list[Ref]]:
