@@ -106,6 +106,11 @@ class Op:
         or changes becomes unknown (verdict "unproven: <op> declares no rule")."""
         return rule.undeclared()
 
+    def constant(self, node: Node, rule) -> bool:
+        """Whether the output is one value at every position for these options (Swin's mask
+        with `shift = 0` is all zeros): combined with a moving operand, it moves along."""
+        return False
+
     # -- backend --------------------------------------------------------------------
     def emit(self, node: Node, e) -> str:
         """A Python expression computing the output in `node.types[0]`'s layout."""

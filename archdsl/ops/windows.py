@@ -109,6 +109,11 @@ class WindowMask(Op):
     def symmetry(self, node, rule):
         return rule.state(())
 
+    def constant(self, node, rule):
+        """Unrolled by 0, the grid has no regions to keep apart: the mask is zero."""
+        shift = rule.size(node.attrs["kw"]["shift"])
+        return shift is not None and shift.is_const and shift.const == 0
+
     def configure_map(self, clauses, span):
         return _window_spec(self, clauses, span, pairs=True)
 

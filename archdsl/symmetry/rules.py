@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 from ..types import TensorType
 from .state import ONE, Break, Factor, Note, State, merge_notes
@@ -73,9 +74,15 @@ class RuleContext:
                     continue
                 for f in si.factors:
                     shared = [a for a in f.axes if tj.axis(a) is not None]
-                    if shared and f not in sj.factors:
+                    if shared and f not in sj.factors and not self._constant(j):
                         return self._mismatch(j, shared[0], f)
         return self.state([f for s in self.states for f in s.factors])
+
+    def _constant(self, j: int) -> bool:
+        """Operand `j` is one value everywhere (its op says so for these options), so every
+        motion leaves it as it is."""
+        src = self.producers[j]
+        return src.kind == "op" and REGISTRY[src.op].constant(src, self)
 
     def _mismatch(self, j: int, axis: str, f: Factor) -> State:
         """Blame the operand that does not move along; a learned `Param` is blamed by its own span
