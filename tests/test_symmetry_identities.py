@@ -1,6 +1,7 @@
-"""An operand that is one value everywhere moves along with anything (issue 11: a Swin block
-with `shift = 0` was refuted although its mask is identically zero). Each verdict is checked
-against `archc verify`'s measurement with randomised weights."""
+"""Options under which an op is the identity or a constant (issue 11: a Swin block with
+`shift = 0` was refuted although its mask is identically zero; `aps` with stride 1 was
+unproven). Each verdict is checked against `archc verify`'s measurement with randomised
+weights."""
 
 import pytest
 
@@ -36,3 +37,15 @@ def test_shifted_windows_are_not():
     v, check = _checked(2)
     assert v.verdict == "refuted"
     assert check.error > REFUTED_TOL
+
+
+def test_aps_with_stride_one_is_the_identity():
+    src = """block A[C = 3](x: [C, Y = 6]) -> [C, Y]  equivariant shift(Y)  equivariant flip(Y) {
+    return aps[C over Y](x, stride = 1)
+}
+"""
+    prog = archdsl.compile_source(src, "aps.arch")
+    verdicts = check_contracts(prog.table, prog.block("A"))
+    assert [v.verdict for v in verdicts] == ["proven", "proven"]
+    for check in verify_claims(prog, "A", verdicts, trials=2, seed=0):
+        assert check.error < PROVEN_TOL
