@@ -49,3 +49,27 @@ def test_aps_with_stride_one_is_the_identity():
     assert [v.verdict for v in verdicts] == ["proven", "proven"]
     for check in verify_claims(prog, "A", verdicts, trials=2, seed=0):
         assert check.error < PROVEN_TOL
+
+
+MOTIONS = """from std.nn import SelfAttention
+block Twice[D = 4](x: [T = 5, D]) -> [T, D]  equivariant perm(T) {
+    return x + flip[T](flip[T](x))
+}
+block MeanOfFlip[D = 4](x: [T = 5, D]) -> [D]  invariant perm(T) {
+    return mean[T](flip[T D](x))
+}
+block Conjugated[D = 8](x: [T = 6, D]) -> [T, D]  equivariant perm(T) {
+    return flip[T](SelfAttention[T = T, H = 2](flip[T](x)))
+}
+"""
+
+
+@pytest.mark.parametrize("block", ["Twice", "MeanOfFlip", "Conjugated"])
+def test_motions_compose_by_group_element_not_by_position(block):
+    """flip is an involution: a permutation conjugated by one flip is conjugated back by the same
+    flip; flip[T D] conjugates a permutation of T into one of T alone (flips act per axis)."""
+    prog = archdsl.compile_source(MOTIONS, "motions.arch")
+    (v,) = check_contracts(prog.table, prog.block(block))
+    assert v.verdict == "proven", v.reason
+    (check,) = verify_claims(prog, block, [v], trials=2, seed=0)
+    assert check.error < PROVEN_TOL

@@ -308,13 +308,19 @@ class RuleContext:
 
     def conjugate(self, axes, how: str, i: int = 0) -> State:
         """A fixed permutation P of `axes` applied to a moving tensor: each factor g becomes
-        P g P^-1, a fixed permutation the analysis no longer names (still cancels in kind)."""
+        P g P^-1, a fixed permutation the analysis no longer names (still cancels in kind).
+        `flip` and `roll` act on each axis alone, so P g P^-1 moves only g's axes; `flip` is an
+        involution, so a factor it conjugated is conjugated back to the original by the same
+        flip (`flip[T](flip[T](x))` moves as x does)."""
         s = self.states[i]
         hit = s.touching(axes)
         if not hit:
             return s
         rest = [g for g in s.factors if g not in hit]
-        span_axes = tuple(sorted({a for g in hit for a in g.axes} | set(axes)))
+        if how == "flip" and len(hit) == 1 and hit[0].origin[:2] == (how, self._identity()):
+            return self.state(rest + list(hit[0].origin[2]))
+        per_axis = how in ("flip", "roll")
+        span_axes = tuple(sorted({a for g in hit for a in g.axes} | (set() if per_axis else set(axes))))
         gens = tuple(sorted({x for g in hit for x in g.gen}))
         return self.state(rest + [Factor(gens, "perm", span_axes, origin=(how, self._identity(), tuple(hit)))])
 
