@@ -73,3 +73,18 @@ def test_motions_compose_by_group_element_not_by_position(block):
     assert v.verdict == "proven", v.reason
     (check,) = verify_claims(prog, block, [v], trials=2, seed=0)
     assert check.error < PROVEN_TOL
+
+
+def test_a_roll_of_the_rotation_axis_commutes_with_p4():
+    """Between two p4 convolutions, roll[R] commutes with the rotation's cyclic shift of R."""
+    src = """block P4R[C = 3, F = 4](img: [C, Y = 7, X = 7]) -> [F]  invariant rot90(Y, X) {
+    h = relu(P4Conv[C -> F R over Y X](img, kernel = 3, padding = 1))
+    h = relu(P4Conv[F R -> F R over Y X](roll[R](h, shift = 1), kernel = 3, padding = 1))
+    return mean[Y X](max[R](h))
+}
+"""
+    prog = archdsl.compile_source(src, "p4.arch")
+    (v,) = check_contracts(prog.table, prog.block("P4R"))
+    assert v.verdict == "proven", v.reason
+    (check,) = verify_claims(prog, "P4R", [v], trials=2, seed=0)
+    assert check.error < PROVEN_TOL

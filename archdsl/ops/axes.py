@@ -307,12 +307,12 @@ class Roll(Op):
     options = {"shift": None}
     summary = "cyclic shift of the named axes by `shift` (torch.roll)"
     example = "h = roll[Y X](x, shift = 3)"
-    symmetry_doc = ("shifts (rolls commute); other factors become fixed permutations (conjugated)",
-                    "—")
+    symmetry_doc = ("shifts, a p4 rotation axis's cyclic shift and `aps`'s rolls (cyclic shifts "
+                    "commute); other factors become fixed permutations (conjugated)", "—")
 
     def symmetry(self, node, rule):
         hit = rule.states[0].touching(node.attrs["axes"])
-        if all(f.kind == "shift" for f in hit):
+        if all(f.kind in ("shift", "cyc", "ashift") for f in hit):
             return rule.keep()
         return rule.conjugate(node.attrs["axes"], "roll")
 
