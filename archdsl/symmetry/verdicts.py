@@ -132,6 +132,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
     requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
+    requires = tuple(text for _, text in contract.action.equal) + requires  # perm(N ~ M): N == M
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
