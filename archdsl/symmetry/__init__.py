@@ -73,6 +73,8 @@ def infer_symmetries(table: BlockTable, block: BlockIR) -> list[Verdict]:
         names = [a for a in t.names if a in ordered]
         for pair in zip(names, names[1:]):
             found += _best(table, block, Action("rot90", pair))
+    from .joint import infer_joint
+    found += infer_joint(table, block, ordered)  # an adjacency [N, M]: perm(N ~ M)
     return list({v.contract: v for v in found}.values())
 
 

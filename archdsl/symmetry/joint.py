@@ -11,6 +11,8 @@ every verdict) and is refused (S109) when no sizes satisfy it; `~` belongs to `p
 
 from __future__ import annotations
 
+import itertools
+
 from .. import ast
 from ..errors import SymmetryError
 from ..ir import BlockIR, Precondition
@@ -20,22 +22,27 @@ from ..sizes import Size
 def joint_conditions(a: ast.Action, block: BlockIR) -> tuple[tuple[tuple[str, ...], str], ...]:
     """Each joint group's size equalities, as (axes, "N == M") in the form preconditions are
     printed; refused when they can never hold."""
-    from ..passes.feasibility import why_infeasible
     if a.group != "perm":
         raise SymmetryError(f"`~` joins the axes of one permutation; `{a.group}` does not take it",
                             a.span, code="S108", help="`perm(N ~ M)`: one permutation of N and M")
+    return equalities(a.joint, block, a.span)
+
+
+def equalities(joint, block: BlockIR, span) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The size conditions of joint groups (S109 when one can never hold)."""
+    from ..passes.feasibility import why_infeasible
     out = []
-    for group in a.joint:
+    for group in joint:
         sizes = [_size(block, axis) for axis in group]
         for axis, size in zip(group[1:], sizes[1:]):
             if size is None or sizes[0] is None or size == sizes[0]:
                 continue
-            pre = _canonical(sizes[0], size, a.span, f"perm({' ~ '.join(group)})")
+            pre = _canonical(sizes[0], size, span, f"perm({' ~ '.join(group)})")
             why = why_infeasible(pre)
             if size.is_const and sizes[0].is_const or why:
                 raise SymmetryError(f"`perm({' ~ '.join(group)})` permutes {group[0]} and {axis} "
                                     f"together, but their sizes {sizes[0]} and {size} can never be "
-                                    "equal", a.span, code="S109",
+                                    "equal", span, code="S109",
                                     help="one permutation acts on axes of the same length")
             out.append((group, pre.render()))
     return tuple(out)
@@ -53,6 +60,28 @@ def joint_outputs(c: ast.Contract, block: BlockIR) -> None:
             if c.kind == "equivariant" and not present:
                 raise SymmetryError(f"`equivariant perm({' ~ '.join(group)})`, but the output has none "
                                     "of these axes", c.span, code="S105", help="did you mean `invariant`?")
+
+
+def infer_joint(table, block: BlockIR, ordered: list[str]):
+    """Joint permutations of two axes that each keep their order alone but appear together in
+    one input (an adjacency `[N, M]`): the inferred verdicts that hold, at most one per pair."""
+    from .actions import Action, Contract
+    from .verdicts import judge
+    found = []
+    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)}
+    for pair in sorted(pairs):
+        present = [any(a in names for a in pair) for names in block.output_names]
+        if any(present) and not all(present):
+            continue
+        try:
+            equal = equalities((pair,), block, None)
+        except SymmetryError:
+            continue
+        action = Action("perm", pair, joint=(pair,), equal=equal)
+        v = judge(table, block, Contract("equivariant" if all(present) else "invariant", action), declared=False)
+        if v.verdict in ("proven", "approximate"):
+            found.append(v)
+    return found
 
 
 def _canonical(a: Size, b: Size, span, origin: str) -> Precondition:
