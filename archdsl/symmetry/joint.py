@@ -32,8 +32,9 @@ def equalities(joint, block: BlockIR, span) -> tuple[tuple[tuple[str, ...], str]
     """The size conditions of joint groups (S109 when one can never hold)."""
     from ..passes.feasibility import why_infeasible
     out = []
+    solved = _solved(block)
     for group in joint:
-        sizes = [_size(block, axis) for axis in group]
+        sizes = [None if s is None else s.subs(solved) for s in (_size(block, axis) for axis in group)]
         for axis, size in zip(group[1:], sizes[1:]):
             if size is None or sizes[0] is None or size == sizes[0]:
                 continue
@@ -93,6 +94,21 @@ def _canonical(a: Size, b: Size, span, origin: str) -> Precondition:
         lhs, rhs = (pos, pos - diff) if pos != 0 else (-diff, Size.of(0))
         forms.append(Precondition("equal", lhs, rhs, span, origin))
     return min(forms, key=lambda p: p.render())
+
+
+def _solved(block: BlockIR) -> dict[str, Size]:
+    """Sizes the block's preconditions fix in terms of others (`M == N + 2` from a padded
+    contraction): substituted before asking whether the joint sizes can be equal."""
+    out: dict[str, Size] = {}
+    for p in block.preconditions:
+        if p.kind != "equal":
+            continue
+        for lhs, rhs in ((p.lhs, p.rhs), (p.rhs, p.lhs)):
+            name = lhs.as_symbol()
+            if name and name not in out and name not in rhs.symbols():
+                out[name] = rhs
+                break
+    return out
 
 
 def _size(block: BlockIR, axis: str):
