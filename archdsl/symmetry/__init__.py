@@ -27,9 +27,11 @@ chooses (`aps`) is per-position in the caller when the call broadcasts (`Analysi
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..errors import SymmetryError
 from ..ir import BlockIR
 from .actions import Action, Contract, contracts_of
 from .verdicts import VERDICTS, Verdict, judge
@@ -73,8 +75,7 @@ def infer_symmetries(table: BlockTable, block: BlockIR) -> list[Verdict]:
         names = [a for a in t.names if a in ordered]
         for pair in zip(names, names[1:]):
             found += _best(table, block, Action("rot90", pair))
-    from .joint import infer_joint
-    found += infer_joint(table, block, ordered)  # an adjacency [N, M]: perm(N ~ M)
+    found += _infer_joint(table, block, ordered)  # an adjacency [N, M]: perm(N ~ M)
     return list({v.contract: v for v in found}.values())
 
 
@@ -95,3 +96,24 @@ def _best(table: BlockTable, block: BlockIR, action: Action) -> list[Verdict]:
     if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
         out.append(v)
     return out
+
+
+def _infer_joint(table: BlockTable, block: BlockIR, ordered: list[str]) -> list[Verdict]:
+    """Joint permutations of two axes that each keep their order alone but appear together in
+    one input (an adjacency `[N, M]`): the inferred verdicts that hold, at most one per pair."""
+    from .joint import equalities
+    found = []
+    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)}
+    for pair in sorted(pairs):
+        present = [any(a in names for a in pair) for names in block.output_names]
+        if any(present) and not all(present):
+            continue
+        try:
+            equal = equalities((pair,), block, None)
+        except SymmetryError:  # sizes that can never be equal
+            continue
+        action = Action("perm", pair, joint=(pair,), equal=equal)
+        v = judge(table, block, Contract("equivariant" if all(present) else "invariant", action), declared=False)
+        if v.verdict in ("proven", "approximate"):
+            found.append(v)
+    return found

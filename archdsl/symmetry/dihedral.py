@@ -10,13 +10,12 @@ unproven or approximate. When one generator holds, its group is the proven subgr
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from .actions import Action, Contract
 
 if TYPE_CHECKING:
     from ..ir import BlockIR, BlockTable
-    from .verdicts import Verdict
 
 _WORST = ("refuted", "unproven", "approximate", "proven")  # the first present decides
 
@@ -29,8 +28,8 @@ def generators(contract: Contract) -> list[Contract]:
             Contract(contract.kind, Action("flip", (y,), span=span), contract.span)]
 
 
-def judge_dihedral(table: BlockTable, block: BlockIR, contract: Contract, declared: bool) -> Verdict:
-    from .verdicts import judge
+def judge_dihedral(table: BlockTable, block: BlockIR, contract: Contract, declared: bool, judge: Callable):
+    """The verdict on `contract` from `judge` (verdicts.judge) on each generator."""
     parts = [judge(table, block, c, declared) for c in generators(contract)]
     worst = min(parts, key=lambda v: _WORST.index(v.verdict))
     requires = tuple(dict.fromkeys(r for v in parts for r in v.requires))

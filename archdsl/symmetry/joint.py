@@ -11,8 +11,6 @@ every verdict) and is refused (S109) when no sizes satisfy it; `~` belongs to `p
 
 from __future__ import annotations
 
-import itertools
-
 from .. import ast
 from ..errors import SymmetryError
 from ..ir import BlockIR, Precondition
@@ -42,8 +40,8 @@ def equalities(joint, block: BlockIR, span) -> tuple[tuple[tuple[str, ...], str]
             why = why_infeasible(pre)
             if size.is_const and sizes[0].is_const or why:
                 raise SymmetryError(f"`perm({' ~ '.join(group)})` permutes {group[0]} and {axis} "
-                                    f"together, but their sizes {sizes[0]} and {size} can never be "
-                                    "equal", span, code="S109",
+                                    f"together, but their sizes ({sizes[0]} and {size}, with the "
+                                    "block's preconditions) can never be equal", span, code="S109",
                                     help="one permutation acts on axes of the same length")
             out.append((group, pre.render()))
     return tuple(out)
@@ -61,28 +59,6 @@ def joint_outputs(c: ast.Contract, block: BlockIR) -> None:
             if c.kind == "equivariant" and not present:
                 raise SymmetryError(f"`equivariant perm({' ~ '.join(group)})`, but the output has none "
                                     "of these axes", c.span, code="S105", help="did you mean `invariant`?")
-
-
-def infer_joint(table, block: BlockIR, ordered: list[str]):
-    """Joint permutations of two axes that each keep their order alone but appear together in
-    one input (an adjacency `[N, M]`): the inferred verdicts that hold, at most one per pair."""
-    from .actions import Action, Contract
-    from .verdicts import judge
-    found = []
-    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)}
-    for pair in sorted(pairs):
-        present = [any(a in names for a in pair) for names in block.output_names]
-        if any(present) and not all(present):
-            continue
-        try:
-            equal = equalities((pair,), block, None)
-        except SymmetryError:
-            continue
-        action = Action("perm", pair, joint=(pair,), equal=equal)
-        v = judge(table, block, Contract("equivariant" if all(present) else "invariant", action), declared=False)
-        if v.verdict in ("proven", "approximate"):
-            found.append(v)
-    return found
 
 
 def _canonical(a: Size, b: Size, span, origin: str) -> Precondition:

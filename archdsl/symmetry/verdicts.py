@@ -58,7 +58,7 @@ def judge(table: BlockTable, block: BlockIR, contract: Contract, declared: bool 
     """Analyse one contract; when it fails, look for the largest subgroup that holds."""
     if contract.action.group == "dihedral":  # through its generators rot90 and flip
         from .dihedral import judge_dihedral
-        return judge_dihedral(table, block, contract, declared)
+        return judge_dihedral(table, block, contract, declared, judge)
     outcome = _outcome(table, block, contract)
     v = _verdict(block, contract, outcome, declared)
     if v.verdict in ("refuted", "unproven") and v.subgroup is None:
