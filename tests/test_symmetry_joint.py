@@ -108,3 +108,11 @@ def test_sizes_that_can_never_be_equal_are_refused():
     with pytest.raises(ArchError) as err:
         archdsl.compile_source(src, "c.arch")
     assert err.value.code == "S109" and "can never be equal" in err.value.message
+
+
+def test_dihedral_is_inferred_in_place_of_its_generators():
+    body = "return mean[Y X](maxpool[Y X](x, kernel = 3, stride = 1, padding = 1))"
+    prog = archdsl.compile_source(rule_source(PLANE, body, "[D]", ""))
+    found = {v.contract: (v.verdict, v.requires) for v in infer_symmetries(prog.table, prog.block("B"))}
+    assert found["invariant dihedral(Y, X)"] == ("proven", ("X == Y",))
+    assert not {"invariant rot90(Y, X)", "invariant flip(Y)", "invariant flip(X)"} & set(found)

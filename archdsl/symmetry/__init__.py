@@ -76,6 +76,7 @@ def infer_symmetries(table: BlockTable, block: BlockIR) -> list[Verdict]:
         for pair in zip(names, names[1:]):
             found += _best(table, block, Action("rot90", pair))
     found += _infer_joint(table, block, ordered)  # an adjacency [N, M]: perm(N ~ M)
+    found = _infer_dihedral(table, block, found)  # rot90 and both flips: D4
     return list({v.contract: v for v in found}.values())
 
 
@@ -116,4 +117,20 @@ def _infer_joint(table: BlockTable, block: BlockIR, ordered: list[str]) -> list[
         v = judge(table, block, Contract("equivariant" if all(present) else "invariant", action), declared=False)
         if v.verdict in ("proven", "approximate"):
             found.append(v)
+    return found
+
+
+def _infer_dihedral(table: BlockTable, block: BlockIR, found: list[Verdict]) -> list[Verdict]:
+    """Where rot90(Y, X), flip(Y) and flip(X) are all proven, the group they generate, D4, is
+    proven too: one `dihedral(Y, X)` claim replaces the three."""
+    proven = {(v.claim.kind, v.claim.action.group, v.claim.action.axes): v for v in found
+              if v.verdict == "proven"}
+    for kind, group, axes in list(proven):
+        parts = [(kind, "rot90", axes), (kind, "flip", axes[:1]), (kind, "flip", axes[1:])]
+        if group != "rot90" or not all(p in proven for p in parts):
+            continue
+        v = judge(table, block, Contract(kind, Action("dihedral", axes)), declared=False)
+        if v.verdict == "proven":
+            drop = {proven[p].contract for p in parts}
+            found = [u for u in found if u.contract not in drop] + [v]
     return found

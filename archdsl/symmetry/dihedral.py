@@ -12,7 +12,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
+from ..errors import SymmetryError
 from .actions import Action, Contract
+from .joint import equalities
 
 if TYPE_CHECKING:
     from ..ir import BlockIR, BlockTable
@@ -32,7 +34,7 @@ def judge_dihedral(table: BlockTable, block: BlockIR, contract: Contract, declar
     """The verdict on `contract` from `judge` (verdicts.judge) on each generator."""
     parts = [judge(table, block, c, declared) for c in generators(contract)]
     worst = min(parts, key=lambda v: _WORST.index(v.verdict))
-    requires = tuple(dict.fromkeys(r for v in parts for r in v.requires))
+    requires = tuple(dict.fromkeys(_square(block, contract) + tuple(r for v in parts for r in v.requires)))
     conditions = tuple(dict.fromkeys(c for v in parts for c in v.conditions))
     if worst.verdict == "proven":
         reason = "its generators rot90 and flip are both proven: " + "; ".join(v.reason for v in parts)
@@ -43,3 +45,12 @@ def judge_dihedral(table: BlockTable, block: BlockIR, contract: Contract, declar
     return replace(worst, contract=contract.text(), claim=contract, reason=reason, requires=requires,
                    conditions=conditions, subgroup=sub.contract if sub else None,
                    subgroup_verdict=sub.verdict if sub else None, subgroup_claim=sub.claim if sub else None)
+
+
+def _square(block: BlockIR, contract: Contract) -> tuple[str, ...]:
+    """`Y == X`, unless the block's preconditions already say so (or make it impossible: then
+    the turns have nothing to act on, and the rot90 analysis reports it)."""
+    try:
+        return tuple(text for _, text in equalities((contract.action.axes,), block, contract.action.span))
+    except SymmetryError:
+        return ()
