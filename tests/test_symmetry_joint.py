@@ -116,3 +116,9 @@ def test_dihedral_is_inferred_in_place_of_its_generators():
     found = {v.contract: (v.verdict, v.requires) for v in infer_symmetries(prog.table, prog.block("B"))}
     assert found["invariant dihedral(Y, X)"] == ("proven", ("X == Y",))
     assert not {"invariant rot90(Y, X)", "invariant flip(Y)", "invariant flip(X)"} & set(found)
+
+
+def test_fmt_spaces_the_joint_axes():
+    from archdsl.fmt import format_source
+    src = "block B(x: [N, D], adj: [N, M]) -> [N, D]  equivariant perm(N~M) {\n    return x\n}\n"
+    assert "equivariant perm(N ~ M) {" in format_source(src)
