@@ -5,6 +5,8 @@ and the dihedral orbit against torch's own turns and flips."""
 
 import pytest
 from conftest import ROOT
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 from test_symmetry_joint import JOINT_RULES, rule_source  # noqa: E402
@@ -64,3 +66,43 @@ block U(x: [Y, X]) -> [G, Y, X] {
     want = [torch.rot90(x.flip(1) if s else x, k, (1, 2)) for s in (0, 1) for k in range(4)]
     torch.testing.assert_close(prog.module("O")(x), torch.stack(want, 1))
     torch.testing.assert_close(prog.module("U")(x), x[:, None].expand(2, 8, 5, 5))
+
+
+GRAPH_STEPS = [  # one step on node features h: [N, D], with the adjacency adj: [N, M] at hand
+    "relu({h})",
+    "Linear[D -> D]({h})",
+    "{h} + dot[M](adj, rename[N -> M]({h}))",
+    "{h} * sum[M](relu(adj))",
+    "dot[M](softmax[M](adj + dot[D]({h}, rename[N -> M]({h}))), rename[N -> M]({h}))",
+    "rename[M -> N](dot[N](rename[N -> M, M -> N](adj), {h}))",
+    "Agg({h}, adj)",  # through a call
+    "LayerNorm[D]({h})",
+    "cumsum[N]({h})",  # order matters: never proven
+    "{h} + Param[N, D](std = 1.0)",
+    "flip[N]({h})",
+]
+AGG_BLOCK = """block Agg[D](x: [N, D], a: [N, M]) -> [N, D] {
+    return relu(Linear[D -> D](dot[M](a, rename[N -> M](x))))
+}
+"""
+
+
+@settings(max_examples=8, deadline=None, derandomize=True, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(st.sampled_from(GRAPH_STEPS), min_size=1, max_size=5), st.booleans())
+def test_random_graph_layers_are_proven_only_when_true(steps, readout):
+    """Random compositions of graph steps: every proven `perm(N ~ M)` measures below 1e-6, every
+    refuted one has a counterexample."""
+    h = "x"
+    for step in steps:
+        h = step.format(h=h)
+    body, out, kind = (f"return sum[N]({h})", "[D]", "invariant") if readout else (f"return {h}", "[N, D]", "equivariant")
+    src = AGG_BLOCK + (f"block B[D = 3, N = 5](x: [N, D], adj: [N, M = 5]) -> {out} {kind} perm(N ~ M) {{\n"
+                       f"    {body}\n}}\n")
+    prog = archdsl.compile_source(src)
+    (v,) = witnessed(prog, "B", check_contracts(prog.table, prog.block("B")))
+    if v.verdict not in ("proven", "refuted"):
+        return
+    (check,) = verify_claims(prog, "B", [v], trials=2)
+    assert check.error is not None, check.skipped or check.failed
+    assert check.error < PROVEN_TOL if v.verdict == "proven" else check.error > REFUTED_TOL, (src, check.error)
