@@ -31,7 +31,7 @@ import itertools
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from ..errors import SymmetryError
+from ..errors import ArchError, SymmetryError
 from ..ir import BlockIR
 from .actions import Action, Contract, contracts_of
 from .verdicts import VERDICTS, Verdict, judge
@@ -101,10 +101,15 @@ def _best(table: BlockTable, block: BlockIR, action: Action) -> list[Verdict]:
 
 def _infer_joint(table: BlockTable, block: BlockIR, ordered: list[str]) -> list[Verdict]:
     """Joint permutations of two axes that each keep their order alone but appear together in
-    one input (an adjacency `[N, M]`): the inferred verdicts that hold, at most one per pair."""
+    one input (an adjacency `[N, M]`) with the same default size (not channels and pixels): the
+    inferred verdicts that hold, at most one per pair."""
+    from ..passes.feasibility import default_env
     from .joint import equalities
     found = []
-    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)}
+    env = default_env(block)
+    sizes = {a.name: _evaluate(a.size, env) for _, t in block.inputs for a in t.axes}
+    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)
+             if sizes[p[0]] is not None and sizes[p[0]] == sizes[p[1]]}
     for pair in sorted(pairs):
         present = [any(a in names for a in pair) for names in block.output_names]
         if any(present) and not all(present):
@@ -134,3 +139,10 @@ def _infer_dihedral(table: BlockTable, block: BlockIR, found: list[Verdict]) -> 
             drop = {proven[p].contract for p in parts}
             found = [u for u in found if u.contract not in drop] + [v]
     return found
+
+
+def _evaluate(size, env) -> int | None:
+    try:
+        return int(size.evaluate(env))
+    except (KeyError, ArithmeticError, ValueError, ArchError):  # a size without a default
+        return None
