@@ -7,8 +7,11 @@ Public entry points (the CLI, `archc verify` and the docs call only these):
 - `infer_symmetries(table, block) -> list[Verdict]`: the symmetries the analysis proves (or
   proves approximately) for a block whether or not it declares any, each at its largest
   subgroup ("invariant shift(Y, X) by 32").
-- `validate_contracts(block)`: the declared contracts checked against the signature (S102-S107);
+- `validate_contracts(block)`: the declared contracts checked against the signature (S102-S109);
   `compile_file` runs it for every block.
+
+`perm(N ~ M)` is one permutation of several axes (symmetry/joint.py); `dihedral(Y, X)` is D4,
+judged through its generators rot90 and flip (symmetry/dihedral.py).
 
 A `Verdict` has `block`, `contract` (text), `verdict` in proven / approximate / refuted /
 unproven, `subgroup` (text or None), `span` (the first op that breaks or restricts the claim;
