@@ -121,6 +121,7 @@ class Action:
     axes: tuple[str, ...]
     by: Expr | None
     span: Span
+    joint: tuple[tuple[str, ...], ...] = ()  # `perm(N ~ M, D)`: ((N, M), (D,)), one generator each
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ TOKEN = re.compile(r"""
   | (?P<ws>[ \t\f]+)
   | (?P<number>\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)
   | (?P<name>[A-Za-z_][A-Za-z_0-9]*)
-  | (?P<op>->|//|\*\*|==|!=|<=|>=|[-+*/%=<>])
+  | (?P<op>->|//|\*\*|==|!=|<=|>=|[-+*/%=<>~])
   | (?P<other>.)
 """, re.VERBOSE)
 KEYWORDS = {"block", "return", "repeat", "from", "import", "by", "over", "equivariant", "invariant",

@@ -23,6 +23,7 @@ from .errors import ArchError
 from .passes.stats import resolve_sizes
 from .stack import deep_recursion
 from .symmetry import Verdict, check_contracts, infer_symmetries
+from .verify_dihedral import DIHEDRAL, dihedral_act, dihedral_describe, dihedral_parts
 
 if TYPE_CHECKING:
     from .program import Program
@@ -214,7 +215,10 @@ def _unmet(v: Verdict, env: dict[str, Any]) -> str:
         if m == 0 or n % m != 0:
             return f"sizes give {length} = {n}, not a multiple of {m}"
     action = v.claim.action
-    if action.group == "rot90":
+    for axes in (g for g in action.generators() if action.group == "perm" and len(g) > 1):
+        if len({env.get(a) for a in axes}) > 1:
+            return f"perm({' ~ '.join(axes)}) needs equal sizes"
+    if action.group in ("rot90", "dihedral"):
         a, b = action.axes
         if env.get(a) != env.get(b):
             return f"rot90 needs {a} == {b}"
@@ -239,8 +243,10 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
         element = {}
         for axes in action.generators():
             n = int(env[axes[0]])
-            if action.group == "perm":
+            if action.group == "perm":  # perm(N ~ M): one permutation for all its axes
                 element[axes] = data.draw(st.permutations(range(n)))
+            elif action.group == "dihedral":
+                element[axes] = DIHEDRAL[-1]
             elif action.group == "shift":
                 element[axes] = data.draw(st.integers(1, max(1, n // by - 1))) * by if n > by else 0
             elif action.group == "flip":
@@ -252,7 +258,7 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
         with torch.no_grad(), deep_recursion():  # Hypothesis lowers the limit around each example
             ys = _tuple(model(*xs))
             # each generator alone, then all together: a product group is checked factor by factor
-            for part in _parts(element):
+            for part in (dihedral_parts(element) if action.group == "dihedral" else _parts(element)):
                 gys = _tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
                 want = ([_act(y, t, action, part) for y, t in zip(ys, block.outputs)]
                         if v.claim.kind == "equivariant" else ys)
@@ -308,11 +314,15 @@ def _act(x, t, action, element):
     """Apply the group element to a tensor laid out as [batch, *t.axes]."""
     import torch
     for axes, g in element.items():
+        if action.group == "perm":  # perm(N ~ M) permutes each of its axes the tensor has
+            for a in (a for a in axes if t.axis(a) is not None):
+                x = x.index_select(1 + t.names.index(a), torch.tensor(g))
+            continue
         if any(t.axis(a) is None for a in axes):
             continue
         dims = [1 + t.names.index(a) for a in axes]
-        if action.group == "perm":
-            x = x.index_select(dims[0], torch.tensor(g))
+        if action.group == "dihedral":
+            x = dihedral_act(x, dims, g)
         elif action.group == "shift":
             x = torch.roll(x, g, dims[0])
         elif action.group == "flip":
@@ -327,7 +337,9 @@ def _describe(action, element) -> str:
     for axes, g in element.items():
         if action.group == "perm":
             shown = ", ".join(map(str, g[:12])) + (", ..." if len(g) > 12 else "")
-            parts.append(f"perm {axes[0]} = [{shown}]")
+            parts.append(f"perm {' ~ '.join(axes)} = [{shown}]")
+        elif action.group == "dihedral":
+            parts.append(dihedral_describe(axes, g))
         elif action.group == "shift":
             parts.append(f"shift {axes[0]} by {g}")
         elif action.group == "flip":

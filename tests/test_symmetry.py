@@ -38,6 +38,14 @@ EXPECTED = [
     ("p4.arch", "FrameAveragedMap", "equivariant rot90(Y, X)", "proven", None, None),
     ("resnet50.arch", "ShiftInvariantResNet50", "invariant shift(Y, X)", "refuted",
      "invariant shift(Y, X) by 32", None),
+    ("graph.arch", "GCNLayer", "equivariant perm(N ~ M)", "proven", None, None),
+    ("graph.arch", "GCN", "invariant perm(N ~ M)", "proven", None, None),
+    ("graph.arch", "MPNNLayer", "equivariant perm(N ~ M)", "proven", None, None),
+    ("graph.arch", "GraphTransformer", "equivariant perm(N ~ M)", "proven", None, None),
+    ("p4m.arch", "D4Averaged", "invariant dihedral(Y, X)", "proven", None, None),
+    ("p4m.arch", "D4AveragedMap", "equivariant dihedral(Y, X)", "proven", None, None),
+    ("p4m.arch", "SquarePools", "invariant dihedral(Y, X)", "proven", None, None),
+    ("p4m.arch", "P4Only", "invariant dihedral(Y, X)", "refuted", "invariant rot90(Y, X)", 36),
 ]
 
 

@@ -79,7 +79,8 @@ def _symmetry(program, block, records, text: bool) -> list[ArchError]:
         for v in verdicts:
             print(f"    contract {v.contract}: {v.verdict}"
                   + (f" (holds: {v.subgroup})" if v.subgroup and v.verdict != "proven" else "")
-                  + (f"; counterexample: {v.witness}" if v.witness else ""))
+                  + (f"; counterexample: {v.witness}" if v.witness else "")
+                  + (f"; requires {', '.join(v.requires)}" if v.requires and v.verdict == "proven" else ""))
     refuted = []
     for v in verdicts:
         if v.verdict == "refuted":

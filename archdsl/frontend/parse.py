@@ -268,7 +268,12 @@ class _Build(Transformer):
 
     def action(self, meta, group, *rest):
         *axes, by = rest
-        return ast.Action(str(group), tuple(str(a) for a in axes), by, self._s(meta))
+        groups = tuple(a if isinstance(a, tuple) else (str(a),) for a in axes)
+        joint = groups if any(len(g) > 1 for g in groups) else ()
+        return ast.Action(str(group), tuple(a for g in groups for a in g), by, self._s(meta), joint)
+
+    def joint_axes(self, meta, *names):
+        return tuple(str(n) for n in names)
 
     def contract(self, meta, kind, action):
         return ast.Contract(str(kind), action, self._s(meta))

@@ -157,10 +157,21 @@ def _group_element(c: OpCall, x: NamedTensor, g: int) -> NamedTensor:
     over = c.attrs["over"]
     if c.kw("group") == "rot90":
         return quarter_turns(x, over[0], over[1], g)
+    if c.kw("group") == "dihedral":  # element 4 s + k: reflect the first axis s times, then turn k times
+        return quarter_turns(flip_axis(x, over[0]) if g >= 4 else x, over[0], over[1], g % 4)
     return flip_axis(x, over[0]) if g % 2 else x
 
 
-_ORDER = {"rot90": 4, "flip": 2}
+def _inverse_element(c: OpCall, x: NamedTensor, g: int) -> NamedTensor:
+    """The image of x under the inverse of element g."""
+    over = c.attrs["over"]
+    if c.kw("group") == "dihedral":  # (turn^k reflect^s)^-1 = reflect^s turn^-k
+        x = quarter_turns(x, over[0], over[1], -g % 4)
+        return flip_axis(x, over[0]) if g >= 4 else x
+    return _group_element(c, x, -g % _ORDER[c.kw("group")])
+
+
+_ORDER = {"rot90": 4, "flip": 2, "dihedral": 8}
 
 
 def _stack(items: list[NamedTensor], axis: str) -> NamedTensor:
@@ -182,4 +193,4 @@ def unorbit(c: OpCall, x: NamedTensor) -> NamedTensor:
     g_axis, n = c.attrs["group_axis"], _ORDER[c.kw("group")]
     y = x.order((g_axis,) + tuple(m for m in x.names if m != g_axis))
     entries = [NamedTensor(y.data.select(y.lead, g), y.names[1:]) for g in range(n)]
-    return _stack([_group_element(c, e, (n - g) % n) for g, e in enumerate(entries)], g_axis)
+    return _stack([_inverse_element(c, e, g) for g, e in enumerate(entries)], g_axis)

@@ -11,8 +11,9 @@ from ..errors import ArchError
 from ..sizes import Size
 from ..types import Axis
 from .base import Op, flat, fresh_axes, need_axes, register, without
+from .dihedral import dihedral_orbit, dihedral_unorbit
 
-_ORDER = {"rot90": 4, "flip": 2}
+_ORDER = {"rot90": 4, "flip": 2, "dihedral": 8}  # dihedral: p4m, element 4 s + k = turn^k reflect^s
 
 
 @register
@@ -117,14 +118,18 @@ class _Orbit(Op):
 
     def _check(self, node, x, ctx):
         over, group = node.attrs["over"], node.attrs["kw"]["group"]
-        if len(over) != (2 if group == "rot90" else 1):
-            raise ArchError(f"group `{group}` acts on {2 if group == 'rot90' else 1} axes", node.span,
+        planar = group in ("rot90", "dihedral")
+        if len(over) != (2 if planar else 1):
+            raise ArchError(f"group `{group}` acts on {2 if planar else 1} axes", node.span,
                             code="E204", help=f"for example `{self.example}`")
         need_axes(x, over, node.span, self.name)
-        if group == "rot90":
-            ctx.equal(x.size(over[0]), x.size(over[1]), node.span, "rot90 needs a square plane")
+        if planar:
+            ctx.equal(x.size(over[0]), x.size(over[1]), node.span, f"{group} needs a square plane")
 
     def _apply(self, e, code: str, power: str, over_dims) -> str:
+        if e.node.attrs["kw"]["group"] == "dihedral":  # element g: reflect when g >= 4, turn g % 4
+            return f"torch.rot90({code}.flip({over_dims[0]}) if {power} >= 4 else {code}, {power} % 4, " \
+                   f"({over_dims[0]}, {over_dims[1]}))"
         if e.node.attrs["kw"]["group"] == "rot90":
             return f"torch.rot90({code}, {power}, ({over_dims[0]}, {over_dims[1]}))"
         return f"({code}.flip({over_dims[0]}) if {power} % 2 else {code})"
@@ -133,10 +138,12 @@ class _Orbit(Op):
 @register
 class Orbit(_Orbit):
     name = "orbit"
-    summary = "stack the images of x under a finite group (rot90: 4 turns, flip: 2) along a new axis"
+    summary = ("stack the images of x under a finite group (rot90: 4 turns, flip: 2, dihedral: the 8 turns "
+               "and reflections) along a new axis")
     example = "o = orbit[G over Y X](x, group = rot90)"
     symmetry_doc = ("the group acting on Y X becomes a cyclic shift of G (frame averaging: reduce G "
-                    "after broadcasting any block over it)", "other actions on Y X")
+                    "after broadcasting any block over it); `group = dihedral`: rot90(Y, X) and flip of "
+                    "Y or X (so dihedral(Y, X)) become a fixed permutation of G", "other actions on Y X")
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -151,6 +158,8 @@ class Orbit(_Orbit):
         hit = s.touching(over)
         if not hit:
             return s
+        if node.attrs["kw"]["group"] == "dihedral":
+            return dihedral_orbit(rule, s, hit, tuple(over), g)
         kind = "rot" if node.attrs["kw"]["group"] == "rot90" else "flip"
         f = hit[0]
         if len(hit) != 1 or f.kind != kind or set(f.axes) != set(over):
@@ -175,7 +184,8 @@ class Unorbit(_Orbit):
     summary = "undo the group element of each orbit entry: entry g is turned back by g^-1"
     example = "u = unorbit[G over Y X](y, group = rot90)"
     symmetry_doc = ("a cyclic shift of G made by `orbit` becomes the group action on Y X again "
-                    "(equivariant frame averaging)", "other actions on Y X")
+                    "(equivariant frame averaging); so does the permutation of G made by the dihedral "
+                    "`orbit`", "other actions on Y X")
 
     def infer(self, node, ins, ctx):
         (x,) = ins
@@ -193,6 +203,8 @@ class Unorbit(_Orbit):
         cyc = s.on(g)
         if cyc is None:
             return s
+        if node.attrs["kw"]["group"] == "dihedral":
+            return dihedral_unorbit(rule, s, cyc, tuple(over), g)
         kind = "rot" if node.attrs["kw"]["group"] == "rot90" else "flip"
         if cyc.kind != "cyc" or cyc.origin != ("orbit", tuple(over)):
             return rule.broken(f"`unorbit` expects {g} to be made by `orbit` over {' '.join(over)}",
@@ -208,6 +220,8 @@ class Unorbit(_Orbit):
         inner = t.replace([t.axis(a) for a in order[1:]])
         dims = [inner.dim(a) for a in node.attrs["over"]]
         pick = "_y[:, _g]" if t.batch else "_y[_g]"
-        item = self._apply(e, pick, "-_g", dims)
+        item = self._apply(e, pick, "-_g", dims) if node.attrs["kw"]["group"] != "dihedral" else (
+            f"(lambda _z: _z.flip({dims[0]}) if _g >= 4 else _z)(torch.rot90({pick}, -_g % 4, "
+            f"({dims[0]}, {dims[1]})))")  # (turn^k reflect^s)^-1 = reflect^s turn^-k
         return (f"(lambda _y: torch.stack([{item} for _g in range({n})], {1 if t.batch else 0}))"
                 f"({e.arg(0, order)})")

@@ -7,8 +7,11 @@ Public entry points (the CLI, `archc verify` and the docs call only these):
 - `infer_symmetries(table, block) -> list[Verdict]`: the symmetries the analysis proves (or
   proves approximately) for a block whether or not it declares any, each at its largest
   subgroup ("invariant shift(Y, X) by 32").
-- `validate_contracts(block)`: the declared contracts checked against the signature (S102-S107);
+- `validate_contracts(block)`: the declared contracts checked against the signature (S102-S109);
   `compile_file` runs it for every block.
+
+`perm(N ~ M)` is one permutation of several axes (symmetry/joint.py); `dihedral(Y, X)` is D4,
+judged through its generators rot90 and flip (symmetry/dihedral.py).
 
 A `Verdict` has `block`, `contract` (text), `verdict` in proven / approximate / refuted /
 unproven, `subgroup` (text or None), `span` (the first op that breaks or restricts the claim;
@@ -27,9 +30,11 @@ chooses (`aps`) is per-position in the caller when the call broadcasts (`Analysi
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from ..errors import ArchError, SymmetryError
 from ..ir import BlockIR
 from .actions import Action, Contract, contracts_of
 from .verdicts import VERDICTS, Verdict, judge
@@ -73,6 +78,8 @@ def infer_symmetries(table: BlockTable, block: BlockIR) -> list[Verdict]:
         names = [a for a in t.names if a in ordered]
         for pair in zip(names, names[1:]):
             found += _best(table, block, Action("rot90", pair))
+    found += _infer_joint(table, block, ordered)  # an adjacency [N, M]: perm(N ~ M)
+    found = _infer_dihedral(table, block, found)  # rot90 and both flips: D4
     return list({v.contract: v for v in found}.values())
 
 
@@ -93,3 +100,52 @@ def _best(table: BlockTable, block: BlockIR, action: Action) -> list[Verdict]:
     if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
         out.append(v)
     return out
+
+
+def _infer_joint(table: BlockTable, block: BlockIR, ordered: list[str]) -> list[Verdict]:
+    """Joint permutations of two axes that each keep their order alone but appear together in
+    one input (an adjacency `[N, M]`) with the same default size (not channels and pixels): the
+    inferred verdicts that hold, at most one per pair."""
+    from ..passes.feasibility import default_env
+    from .joint import equalities
+    found = []
+    env = default_env(block)
+    sizes = {a.name: _evaluate(a.size, env) for _, t in block.inputs for a in t.axes}
+    pairs = {p for _, t in block.inputs for p in itertools.combinations([a for a in t.names if a in ordered], 2)
+             if sizes[p[0]] is not None and sizes[p[0]] == sizes[p[1]]}
+    for pair in sorted(pairs):
+        present = [any(a in names for a in pair) for names in block.output_names]
+        if any(present) and not all(present):
+            continue
+        try:
+            equal = equalities((pair,), block, None)
+        except SymmetryError:  # sizes that can never be equal
+            continue
+        action = Action("perm", pair, joint=(pair,), equal=equal)
+        v = judge(table, block, Contract("equivariant" if all(present) else "invariant", action), declared=False)
+        if v.verdict in ("proven", "approximate"):
+            found.append(v)
+    return found
+
+
+def _infer_dihedral(table: BlockTable, block: BlockIR, found: list[Verdict]) -> list[Verdict]:
+    """Where rot90(Y, X), flip(Y) and flip(X) are all proven, the group they generate, D4, is
+    proven too: one `dihedral(Y, X)` claim replaces the three."""
+    proven = {(v.claim.kind, v.claim.action.group, v.claim.action.axes): v for v in found
+              if v.verdict == "proven"}
+    for kind, group, axes in list(proven):
+        parts = [(kind, "rot90", axes), (kind, "flip", axes[:1]), (kind, "flip", axes[1:])]
+        if group != "rot90" or not all(p in proven for p in parts):
+            continue
+        v = judge(table, block, Contract(kind, Action("dihedral", axes)), declared=False)
+        if v.verdict == "proven":
+            drop = {proven[p].contract for p in parts}
+            found = [u for u in found if u.contract not in drop] + [v]
+    return found
+
+
+def _evaluate(size, env) -> int | None:
+    try:
+        return int(size.evaluate(env))
+    except (KeyError, ArithmeticError, ValueError, ArchError):  # a size without a default
+        return None

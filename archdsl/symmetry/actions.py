@@ -15,9 +15,10 @@ from ..errors import Span, SymmetryError
 from ..ir import BlockIR
 from ..sizes import Size
 from ..types import TensorType
+from .joint import joint_conditions, joint_outputs
 from .state import ONE, Factor
 
-GROUPS = {"perm": "perm", "shift": "shift", "flip": "flip", "rot90": "rot"}
+GROUPS = {"perm": "perm", "shift": "shift", "flip": "flip", "rot90": "rot", "dihedral": "dihedral"}
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,34 @@ class Action:
     by: Size = ONE  # shift only: multiples of this
     span: Span | None = None
     requires: tuple[tuple[Size, Size], ...] = ()  # (length, modulus): `by M / 2` needs M % 2 == 0
+    joint: tuple[tuple[str, ...], ...] = ()  # perm(N ~ M, D): the axes of each generator
+    equal: tuple[tuple[tuple[str, ...], str], ...] = ()  # perm(N ~ M): its axes' sizes equal ("N == M")
 
     def generators(self) -> list[tuple[str, ...]]:
-        """The axes of each independent generator."""
-        return [self.axes] if self.group == "rot90" else [(a,) for a in self.axes]
+        """The axes of each independent generator (`perm(N ~ M)`: one generator on N and M)."""
+        if self.joint:
+            return list(self.joint)
+        return [self.axes] if self.group in ("rot90", "dihedral") else [(a,) for a in self.axes]
 
     def restricted(self, keep: list[int]) -> Action:
         gens = self.generators()
-        return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span, self.requires)
+        joint = tuple(gens[i] for i in keep) if self.joint else ()
+        return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span, self.requires,
+                      joint, tuple(e for e in self.equal if e[0] in joint))
 
     def text(self, by: Size | None = None) -> str:
         by = self.by if by is None else by
         suffix = f" by {_paren(by)}" if self.group == "shift" and by != ONE else ""
-        return f"{self.group}({', '.join(self.axes)}){suffix}"
+        axes = [" ~ ".join(g) for g in self.joint] if self.joint else self.axes
+        return f"{self.group}({', '.join(axes)}){suffix}"
 
     def factors(self, t: TensorType, env: dict[str, Size] | None = None) -> list[Factor]:
         """How the generators act on a tensor of type `t` (inputs, and outputs of equivariance)."""
         out = []
         for i, axes in enumerate(self.generators()):
+            if self.joint and self.group == "perm":  # the same permutation on each of its axes
+                out += [Factor((i,), "perm", (a,)) for a in axes if t.axis(a) is not None]
+                continue
             if not all(t.axis(a) is not None for a in axes):
                 continue
             kind = GROUPS[self.group]
@@ -72,12 +83,14 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
     a = c.action
     if a.group not in GROUPS:
         raise SymmetryError(f"unknown group `{a.group}`", a.span, code="S102",
-                            help="groups: perm(A), shift(Y, X) [by s], flip(A), rot90(Y, X)")
+                            help="groups: perm(A), perm(N ~ M), shift(Y, X) [by s], flip(A), rot90(Y, X), "
+                            "dihedral(Y, X)")
     if len(set(a.axes)) != len(a.axes):
         raise SymmetryError(f"`{a.group}` names an axis twice", a.span, code="S106")
-    if a.group == "rot90" and len(a.axes) != 2:
-        raise SymmetryError("`rot90` turns the plane of exactly two axes: `rot90(Y, X)`", a.span,
+    if a.group in ("rot90", "dihedral") and len(a.axes) != 2:
+        raise SymmetryError(f"`{a.group}` turns the plane of exactly two axes: `{a.group}(Y, X)`", a.span,
                             code="S106")
+    equal = joint_conditions(a, block) if a.joint else ()
     by, requires = ONE, ()
     if a.by is not None:
         if a.group != "shift":
@@ -89,13 +102,13 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
             raise SymmetryError(f"`{a.group}` acts on {axis}, which no input of `{block.name}` has",
                                 a.span, code="S103",
                                 help=f"inputs: {', '.join(f'{n}: {t}' for n, t in block.inputs)}")
-    if a.group == "rot90":
+    if a.group in ("rot90", "dihedral"):
         for n, t in block.inputs:
             if (t.axis(a.axes[0]) is None) != (t.axis(a.axes[1]) is None):
                 raise SymmetryError(f"`rot90({', '.join(a.axes)})` needs both axes in `{n}`", a.span,
                                     code="S103")
     outs = block.output_names
-    for axis in a.axes:
+    for axis in ([] if a.joint else a.axes):
         present = [axis in names for names in outs]
         if c.kind == "invariant" and any(present):
             raise SymmetryError(f"`invariant {a.group}` acts on {axis}, but the output keeps {axis}",
@@ -104,7 +117,9 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
         if c.kind == "equivariant" and not all(present):
             raise SymmetryError(f"`equivariant {a.group}` acts on {axis}, which the output lacks",
                                 c.span, code="S105", help="did you mean `invariant`?")
-    return Contract(c.kind, Action(a.group, a.axes, by, a.span, requires), c.span)
+    if a.joint:
+        joint_outputs(c, block)
+    return Contract(c.kind, Action(a.group, a.axes, by, a.span, requires, a.joint, equal), c.span)
 
 
 def _positive(value: Size, span) -> tuple[Size, tuple[tuple[Size, Size], ...]]:

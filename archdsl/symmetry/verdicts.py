@@ -56,6 +56,9 @@ class Verdict:
 
 def judge(table: BlockTable, block: BlockIR, contract: Contract, declared: bool = True) -> Verdict:
     """Analyse one contract; when it fails, look for the largest subgroup that holds."""
+    if contract.action.group == "dihedral":  # through its generators rot90 and flip
+        from .dihedral import judge_dihedral
+        return judge_dihedral(table, block, contract, declared, judge)
     outcome = _outcome(table, block, contract)
     v = _verdict(block, contract, outcome, declared)
     if v.verdict in ("refuted", "unproven") and v.subgroup is None:
@@ -132,6 +135,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
     requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
+    requires = tuple(text for _, text in contract.action.equal) + requires  # perm(N ~ M): N == M
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
