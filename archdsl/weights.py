@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from . import weight_groups
 from .errors import ArchError
 
 
@@ -74,20 +75,29 @@ def use_order(module: Any, example: Any) -> list[str]:
     """The module's state_dict keys, by layer: layers in the order forward first reads one of
     their tensors, each layer's tensors in its own order (torch's: weight, bias, running_mean...,
     the order a state_dict has too), then the layers forward never reads, in state_dict order."""
+    return trace(module, example)[0]
+
+
+def trace(module: Any, example: Any) -> tuple[list[str], dict[str, tuple[str, int]]]:
+    """`use_order`, and for each layer the call that first read it: the function's name and the
+    id of its first argument that is not one of the module's tensors (its input; see
+    `weight_groups`)."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_flatten
 
     state = module.state_dict(keep_vars=True)
     layer_of = {id(t): _owner(k)[0] for k, t in state.items()}
-    layers: dict[str, None] = {}
+    calls: dict[str, tuple[str, int]] = {}
 
     class Record(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            for a in tree_flatten((args, kwargs or {}))[0]:
+            flat = tree_flatten((args, kwargs or {}))[0]
+            inputs = [id(a) for a in flat if isinstance(a, torch.Tensor) and id(a) not in layer_of]
+            for a in flat:
                 layer = layer_of.get(id(a))
-                if layer is not None:
-                    layers.setdefault(layer)
+                if layer is not None and layer not in calls:
+                    calls[layer] = (getattr(func, "__name__", ""), inputs[0] if inputs else -1)
             return func(*args, **(kwargs or {}))
 
     was_training = module.training
@@ -97,9 +107,9 @@ def use_order(module: Any, example: Any) -> list[str]:
             module(*example) if isinstance(example, tuple) else module(example)
     finally:
         module.train(was_training)
-    rank = {layer: i for i, layer in enumerate(layers)}
+    rank = {layer: i for i, layer in enumerate(calls)}
     keys = list(state)
-    return sorted(keys, key=lambda k: (rank.get(_owner(k)[0], len(rank)), keys.index(k)))
+    return sorted(keys, key=lambda k: (rank.get(_owner(k)[0], len(rank)), keys.index(k))), calls
 
 
 def _squeezed(shape) -> tuple[int, ...]:
@@ -156,8 +166,11 @@ def _align(tv: list[Shape], sv: list[Shape]) -> tuple[dict[int, int], set[int]]:
 
 
 def _state(source: Any, example: Any) -> tuple[list[str], dict[str, Any]]:
+    """The source's keys in use order (key order for a bare state_dict) and its tensors, with
+    fused projections standing for runs of Linear layers of one input (`weight_groups`)."""
     if hasattr(source, "state_dict") and hasattr(source, "forward"):
-        return use_order(source, example), source.state_dict()
+        keys, calls = trace(source, example)
+        return weight_groups.fuse(keys, source.state_dict(), calls)
     state = dict(source)
     return list(state), state
 
@@ -170,8 +183,7 @@ def _owner(key: str) -> tuple[str, str]:
 def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[str, Any]]:
     """The report and the tensors to load into `module` (converted to its shapes)."""
     report = WeightReport()
-    tk = use_order(module, example)
-    target = module.state_dict()
+    tk, target = _state(module, example)
     sk, source_state = _state(source, example)
     pairs, ambiguous = _align([_shape(target[k]) for k in tk], [_shape(source_state[k]) for k in sk])
     loaded: dict[str, Any] = {}
@@ -180,16 +192,20 @@ def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[st
         if i in ambiguous:
             continue
         value = source_state[s]
-        if tuple(value.shape) == tuple(target[t].shape):
-            report.matched.append((t, s))
-        else:
+        if tuple(value.shape) != tuple(target[t].shape) and len(weight_groups.parts(t)) == 1:
             report.transformed.append((t, s, f"size-1 axes {tuple(value.shape)} -> {tuple(target[t].shape)}"))
-            value = value.reshape(target[t].shape)  # only size-1 axes differ (see `_score`)
-        loaded[t] = value
-    report.ambiguous = [tk[i] for i in sorted(ambiguous)]
-    report.unmatched = [t for t in tk if t not in loaded and t not in report.ambiguous]
-    taken = {s for _, s in report.matched} | {s for _, s, _ in report.transformed}
-    report.unused = [s for s in sk if s not in taken]
+            loaded[t] = value.reshape(target[t].shape)  # only size-1 axes differ (see `_score`)
+            continue
+        values, transformed, matched = weight_groups.assign(t, s, value)
+        loaded.update(values)
+        report.transformed += transformed
+        report.matched += matched
+    report.ambiguous = [p for i in sorted(ambiguous) for p in weight_groups.parts(tk[i])]
+    every = [p for t in tk for p in weight_groups.parts(t)]
+    report.unmatched = [t for t in every if t not in loaded and t not in report.ambiguous]
+    taken = {p for _, s in report.matched for p in weight_groups.parts(s)}
+    taken |= {p for _, s, _ in report.transformed for p in weight_groups.parts(s)}
+    report.unused = [p for s in sk for p in weight_groups.parts(s) if p not in taken]
     return report, loaded
 
 
