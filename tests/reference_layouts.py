@@ -300,9 +300,9 @@ class EfficientNet(nn.Module):
         return self.classifier(x.mean((2, 3)))
 
 
-def deit_small(img_size: int = 224, num_classes: int = 1000) -> VisionTransformer:
+def deit_small(img_size: int = 224, num_classes: int = 1000, depth: int = 12) -> VisionTransformer:
     """timm's deit_small_patch16_224: a ViT with 384 channels, 12 layers of 6 heads."""
-    return VisionTransformer(img_size, 16, embed_dim=384, depth=12, num_heads=6, num_classes=num_classes)
+    return VisionTransformer(img_size, 16, embed_dim=384, depth=depth, num_heads=6, num_classes=num_classes)
 
 
 # -- torchvision mobilenetv2.py (mobilenet_v2, width 1.0) -------------------------------------------
