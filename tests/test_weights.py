@@ -32,3 +32,55 @@ def test_two_equal_candidates_are_ambiguous():
     with pytest.raises(WeightsError) as e:
         load_weights(prog.module("P"), source, example=torch.randn(3))
     assert e.value.report.ambiguous
+
+
+THREE = """block Three[D = 4, F = 6](x: [D]) -> [F] {
+    q = Linear[D -> F](x)
+    k = Linear[D -> F](KEY)
+    v = Linear[D -> F](x)
+    return q * sigmoid(k) + v
+}
+block Fused[D = 4, F = 6](x: [D]) -> [F] {
+    qkv = Linear[D -> R F](x, R = 3)
+    return select[R](qkv, index = 0) * sigmoid(select[R](qkv, index = 1)) + select[R](qkv, index = 2)
+}"""
+
+
+class FusedQKV(torch.nn.Module):
+    """timm's layout: one Linear layer whose output rows are q, then k, then v."""
+
+    def __init__(self):
+        super().__init__()
+        self.qkv = torch.nn.Linear(4, 18)
+
+    def forward(self, x):
+        q, k, v = self.qkv(x).chunk(3, -1)
+        return q * torch.sigmoid(k) + v
+
+
+class SplitQKV(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.v = (torch.nn.Linear(4, 6) for _ in range(3))
+
+    def forward(self, x):
+        return self.q(x) * torch.sigmoid(self.k(x)) + self.v(x)
+
+
+@pytest.mark.parametrize("source, block", [(FusedQKV, "Three"), (SplitQKV, "Fused")])
+def test_qkv_split_or_stacked_along_the_output_axis(source, block):
+    torch.manual_seed(0)
+    ref, ours = source(), archdsl.compile_source(THREE.replace("KEY", "x")).module(block)
+    report = load_weights(ours, ref, example=torch.randn(4))
+    assert report.complete and not report.matched
+    # fused -> three: each of weight and bias split in three; three -> fused: stacked
+    assert len(report.transformed) == (6 if block == "Three" else 2)
+    x = torch.randn(5, 4)
+    torch.testing.assert_close(ours(x), ref(x))
+
+
+def test_linear_layers_of_different_inputs_are_not_a_fused_projection():
+    ours = archdsl.compile_source(THREE.replace("KEY", "relu(x)")).module("Three")
+    with pytest.raises(WeightsError) as e:
+        load_weights(ours, FusedQKV(), example=torch.randn(4))
+    assert e.value.report.unused == ["qkv.weight", "qkv.bias"]
