@@ -33,6 +33,10 @@ class WeightReport:
     unmatched: list[str] = field(default_factory=list)  # target tensors that got nothing
     unused: list[str] = field(default_factory=list)  # source tensors that went nowhere
     ambiguous: list[str] = field(default_factory=list)  # target tensors with two equal candidates
+    # whether the two modules' outputs on the example agreed after loading (None: not compared,
+    # the source being a bare state_dict or the outputs of different shapes)
+    verified: bool | None = None
+    difference: float = 0.0  # the largest absolute difference of the outputs, when compared
 
     @property
     def complete(self) -> bool:
@@ -40,7 +44,8 @@ class WeightReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"matched": [list(p) for p in self.matched], "transformed": [list(t) for t in self.transformed],
-                "unmatched": self.unmatched, "unused": self.unused, "ambiguous": self.ambiguous}
+                "unmatched": self.unmatched, "unused": self.unused, "ambiguous": self.ambiguous,
+                "verified": self.verified, "difference": self.difference}
 
     def summary(self) -> str:
         """One line: the counts, and the first few keys of each kind that went wrong."""
@@ -48,6 +53,9 @@ class WeightReport:
         for what, keys in (("unmatched", self.unmatched), ("unused", self.unused), ("ambiguous", self.ambiguous)):
             more = ", ..." if len(keys) > 3 else ""
             parts.append(f"{len(keys)} {what}" + (f" ({', '.join(keys[:3])}{more})" if keys else ""))
+        if self.verified is not None:
+            parts.append("outputs agree on the example" if self.verified else
+                         f"outputs DIFFER on the example (by up to {self.difference:.3g})")
         return ", ".join(parts)
 
     def __str__(self) -> str:
@@ -222,9 +230,40 @@ def load_weights(module: Any, source: Any, example: Any = None, strict: bool = T
     report, loaded = match(module, source, example)
     if strict and not report.complete:
         raise WeightsError("the source's weights do not fit this module", report)
+    state = module.state_dict(keep_vars=True)
+    before = {k: state[k].detach().clone() for k in loaded}
     with torch.no_grad():
-        for key, value in module.state_dict(keep_vars=True).items():
-            if key in loaded:
-                value.copy_(loaded[key])
+        for key, value in loaded.items():
+            state[key].copy_(value)
+    _verify(module, source, example, report)
+    if strict and report.verified is False:
+        with torch.no_grad():
+            for key, value in before.items():
+                state[key].copy_(value)
+        raise WeightsError("every tensor found a place, but the two modules compute different things", report)
     return report
+
+
+def _verify(module: Any, source: Any, example: Any, report: WeightReport) -> None:
+    """Compare the outputs on `example` when the source is a module: the witness that a layout
+    was read right (a fused projection interleaved per head, say, loads without error and is
+    wrong). Matching is by structure, so only this run says the load computes what the source
+    does; a disagreement is a counterexample."""
+    import torch
+
+    if not (hasattr(source, "state_dict") and hasattr(source, "forward")):
+        return
+    args = example if isinstance(example, tuple) else (example,)
+    modes = module.training, source.training
+    module.eval(), source.eval()
+    try:
+        with torch.no_grad():
+            ours, theirs = module(*args), source(*args)
+    finally:
+        module.train(modes[0]), source.train(modes[1])
+    if not (isinstance(ours, torch.Tensor) and isinstance(theirs, torch.Tensor)) or ours.shape != theirs.shape:
+        return
+    report.difference = float((ours - theirs).abs().max()) if ours.numel() else 0.0
+    scale = float(theirs.abs().max()) if theirs.numel() else 0.0
+    report.verified = report.difference <= 1e-4 * max(1.0, scale)
 

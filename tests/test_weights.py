@@ -84,3 +84,22 @@ def test_linear_layers_of_different_inputs_are_not_a_fused_projection():
     with pytest.raises(WeightsError) as e:
         load_weights(ours, FusedQKV(), example=torch.randn(4))
     assert e.value.report.unused == ["qkv.weight", "qkv.bias"]
+
+
+class InterleavedQKV(FusedQKV):
+    """timm's MaxViT layout: the fused rows are per head (q, k, v of head 0, then of head 1)."""
+
+    def forward(self, x):
+        q, k, v = (t.flatten(-2) for t in self.qkv(x).unflatten(-1, (2, 9)).chunk(3, -1))
+        return q * torch.sigmoid(k) + v
+
+
+def test_a_layout_read_wrong_is_refused_by_the_outputs_untouched():
+    torch.manual_seed(0)
+    ours = archdsl.compile_source(THREE.replace("KEY", "x")).module("Three")
+    state = {k: v.clone() for k, v in ours.state_dict().items()}
+    with pytest.raises(WeightsError) as e:  # every tensor has a place of its shape: only the outputs tell
+        load_weights(ours, InterleavedQKV(), example=torch.randn(4))
+    assert e.value.report.complete and e.value.report.verified is False
+    assert all(torch.equal(state[k], v) for k, v in ours.state_dict().items())
+    assert load_weights(ours, FusedQKV(), example=torch.randn(4)).verified
