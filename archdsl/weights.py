@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from . import weight_groups
+from . import weight_groups, weight_tables
 from .errors import ArchError
 
 
@@ -89,23 +89,28 @@ def use_order(module: Any, example: Any) -> list[str]:
 def trace(module: Any, example: Any) -> tuple[list[str], dict[str, tuple[str, int]]]:
     """`use_order`, and for each layer the call that first read it: the function's name and the
     id of its first argument that is not one of the module's tensors (its input; see
-    `weight_groups`)."""
+    `weight_groups`); and under a tensor's own key ("__getitem__", -1) when forward indexes it
+    (a table read by lookup; see `weight_tables`)."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_flatten
 
     state = module.state_dict(keep_vars=True)
     layer_of = {id(t): _owner(k)[0] for k, t in state.items()}
+    key_of = {id(t): k for k, t in state.items()}
     calls: dict[str, tuple[str, int]] = {}
 
     class Record(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             flat = tree_flatten((args, kwargs or {}))[0]
             inputs = [id(a) for a in flat if isinstance(a, torch.Tensor) and id(a) not in layer_of]
+            name = getattr(func, "__name__", "")
             for a in flat:
                 layer = layer_of.get(id(a))
                 if layer is not None and layer not in calls:
-                    calls[layer] = (getattr(func, "__name__", ""), inputs[0] if inputs else -1)
+                    calls[layer] = (name, inputs[0] if inputs else -1)
+            if name == "__getitem__" and id(args[0]) in key_of:
+                calls[key_of[id(args[0])]] = (name, -1)
             return func(*args, **(kwargs or {}))
 
     was_training = module.training
@@ -115,7 +120,7 @@ def trace(module: Any, example: Any) -> tuple[list[str], dict[str, tuple[str, in
             module(*example) if isinstance(example, tuple) else module(example)
     finally:
         module.train(was_training)
-    rank = {layer: i for i, layer in enumerate(calls)}
+    rank = {layer: i for i, layer in enumerate(c for c in calls if c not in key_of)}
     keys = list(state)
     return sorted(keys, key=lambda k: (rank.get(_owner(k)[0], len(rank)), keys.index(k))), calls
 
@@ -173,14 +178,15 @@ def _align(tv: list[Shape], sv: list[Shape]) -> tuple[dict[int, int], set[int]]:
     return first, differ
 
 
-def _state(source: Any, example: Any) -> tuple[list[str], dict[str, Any]]:
-    """The source's keys in use order (key order for a bare state_dict) and its tensors, with
-    fused projections standing for runs of Linear layers of one input (`weight_groups`)."""
+def _state(source: Any, example: Any) -> tuple[list[str], dict[str, Any], dict[str, tuple[str, int]]]:
+    """The source's keys in use order (key order for a bare state_dict), its tensors, with fused
+    projections standing for runs of Linear layers of one input (`weight_groups`), and the call
+    that first read each layer (none for a bare state_dict)."""
     if hasattr(source, "state_dict") and hasattr(source, "forward"):
         keys, calls = trace(source, example)
-        return weight_groups.fuse(keys, source.state_dict(), calls)
+        return (*weight_groups.fuse(keys, source.state_dict(), calls), calls)
     state = dict(source)
-    return list(state), state
+    return list(state), state, {}
 
 
 def _owner(key: str) -> tuple[str, str]:
@@ -191,8 +197,9 @@ def _owner(key: str) -> tuple[str, str]:
 def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[str, Any]]:
     """The report and the tensors to load into `module` (converted to its shapes)."""
     report = WeightReport()
-    tk, target = _state(module, example)
-    sk, source_state = _state(source, example)
+    tk, target, calls = _state(module, example)
+    sk, source_state, source_calls = _state(source, example)
+    relaid = weight_tables.relayout(module, tk, calls, source, sk, source_state, example) if source_calls else {}
     pairs, ambiguous = _align([_shape(target[k]) for k in tk], [_shape(source_state[k]) for k in sk])
     loaded: dict[str, Any] = {}
     for i, j in sorted(pairs.items()):
@@ -203,6 +210,10 @@ def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[st
         if tuple(value.shape) != tuple(target[t].shape) and len(weight_groups.parts(t)) == 1:
             report.transformed.append((t, s, f"size-1 axes {tuple(value.shape)} -> {tuple(target[t].shape)}"))
             loaded[t] = value.reshape(target[t].shape)  # only size-1 axes differ (see `_score`)
+            continue
+        if s in relaid:
+            report.transformed.append((t, s, relaid[s]))
+            loaded[t] = value
             continue
         values, transformed, matched = weight_groups.assign(t, s, value)
         loaded.update(values)
