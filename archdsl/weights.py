@@ -12,7 +12,9 @@ shape is the same, or the same after dropping size-1 axes (a class token (1, 1, 
 1x1 convolution for a Linear layer): never a reshape that merely has the same number of elements.
 When two alignments are equally good, the tensors where they differ are ambiguous, and nothing is
 guessed: with `strict=True` (the default) any unmatched or ambiguous tensor refuses the whole load
-with the report, and the module is left untouched."""
+with the report, and the module is left untouched. Two layouts are converted from what forward
+does: fused q/k/v projections (`weight_groups`) and relative-position tables (`weight_tables`);
+and with a source module the two outputs on the example must agree afterwards (`_verify`)."""
 
 from __future__ import annotations
 
