@@ -20,25 +20,22 @@ from typing import Any
 Codes = Any  # a (heads, N, N) tensor of table entry numbers
 
 
-class _Found(Exception):
-    """Stops forward once the bias is seen."""
-
-
-def _bias_codes(module: Any, key: str, example: Any, heads: int | None, n: int | None) -> Codes | None:
-    """The entry numbers the bias computed from `module`'s tensor `key` holds, as (heads, N, N);
-    None when forward computes no such tensor from it by lookup. `heads`, `n`: the shape sought
-    (unknown on the target's side, where the table's second axis gives the heads)."""
+def _bias_codes(module: Any, wanted: dict[str, tuple[int, int | None]], example: Any) -> dict[str, Codes]:
+    """For each tensor `key` of `module` in `wanted` (heads, N or None), the entry numbers the
+    bias forward computes from it holds, as (heads, N, N); keys whose forward computes no such
+    tensor by lookup are left out. Every table is numbered at once and followed on its own (a
+    tensor computed from two of them is nobody's bias), in one forward."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_flatten
 
-    table = module.state_dict(keep_vars=True)[key]
-    saved = table.detach().clone()
-    count = table.numel()
-    heads = heads or table.shape[-1]
-    derived, alive, found = {id(table)}, [], []
+    state = module.state_dict(keep_vars=True)
+    saved = {k: state[k].detach().clone() for k in wanted}
+    origin = {id(state[k]): k for k in wanted}  # tensor id -> the one table it is computed from
+    alive, found = [], {}
 
-    def bias(shape) -> int | None:  # which axis holds the heads, in a (H, N, N) or (N, N, H) tensor
+    def bias(key: str, shape) -> int | None:  # the heads' axis, in a (H, N, N) or (N, N, H) tensor
+        heads, n = wanted[key]
         s = [d for d in shape if d != 1]
         if len(s) != 3 or (n is not None and sorted(s) != sorted([heads, n, n])):
             return None
@@ -48,35 +45,35 @@ def _bias_codes(module: Any, key: str, example: Any, heads: int | None, n: int |
     class Follow(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
             out = func(*args, **(kwargs or {}))
-            if any(id(a) in derived for a in tree_flatten((args, kwargs or {}))[0]):
-                for o in tree_flatten(out)[0]:
-                    if isinstance(o, torch.Tensor):
-                        derived.add(id(o))
-                        alive.append(o)  # keeps ids from being reused
-                        axis = bias(o.shape)
-                        if axis is not None:
-                            found.append(o.detach().reshape([d for d in o.shape if d != 1]))
-                            found.append(axis)
-                            raise _Found
+            sources = {origin.get(id(a)) for a in tree_flatten((args, kwargs or {}))[0]} - {None}
+            for o in tree_flatten(out)[0] if sources else ():
+                if not isinstance(o, torch.Tensor):
+                    continue
+                alive.append(o)  # keeps ids from being reused
+                key = sources.pop() if len(sources) == 1 else ""
+                origin[id(o)] = key
+                axis = bias(key, o.shape) if key and key not in found else None
+                if axis is not None:
+                    codes = o.detach().reshape([d for d in o.shape if d != 1])
+                    found[key] = codes if axis == 0 else codes.permute(2, 0, 1)
             return out
 
     args = example if isinstance(example, tuple) else (example,)
     try:
         with torch.no_grad():
-            table.copy_(torch.arange(1, count + 1, dtype=table.dtype).view(table.shape))
+            for k in wanted:
+                state[k].copy_(torch.arange(1, state[k].numel() + 1, dtype=state[k].dtype).view(state[k].shape))
             with Follow():
                 module(*args)
-    except _Found:
-        pass
     finally:
         with torch.no_grad():
-            table.copy_(saved)
-    if not found:
-        return None
-    codes = found[0] if found[1] == 0 else found[0].permute(2, 0, 1)
-    if not torch.equal(codes, codes.round()) or codes.min() < 1 or codes.max() > count:
-        return None  # computed from the table, but not a lookup of its entries
-    return codes.long() - 1
+            for k, v in saved.items():
+                state[k].copy_(v)
+    out = {}
+    for key, codes in found.items():
+        if torch.equal(codes, codes.round()) and codes.min() >= 1 and codes.max() <= state[key].numel():
+            out[key] = codes.long() - 1  # else computed from the table, but not a lookup of it
+    return out
 
 
 def _permutation(target: Codes, source: Codes, count: int) -> Any:
@@ -101,29 +98,22 @@ def relayout(module: Any, tk: list[str], calls: dict[str, tuple[str, int]], sour
     target_state = module.state_dict()
     tables = [k for k in tk if k in calls and k in target_state and target_state[k].dim() == 2
               and target_state[k].is_floating_point()]
-    lookups: dict[tuple[int, ...], Codes] = {}
-    for k in tables:
-        shape = tuple(target_state[k].shape)
-        if shape not in lookups:
-            codes = _bias_codes(module, k, example, None, None)
-            if codes is not None:
-                lookups[shape] = codes
+    shapes = {tuple(target_state[k].shape): k for k in reversed(tables)}
+    codes = _bias_codes(module, {k: (target_state[k].shape[-1], None) for k in shapes.values()}, example)
+    lookups = {shape: codes[k] for shape, k in shapes.items() if k in codes}
     done: dict[str, str] = {}
-    for key in source_keys:
-        value = source_state.get(key)
-        if value is None or not value.is_floating_point():
+    own = source.state_dict()
+    candidates = {key: shape for key in source_keys for shape, c in lookups.items()
+                  if key in own and source_state[key].is_floating_point()
+                  and source_state[key].numel() == c.max().item() + 1}
+    theirs = _bias_codes(source, {k: tuple(lookups[shape].shape[:2]) for k, shape in candidates.items()}, example)
+    for key, their in theirs.items():
+        shape, value = candidates[key], source_state[key]
+        m = _permutation(lookups[shape], their, value.numel())
+        if m is None:
             continue
-        for shape, codes in lookups.items():
-            count = codes.max().item() + 1
-            if value.numel() != count:
-                continue
-            theirs = _bias_codes(source, key, example, codes.shape[0], codes.shape[1])
-            m = _permutation(codes, theirs, count) if theirs is not None else None
-            if m is None:
-                continue
-            if tuple(value.shape) != shape or not torch.equal(m, torch.arange(count)):
-                source_state[key] = value.flatten()[m].view(shape)
-                done[key] = (f"relative-position table {tuple(value.shape)} -> {shape}, re-laid by the "
-                             "lookup both modules perform (not a reshape)")
-            break
+        if tuple(value.shape) != shape or not torch.equal(m, torch.arange(value.numel())):
+            source_state[key] = value.flatten()[m].view(shape)
+            done[key] = (f"relative-position table {tuple(value.shape)} -> {shape}, re-laid by the "
+                         "lookup both modules perform (not a reshape)")
     return done
