@@ -43,16 +43,21 @@ def _bspline_basis(x: torch.Tensor, grid: int, order: int, lo: float, hi: float)
     return b
 
 
-def _relative_position_index(*window: int, device=None) -> torch.Tensor:
+def _relative_position_index(window: list[int], device: torch.device) -> torch.Tensor:
     """(N, N) rows of a table with one row per offset in an M1 x ... x Mk window (N = M1 ... Mk
     positions, row-major): the row of query position t and key position s is the offset t - s,
-    numbered row-major over the offsets (-(M1 - 1) .. M1 - 1) x ... as in Swin."""
-    grids = torch.meshgrid(*(torch.arange(m, device=device) for m in window), indexing="ij")
-    coords = torch.stack([g.flatten() for g in grids])
-    offset = coords[:, :, None] - coords[:, None, :]
-    index = torch.zeros_like(offset[0])
-    for d, m in enumerate(window):
-        index = index * (2 * m - 1) + offset[d] + m - 1
+    numbered row-major over the offsets (-(M1 - 1) .. M1 - 1) x ... as in Swin. (Written for
+    TorchScript: a list, no varargs.)"""
+    n = 1
+    for m in window:
+        n *= m
+    pos = torch.arange(n, device=device)
+    index = torch.zeros(n, n, dtype=torch.long, device=device)
+    stride = n
+    for m in window:
+        stride = stride // m
+        c = torch.div(pos, stride, rounding_mode="floor") % m  # the position's coordinate along this axis
+        index = index * (2 * m - 1) + (c[:, None] - c[None, :]) + m - 1
     return index
 
 
@@ -60,16 +65,25 @@ def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, 
     """Swin's mask for attention in windows of a grid rolled by -shift: `value` between two tokens
     of one window that come from different regions of the unrolled grid, 0 elsewhere. Along an
     axis of W windows of M, the regions are [0, WM - M), [WM - M, WM - shift), [WM - shift, WM).
-    `grid` lists (W, M) per axis; the result is (W1, ..., Wk, N, N) with N = M1 ... Mk."""
-    ids = torch.zeros([w * m for w, m in grid], dtype=torch.long, device=like.device)
-    for d, (w, m) in enumerate(grid):
+    `grid` lists (W, M) per axis; the result is (W1, ..., Wk, N, N) with N = M1 ... Mk. (Written
+    for TorchScript: no comprehension over tuples, no starred arguments.)"""
+    k = len(grid)
+    sizes: list[int] = []
+    for wm in grid:
+        sizes.append(wm[0] * wm[1])
+    ids = torch.zeros(sizes, dtype=torch.long, device=like.device)
+    for d in range(k):
+        w, m = grid[d]
         p = torch.arange(w * m, device=like.device)
         region = (p >= w * m - m).long() + (p >= w * m - shift).long()
-        ids = ids * 3 + region.view([-1] + [1] * (len(grid) - d - 1))
-    k = len(grid)
-    ids = ids.reshape([s for w, m in grid for s in (w, m)])
-    ids = ids.permute(*range(0, 2 * k, 2), *range(1, 2 * k, 2)).flatten(k)
-    return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0).to(like.dtype)
+        ids = ids * 3 + region.view([-1] + [1] * (k - d - 1))
+    split: list[int] = []
+    for wm in grid:
+        split += [wm[0], wm[1]]
+    ids = ids.reshape(split).permute(list(range(0, 2 * k, 2)) + list(range(1, 2 * k, 2))).flatten(k)
+    apart = ids[..., :, None] != ids[..., None, :]
+    return torch.zeros(apart.shape, dtype=like.dtype, device=like.device).masked_fill(apart, value)
+
 
 
 def _gather(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:

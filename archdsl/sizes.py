@@ -253,13 +253,14 @@ class Size:
         return self * den, den
 
     def render(self, symbol: Callable[[str], str] = str, integer: bool = True) -> str:
-        """Python source for the value; `integer` uses `//` for exact divisions."""
+        """Python source for the value; `integer` uses `//` for exact divisions and writes powers
+        as products (`M * M`: in TorchScript `int ** int` is a float, which no shape accepts)."""
         num, den = self.split_fraction()
-        text = _render_poly(num, symbol)
+        text = _render_poly(num, symbol, integer)
         if den == 1:
             return text
         op = "//" if integer else "/"
-        den_text = _render_poly(den, symbol)
+        den_text = _render_poly(den, symbol, integer)
         def wrap(s):
             return (f"({s})" if (" " in s or "*" in s) else s)
         return f"{wrap(text)} {op} {wrap(den_text)}"
@@ -299,12 +300,16 @@ def _mono_mul(m1: Monomial, m2: Monomial) -> Monomial:
     return tuple(sorted((a, e) for a, e in acc.items() if e != 0))
 
 
-def _render_poly(p: Size, symbol: Callable[[str], str]) -> str:
+def _power(base: str, e: int, integer: bool) -> str:
+    return base if e == 1 else " * ".join([_paren(base)] * e) if integer else f"{_paren(base)} ** {e}"
+
+
+def _render_poly(p: Size, symbol: Callable[[str], str], integer: bool = False) -> str:
     if not p.terms:
         return "0"
     parts: list[str] = []
     for m, c in p.terms:
-        factors = [a.render(symbol) if e == 1 else f"{_paren(a.render(symbol))} ** {e}" for a, e in m]
+        factors = [_power(a.render(symbol), e, integer) for a, e in m]
         mag = abs(c)
         if mag != 1 or not factors:
             factors.insert(0, str(mag))

@@ -12,7 +12,9 @@ shape is the same, or the same after dropping size-1 axes (a class token (1, 1, 
 1x1 convolution for a Linear layer): never a reshape that merely has the same number of elements.
 When two alignments are equally good, the tensors where they differ are ambiguous, and nothing is
 guessed: with `strict=True` (the default) any unmatched or ambiguous tensor refuses the whole load
-with the report, and the module is left untouched."""
+with the report, and the module is left untouched. Two layouts are converted from what forward
+does: fused q/k/v projections (`weight_groups`) and relative-position tables (`weight_tables`);
+and with a source module the two outputs on the example must agree afterwards (`_verify`)."""
 
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from . import weight_groups, weight_tables
 from .errors import ArchError
 
 
@@ -32,6 +35,10 @@ class WeightReport:
     unmatched: list[str] = field(default_factory=list)  # target tensors that got nothing
     unused: list[str] = field(default_factory=list)  # source tensors that went nowhere
     ambiguous: list[str] = field(default_factory=list)  # target tensors with two equal candidates
+    # whether the two modules' outputs on the example agreed after loading (None: not compared,
+    # the source being a bare state_dict or the outputs of different shapes)
+    verified: bool | None = None
+    difference: float = 0.0  # the largest absolute difference of the outputs, when compared
 
     @property
     def complete(self) -> bool:
@@ -39,7 +46,8 @@ class WeightReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"matched": [list(p) for p in self.matched], "transformed": [list(t) for t in self.transformed],
-                "unmatched": self.unmatched, "unused": self.unused, "ambiguous": self.ambiguous}
+                "unmatched": self.unmatched, "unused": self.unused, "ambiguous": self.ambiguous,
+                "verified": self.verified, "difference": self.difference}
 
     def summary(self) -> str:
         """One line: the counts, and the first few keys of each kind that went wrong."""
@@ -47,6 +55,9 @@ class WeightReport:
         for what, keys in (("unmatched", self.unmatched), ("unused", self.unused), ("ambiguous", self.ambiguous)):
             more = ", ..." if len(keys) > 3 else ""
             parts.append(f"{len(keys)} {what}" + (f" ({', '.join(keys[:3])}{more})" if keys else ""))
+        if self.verified is not None:
+            parts.append("outputs agree on the example" if self.verified else
+                         f"outputs DIFFER on the example (by up to {self.difference:.3g})")
         return ", ".join(parts)
 
     def __str__(self) -> str:
@@ -74,20 +85,34 @@ def use_order(module: Any, example: Any) -> list[str]:
     """The module's state_dict keys, by layer: layers in the order forward first reads one of
     their tensors, each layer's tensors in its own order (torch's: weight, bias, running_mean...,
     the order a state_dict has too), then the layers forward never reads, in state_dict order."""
+    return trace(module, example)[0]
+
+
+def trace(module: Any, example: Any) -> tuple[list[str], dict[str, tuple[str, int]]]:
+    """`use_order`, and for each layer the call that first read it: the function's name and the
+    id of its first argument that is not one of the module's tensors (its input; see
+    `weight_groups`); and under a tensor's own key ("__getitem__", -1) when forward indexes it
+    (a table read by lookup; see `weight_tables`)."""
     import torch
     from torch.overrides import TorchFunctionMode
     from torch.utils._pytree import tree_flatten
 
     state = module.state_dict(keep_vars=True)
     layer_of = {id(t): _owner(k)[0] for k, t in state.items()}
-    layers: dict[str, None] = {}
+    key_of = {id(t): k for k, t in state.items()}
+    calls: dict[str, tuple[str, int]] = {}
 
     class Record(TorchFunctionMode):
         def __torch_function__(self, func, types, args=(), kwargs=None):
-            for a in tree_flatten((args, kwargs or {}))[0]:
+            flat = tree_flatten((args, kwargs or {}))[0]
+            inputs = [id(a) for a in flat if isinstance(a, torch.Tensor) and id(a) not in layer_of]
+            name = getattr(func, "__name__", "")
+            for a in flat:
                 layer = layer_of.get(id(a))
-                if layer is not None:
-                    layers.setdefault(layer)
+                if layer is not None and layer not in calls:
+                    calls[layer] = (name, inputs[0] if inputs else -1)
+            if name == "__getitem__" and id(args[0]) in key_of:
+                calls[key_of[id(args[0])]] = (name, -1)
             return func(*args, **(kwargs or {}))
 
     was_training = module.training
@@ -97,9 +122,9 @@ def use_order(module: Any, example: Any) -> list[str]:
             module(*example) if isinstance(example, tuple) else module(example)
     finally:
         module.train(was_training)
-    rank = {layer: i for i, layer in enumerate(layers)}
+    rank = {layer: i for i, layer in enumerate(c for c in calls if c not in key_of)}
     keys = list(state)
-    return sorted(keys, key=lambda k: (rank.get(_owner(k)[0], len(rank)), keys.index(k)))
+    return sorted(keys, key=lambda k: (rank.get(_owner(k)[0], len(rank)), keys.index(k))), calls
 
 
 def _squeezed(shape) -> tuple[int, ...]:
@@ -155,11 +180,15 @@ def _align(tv: list[Shape], sv: list[Shape]) -> tuple[dict[int, int], set[int]]:
     return first, differ
 
 
-def _state(source: Any, example: Any) -> tuple[list[str], dict[str, Any]]:
+def _state(source: Any, example: Any) -> tuple[list[str], dict[str, Any], dict[str, tuple[str, int]]]:
+    """The source's keys in use order (key order for a bare state_dict), its tensors, with fused
+    projections standing for runs of Linear layers of one input (`weight_groups`), and the call
+    that first read each layer (none for a bare state_dict)."""
     if hasattr(source, "state_dict") and hasattr(source, "forward"):
-        return use_order(source, example), source.state_dict()
+        keys, calls = trace(source, example)
+        return (*weight_groups.fuse(keys, source.state_dict(), calls), calls)
     state = dict(source)
-    return list(state), state
+    return list(state), state, {}
 
 
 def _owner(key: str) -> tuple[str, str]:
@@ -170,9 +199,9 @@ def _owner(key: str) -> tuple[str, str]:
 def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[str, Any]]:
     """The report and the tensors to load into `module` (converted to its shapes)."""
     report = WeightReport()
-    tk = use_order(module, example)
-    target = module.state_dict()
-    sk, source_state = _state(source, example)
+    tk, target, calls = _state(module, example)
+    sk, source_state, source_calls = _state(source, example)
+    relaid = weight_tables.relayout(module, tk, calls, source, sk, source_state, example) if source_calls else {}
     pairs, ambiguous = _align([_shape(target[k]) for k in tk], [_shape(source_state[k]) for k in sk])
     loaded: dict[str, Any] = {}
     for i, j in sorted(pairs.items()):
@@ -180,16 +209,24 @@ def match(module: Any, source: Any, example: Any) -> tuple[WeightReport, dict[st
         if i in ambiguous:
             continue
         value = source_state[s]
-        if tuple(value.shape) == tuple(target[t].shape):
-            report.matched.append((t, s))
-        else:
+        if tuple(value.shape) != tuple(target[t].shape) and len(weight_groups.parts(t)) == 1:
             report.transformed.append((t, s, f"size-1 axes {tuple(value.shape)} -> {tuple(target[t].shape)}"))
-            value = value.reshape(target[t].shape)  # only size-1 axes differ (see `_score`)
-        loaded[t] = value
-    report.ambiguous = [tk[i] for i in sorted(ambiguous)]
-    report.unmatched = [t for t in tk if t not in loaded and t not in report.ambiguous]
-    taken = {s for _, s in report.matched} | {s for _, s, _ in report.transformed}
-    report.unused = [s for s in sk if s not in taken]
+            loaded[t] = value.reshape(target[t].shape)  # only size-1 axes differ (see `_score`)
+            continue
+        if s in relaid:
+            report.transformed.append((t, s, relaid[s]))
+            loaded[t] = value
+            continue
+        values, transformed, matched = weight_groups.assign(t, s, value)
+        loaded.update(values)
+        report.transformed += transformed
+        report.matched += matched
+    report.ambiguous = [p for i in sorted(ambiguous) for p in weight_groups.parts(tk[i])]
+    every = [p for t in tk for p in weight_groups.parts(t)]
+    report.unmatched = [t for t in every if t not in loaded and t not in report.ambiguous]
+    taken = {p for _, s in report.matched for p in weight_groups.parts(s)}
+    taken |= {p for _, s, _ in report.transformed for p in weight_groups.parts(s)}
+    report.unused = [p for s in sk for p in weight_groups.parts(s) if p not in taken]
     return report, loaded
 
 
@@ -206,9 +243,40 @@ def load_weights(module: Any, source: Any, example: Any = None, strict: bool = T
     report, loaded = match(module, source, example)
     if strict and not report.complete:
         raise WeightsError("the source's weights do not fit this module", report)
+    state = module.state_dict(keep_vars=True)
+    before = {k: state[k].detach().clone() for k in loaded}
     with torch.no_grad():
-        for key, value in module.state_dict(keep_vars=True).items():
-            if key in loaded:
-                value.copy_(loaded[key])
+        for key, value in loaded.items():
+            state[key].copy_(value)
+    _verify(module, source, example, report)
+    if strict and report.verified is False:
+        with torch.no_grad():
+            for key, value in before.items():
+                state[key].copy_(value)
+        raise WeightsError("every tensor found a place, but the two modules compute different things", report)
     return report
+
+
+def _verify(module: Any, source: Any, example: Any, report: WeightReport) -> None:
+    """Compare the outputs on `example` when the source is a module: the witness that a layout
+    was read right (a fused projection interleaved per head, say, loads without error and is
+    wrong). Matching is by structure, so only this run says the load computes what the source
+    does; a disagreement is a counterexample."""
+    import torch
+
+    if not (hasattr(source, "state_dict") and hasattr(source, "forward")):
+        return
+    args = example if isinstance(example, tuple) else (example,)
+    modes = module.training, source.training
+    module.eval(), source.eval()
+    try:
+        with torch.no_grad():
+            ours, theirs = module(*args), source(*args)
+    finally:
+        module.train(modes[0]), source.train(modes[1])
+    if not (isinstance(ours, torch.Tensor) and isinstance(theirs, torch.Tensor)) or ours.shape != theirs.shape:
+        return
+    report.difference = float((ours - theirs).abs().max()) if ours.numel() else 0.0
+    scale = float(theirs.abs().max()) if theirs.numel() else 0.0
+    report.verified = report.difference <= 1e-4 * max(1.0, scale)
 

@@ -19,12 +19,32 @@ sys.path.insert(0, str(ROOT))
 # The suite in layers: `make test-fast` runs the front end, passes and backend tests in under a
 # minute; these files are the system layer (subprocesses, a browser, fuzz campaigns, whole
 # models at real sizes, the differential campaign), which `make test` runs as well.
-SYSTEM = {"test_hostile", "test_hostile_scale", "test_fuzz", "test_injection", "test_browser", "test_packaging",
-          "test_site", "test_properties", "test_default_size_models", "test_symmetry_verify", "test_diagram",
-          "test_seed_models", "test_differential", "test_parallel_run", "test_lsp",
-          "test_cli_streams", "test_init", "test_mobilenetv2", "test_ecosystem_system", "test_weights_system",
-          "test_indexed_repeat", "test_symmetry_soundness",
-          "test_symmetry_joint_verify"}
+SYSTEM = {
+    "test_browser",
+    "test_cli_streams",
+    "test_default_size_models",
+    "test_diagram",
+    "test_differential",
+    "test_ecosystem_system",
+    "test_ecosystem_windows",
+    "test_fuzz",
+    "test_hostile",
+    "test_hostile_scale",
+    "test_indexed_repeat",
+    "test_init",
+    "test_injection",
+    "test_lsp",
+    "test_mobilenetv2",
+    "test_packaging",
+    "test_parallel_run",
+    "test_properties",
+    "test_seed_models",
+    "test_site",
+    "test_symmetry_joint_verify",
+    "test_symmetry_soundness",
+    "test_symmetry_verify",
+    "test_weights_system",
+}
 
 
 def pytest_collection_modifyitems(items):

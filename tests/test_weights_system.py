@@ -4,7 +4,17 @@ the outputs must then agree, and a model of another architecture is refused with
 
 import pytest
 import torch
-from reference_layouts import ConvNeXt, EfficientNet, VisionTransformer, resnet18, resnet50
+from reference_layouts import (
+    ConvNeXt,
+    EfficientNet,
+    MlpMixer,
+    MobileNetV2,
+    SwinTransformer,
+    VisionTransformer,
+    deit_small,
+    resnet18,
+    resnet50,
+)
 
 from archdsl import compile_file
 from archdsl.weights import WeightsError, load_weights
@@ -93,4 +103,48 @@ def test_timm_efficientnet_b0_squeeze_excite_convolutions_for_linear_layers(root
     # timm's squeeze-excite layers are 1x1 convolutions: 16 blocks, reduce and expand weights
     assert sorted({s.rsplit(".", 2)[-2] for _, s, _ in report.transformed}) == ["conv_expand", "conv_reduce"]
     assert len(report.transformed) == 32
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_reference_parameter_counts_are_the_published_ones():
+    counts = {SwinTransformer: 28_288_354, deit_small: 22_050_664, MobileNetV2: 3_504_872, MlpMixer: 59_880_472}
+    with torch.device("meta"):
+        assert {f: sum(p.numel() for p in f().parameters()) for f in counts} == counts
+
+
+def test_timm_swin_fused_qkv_split_into_the_specs_three_projections(root):
+    # Swin-T's depths and heads, narrower (24 channels) on 64 x 64 images with 2 x 2 windows
+    ref = randomize(SwinTransformer(64, 4, 24, (2, 2, 6, 2), (3, 6, 12, 24), window_size=2, num_classes=10))
+    x = torch.randn(2, 3, 64, 64)
+    ours = compile_file(root / "examples" / "swin.arch").module("SwinT", D=24, M=2, E=10).eval()
+    report = load_weights(ours, ref, example=x[:1])
+    assert report.complete and report.verified
+    # 12 blocks, each qkv weight and bias split in three; the position tables load as they are
+    assert len(report.transformed) == 12 * 2 * 3
+    assert {s.rsplit(".", 2)[-2] for _, s, _ in report.transformed} == {"qkv"}
+    assert "layers.0.blocks.0.attn.relative_position_bias_table" in {s for _, s in report.matched}
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_timm_deit_small(root):
+    ref = randomize(deit_small(img_size=32, num_classes=10, depth=2))  # DeiT-S's width and heads, 2 layers
+    x = torch.randn(2, 3, 32, 32)
+    ours = compile_file(root / "examples" / "vit.arch").module("ViT", Y=32, X=32, D=384, L=2, H=6, F=1536,
+                                                                E=10).eval()
+    assert load_weights(ours, ref, example=x[:1]).complete
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_torchvision_mobilenet_v2(root):
+    ref = randomize(MobileNetV2(num_classes=10))
+    x = torch.randn(2, 3, 32, 32)
+    ours, report = _converted(root, "mobilenetv2.arch", "MobileNetV2", ref, x, E=10)
+    assert len(report.matched) == len(ref.state_dict())
+    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+
+
+def test_timm_mixer_token_mlp_along_the_patches(root):
+    ref = randomize(MlpMixer(img_size=32, patch_size=8, embed_dim=32, num_blocks=2, num_classes=10))
+    x = torch.randn(2, 3, 32, 32)
+    ours, _ = _converted(root, "mixer.arch", "MixerB16", ref, x, Y=32, X=32, P=8, D=32, L=2, S=16, F=128, E=10)
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)

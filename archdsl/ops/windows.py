@@ -79,7 +79,7 @@ class RelPosBias(Op):
         std = e.ivalue(node.attrs["kw"]["std"])
         table = e.submodule("table", f"nn.Parameter(torch.randn({', '.join(e.isize(s) for s in shape)}) * {std})")
         window = ", ".join(e.size(m) for m in node.attrs["window"])
-        index = f"{e.helper('_relative_position_index')}({window}, device={table}.device)"
+        index = f"{e.helper('_relative_position_index')}([{window}], {table}.device)"
         k = len(shape) - 1
         perm = ", ".join(str(i) for i in [*range(2, 2 + k), 0, 1])
         return f"{table}[{index}]" + (f".permute({perm})" if k else "")

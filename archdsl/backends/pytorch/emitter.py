@@ -111,7 +111,8 @@ class Emitter:
         """Use the module-level function `name` from the op's `helpers` (emitted once per file)."""
         if name not in REGISTRY[self.node.op].helpers:
             raise CodegenError(f"`{self.node.op}` does not declare the helper `{name}`", code="E501")
-        self.w.helpers[name] = helper_source(name)
+        # a leaf for torch.fx: helpers build constants from sizes, which are Proxies while tracing
+        self.w.helpers[name] = f"{helper_source(name)}\n\n\ntorch.fx.wrap({name!r})"
         return name
 
     def parameter(self, ctor: str) -> str:
