@@ -59,12 +59,13 @@ class Drawer:
         self.turn: int | None = None  # the first dot id drawn climbing back up (a U-Net's decoder)
         self._top: graphviz.Digraph | None = None  # the fence of the block drawn
         self._learned: dict[tuple[str, str], bool] = {}
+        self._into: dict[str, str] = {}  # dot id -> the shape on its main wire in
 
     # -- the whole picture ------------------------------------------------------------------
     def draw(self, block: BlockIR) -> graphviz.Digraph:
         g = graphviz.Digraph(block.name, graph_attr={
             "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
-            "ranksep": "0.3", "newrank": "true", "compound": "true"},
+            "ranksep": "0.2", "newrank": "true", "compound": "true"},
             node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box", "height": "0.3",
                        "margin": "0.08,0.04"},
             edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#333333"})
@@ -81,7 +82,7 @@ class Drawer:
         with g.subgraph(name="outputs", graph_attr={} if self.turn else {"rank": "sink"}) as sink:
             for i, (src_id, t) in enumerate(zip(outs, block.outputs)):
                 out = self._terminal(sink, "out" if len(outs) == 1 else f"out{i + 1}")
-                self._wire(src_id, out, t, {}, skip=False)
+                self._wire(src_id, out, t, {}, skip=False, terminal=True)
         g.graph_attr["rankdir"] = "TB" if self.turn else direction([(t, h) for t, h, _ in self.edges])
         for tail, head, attrs in self.edges:
             self._edge(g, tail, head, attrs)
@@ -297,7 +298,8 @@ class Drawer:
 
     def _port(self, container: graphviz.Digraph, name: str) -> str:
         return self._node(container, f"<<I>{dot_label(name)}</I>>",
-                          {"shape": "plaintext", "fontsize": "9", "fontcolor": GREY, "class": "port"})
+                          {"shape": "plaintext", "fontsize": "9", "fontcolor": GREY, "class": "port",
+                           "height": "0.1"})
 
     def _fence(self, c: graphviz.Digraph, title: str, notes: list[str], learned: bool,
                dashed: bool = False, href: str | None = None, tooltip: str | None = None) -> None:
@@ -317,8 +319,11 @@ class Drawer:
     def _href(self, callee: tuple[str, str]) -> str | None:
         return self.link(callee) if self.link else None
 
-    def _wire(self, tail: str, head: str, t: TensorType, subst: dict[str, Size], skip: bool) -> None:
-        attrs = {"label": f"<{dot_label(self._type(t, subst))}>"}
+    def _wire(self, tail: str, head: str, t: TensorType, subst: dict[str, Size], skip: bool, terminal: bool = False) -> None:
+        text = self._type(t, subst)
+        attrs = {} if not skip and not terminal and self._into.get(tail) == text else {"label": f"<{dot_label(text)}>"}
+        if not skip:
+            self._into[head] = text
         if skip:
             attrs.update(style="dashed", color=SKIP, fontcolor=SKIP, weight="0", **{"class": "skip"})
         else:
