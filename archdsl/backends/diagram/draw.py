@@ -10,14 +10,14 @@ import graphviz
 
 from ... import static
 from ...ir import BlockIR, Dispatch, Graph, Node
-from ...names import dot_label, dot_text
+from ...names import dot_label
 from ...ops import REGISTRY
-from ...passes.stats import graph_costs
-from ...sizes import Size, SizeError
+from ...sizes import Size
 from ...types import TensorType
 from ..contracts import contract_rows
 from .fold import call_runs, direction, single_call, u_turn, unrolled_runs, varying
-from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where, where_text
+from .labels import Labels
+from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class _In:
     skip: bool
 
 
-class Drawer:
+class Drawer(Labels):
     def __init__(self, table: BlockTable, depth: int, env: dict[str, int] | None, fused: bool,
                  link: Link | None, unfold: bool):
         self.table, self.depth, self.env, self.fused, self.link = table, depth, env, fused, link
@@ -329,71 +329,6 @@ class Drawer:
         else:
             attrs["weight"] = "2"
         self.edges.append((tail, head, attrs))
-
-    def _type(self, t: TensorType, subst: dict[str, Size]) -> str:
-        if not t.axes:
-            text = "scalar"
-        elif self.env is None:
-            text = "×".join(t.names)
-        else:
-            text = " × ".join(self._axis(a.name, a.size, subst) for a in t.axes)
-        return text if t.dtype == "float" else f"{text} {t.dtype}"
-
-    def _axis(self, name: str, size: Size, subst: dict[str, Size]) -> str:
-        """`D=512`, or `T` where the size is not known."""
-        shown = self._size(size, subst)
-        return f"{name}={shown}" if shown.isdigit() else name
-
-    def _size(self, size: Size, subst: dict[str, Size]) -> str:
-        size = size.subs(subst)
-        if self.env is None:
-            return str(size)
-        try:
-            value = size.evaluate(self.env)
-        except (KeyError, SizeError):
-            return str(size)
-        return str(int(value)) if value.denominator == 1 else str(float(value))
-
-    def _tip(self, node: Node, scope: _Scope, ins: list[TensorType], costs: tuple[Size, Size]) -> graphviz.nohtml:
-        """The hover text: the source line, the shapes in and out, parameters and FLOPs."""
-        shapes = ", ".join(self._type(t, scope.subst) for t in ins)
-        outs = ", ".join(self._type(t, scope.subst) for t in node.types)
-        params, flops = (self._size(c, scope.subst) for c in costs)
-        lines = [where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}"]
-        return graphviz.nohtml("&#10;".join(dot_text(line) for line in lines))
-
-    def _call_costs(self, node: Node, callee: BlockIR) -> tuple[Size, Size]:
-        p, f = graph_costs(self.table, callee.body)
-        binding = node.attrs["binding"]
-        return p.subs(binding.sizes), f.subs(binding.sizes) * binding.broadcast_size()
-
-    def _block_title(self, block: BlockIR) -> str:
-        def shown(p) -> str:
-            if self.env is not None and p.kind == "size" and p.name in self.env:
-                return f"{p.name}={self.env[p.name]}"
-            return p.name if p.default is None else f"{p.name}={static.show(p.default)}"
-
-        params = ", ".join(shown(p) for p in block.params.values())
-        return f"{block.name}[{params}]" if params else block.name
-
-    def _varies(self, node: Node) -> list[str]:
-        """A folded run's bindings that differ between its calls (drawn with the first's sizes)."""
-        vary = self._vary.get(id(node)) or {}
-        return [small(f"varies: {k} = {v}") for k, v in vary.items()]
-
-    def _call_title(self, node: Node, callee: BlockIR, times: str | None = None) -> str:
-        vary = self._vary.get(id(node)) or {}
-        binds = [f"{k}={'…' if k in vary else static.show(v)}" for k, v in node.attrs["sizes"].items()]
-        binds += [f"{k}={' '.join(v) if isinstance(v, tuple) else v}" for k, v in node.attrs["axes"].items()]
-        title = f"{callee.name}[{', '.join(binds)}]" if binds else callee.name
-        return f"{title} ×{times}" if times else title
-
-    def _learned_block(self, block: BlockIR) -> bool:
-        key = (block.file, block.name)
-        if key not in self._learned:
-            self._learned[key] = graph_costs(self.table, block.body)[0] != 0
-        return self._learned[key]
-
 
 def _instance(node: Node) -> list[str]:
     """A named submodule's line: `as qkv` where it is built, `shared: qkv` where it is used
