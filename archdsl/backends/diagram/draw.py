@@ -15,7 +15,7 @@ from ...ops import REGISTRY
 from ...sizes import Size
 from ...types import TensorType
 from ..contracts import contract_rows
-from .fold import call_runs, direction, single_call, u_turn, unrolled_runs, varying
+from .fold import call_runs, direction, single_run, u_turn, unrolled_runs, varying
 from .labels import Labels
 from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
@@ -110,15 +110,18 @@ class Drawer(Labels):
         unrolled = [] if self.unfold else unrolled_runs(g)
         later = {nid: first for u in unrolled for nid, first in u.later.items()}
         opens, closes = {u.copies[0][0]: u for u in unrolled}, {u.copies[0][-1]: u for u in unrolled}
+        def bound(ids: list[int]) -> list[dict[str, str]]:
+            return [self._bound(g.node(i), scope.subst) for i in ids]
+
         for u in unrolled:  # a call's bindings that differ between the copies
             for j, nid in enumerate(u.copies[0]):
                 if g.node(nid).kind == "call":
-                    self._vary[id(g.node(nid))] = varying(g, [c[j] for c in u.copies])
-        runs = {} if self.unfold else {f: ids for f, ids in call_runs(g).items()
+                    self._vary[id(g.node(nid))] = varying(bound([c[j] for c in u.copies]))
+        runs = {} if self.unfold else {f: ids for f, ids in call_runs(g, lambda n: self._bound(n, scope.subst)).items()
                                         if not any(i in later or i in opens for i in ids)}
         turn = u_turn(g, skips) if scope.dot is self._top else None
         folded = {nid: first for first, ids in runs.items() for nid in ids[1:]}
-        self._vary.update({id(g.node(first)): varying(g, ids) for first, ids in runs.items()})
+        self._vary.update({id(g.node(first)): varying(bound(ids)) for first, ids in runs.items()})
         outer, fence = scope, None
         for node in g.operations():
             try:
@@ -199,7 +202,7 @@ class Drawer(Labels):
         callee = self.table[node.attrs["callee"]]
         binding = node.attrs["binding"]
         learned = self._learned_block(callee)
-        title = self._call_title(node, callee, times)
+        title = self._call_title(node, callee, scope.subst, times)
         lines = [bold(title) if learned else dot_label(title), *_instance(node), *self._varies(node)]
         sig = " ".join(bound_axes(node, callee))
         if sig:
@@ -229,7 +232,7 @@ class Drawer(Labels):
             outer.attr(label=f"<{small('∀ ' + ' '.join(binding.broadcast_names))}>", style="dashed",
                        color=BROADCAST, labeljust="l", fontsize="9")
         with outer.subgraph(name=self._cluster()) as c:
-            self._fence(c, self._call_title(node, callee, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
+            self._fence(c, self._call_title(node, callee, scope.subst, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
                         self._learned_block(callee), href=self._href(node.attrs["callee"]),
                         tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
@@ -248,11 +251,15 @@ class Drawer(Labels):
     def _repeat(self, node: Node, g: Graph, scope: _Scope, wires: list[_In], times: str | None) -> list[str]:
         body: Graph = node.attrs["body"]
         count = self._size(node.attrs["count"], scope.subst)
-        call = single_call(body)
         if self.unfold and count.isdigit():
             return self._unrolled(node, scope, wires, int(count))
-        if call is not None and not self.unfold:
-            return self._call(call, body, scope, wires, count)
+        calls = None if self.unfold else single_run(body, lambda n: self._bound(n, scope.subst))
+        if calls is not None:  # drawn once, as its first call, with the count of calls in all
+            if len(calls) > 1:
+                per = [self._bound(c, scope.subst) for c in calls] * (int(count) if count.isdigit() else 1)
+                self._vary[id(calls[0])] = varying(per)
+                count = str(len(calls) * int(count)) if count.isdigit() else f"{len(calls)}·{count}"
+            return self._call(calls[0], body, scope, wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
             self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
