@@ -222,3 +222,18 @@ def test_contract_rows_quote_the_contract_as_written():
     block = prog.block("Pool")
     assert contract_rows(prog.table, block) == [("equivariant shift(X) by 2 * 1", "proven"),
                                           ("invariant perm(Y)", "proven")]
+
+
+def test_contract_verdicts_are_the_checkers_and_a_rules_only_refutation_says_so():
+    """Diagrams and pages show the checker's verdicts; a "refuted" that no numeric witness backs
+    (only `check --symmetry` and `verify` measure one) is labelled as the rules' verdict."""
+    from archdsl.backends.contracts import contract_rows
+    from archdsl.backends.diagram import diagram
+    from archdsl.symmetry import check_contracts
+    prog = archdsl.compile_file(ROOT / "examples/symmetry/transformer.arch")
+    block = prog.block("PositionalEncoder")
+    assert [v.verdict for v in check_contracts(prog.table, block)] == ["refuted"]
+    assert contract_rows(prog.table, block) == [("equivariant perm(T)", "refuted (rules only)")]
+    assert "equivariant perm(T): refuted (rules only)" in diagram(prog.table, block).source
+    vit = archdsl.compile_file(ROOT / "examples/vit.arch")
+    assert contract_rows(vit.table, vit.block("EncoderBlock")) == [("equivariant perm(T)", "proven")]
