@@ -37,18 +37,28 @@ if TYPE_CHECKING:
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
                 "or conda install graphviz")
-__all__ = ["FORMATS", "INSTALL_HINT", "Link", "default_sizes", "diagram", "render"]
+__all__ = ["FORMATS", "INSTALL_HINT", "Link", "default_sizes", "diagram", "drawn_calls", "render"]
 
 
 def diagram(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None,
             fused: bool = False, link: Link | None = None, unfold: bool = False,
-            sizes: bool = True) -> graphviz.Digraph:
+            sizes: bool = True, toggled: str | None = None) -> graphviz.Digraph:
     """The circuit diagram of `block`: calls expanded `depth` levels deep; `env` gives concrete
     sizes (by default those at the block's defaults, when they are all known; `sizes=False`
-    draws axis names); `link(callee)` gives an href for a call; `unfold` draws every repeat."""
+    draws axis names); `link(callee)` gives an href for a call; `unfold` draws every repeat;
+    `toggled` names one call (a key of `drawn_calls`) drawn open if it would be closed, or
+    closed if open (the site's in-place expand and collapse)."""
     if env is None and sizes:
         env = default_sizes(table, block)
-    return Drawer(table, depth, env, fused, link, unfold).draw(block)
+    return Drawer(table, depth, env, fused, link, unfold, toggled).draw(block)
+
+
+def drawn_calls(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None) -> list[str]:
+    """The key of every call `diagram(table, block, depth, env)` draws, in drawing order: the
+    class its box or fence carries in the SVG (`c4_17`)."""
+    drawer = Drawer(table, depth, env, False, None, False)
+    drawer.draw(block)
+    return drawer.calls
 
 
 def default_sizes(table: BlockTable, block: BlockIR) -> dict[str, int] | None:

@@ -3,7 +3,7 @@ through its own `label`, each call through its `CallBinding` record (see the pac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import graphviz
@@ -36,6 +36,7 @@ class _Scope:
     subst: dict[str, Size]  # this graph's size symbols -> sizes of the top-level block
     block: BlockIR  # whose source the graph's nodes come from (for tooltips)
     values: dict[str, Any] = field(default_factory=dict)
+    path: tuple[int, ...] = ()  # ids of the calls and repeats the graph is inside (names a call for the site)
 
 
 @dataclass(frozen=True)
@@ -49,9 +50,10 @@ class _In:
 
 class Drawer(Labels):
     def __init__(self, table: BlockTable, depth: int, env: dict[str, int] | None, fused: bool,
-                 link: Link | None, unfold: bool):
+                 link: Link | None, unfold: bool, toggled: str | None = None):
         self.table, self.depth, self.env, self.fused, self.link = table, depth, env, fused, link
-        self.unfold = unfold
+        self.unfold, self.toggled = unfold, toggled
+        self.calls: list[str] = []  # the key of every call drawn, as its box's or fence's class
         self._vary: dict[int, dict[str, str]] = {}  # id() of a folded run's first call -> its varying bindings
         self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
@@ -133,7 +135,7 @@ class Drawer(Labels):
                     c = fence.__enter__()
                     self._fence(c, f"repeat ×{opens[node.id].count}", [small("an indexed repeat, unrolled")], False,
                                 dashed=True, tooltip=where(node, scope.block))
-                    scope = _Scope(c, outer.level, outer.subst, outer.block, outer.values)
+                    scope = replace(outer, dot=c)
                 if node.id == turn:
                     self.turn = self.count + 1
                 if node.id in folded:
@@ -170,7 +172,9 @@ class Drawer(Labels):
         return [box] * len(node.types)
 
     def _call(self, node: Node, g: Graph, scope: _Scope, wires: list[_In], times: str | None) -> list[str]:
-        if scope.level < self.depth:
+        """A fence when the call is within `depth` (or is the one toggled), else a box."""
+        self.calls.append(_key(scope, node))
+        if (scope.level < self.depth) != (_key(scope, node) == self.toggled):
             return self._expanded_call(node, scope, wires, times)
         return self._box(node, g, scope, wires, times)
 
@@ -208,7 +212,7 @@ class Drawer(Labels):
         if sig:
             lines.append(dot_label(f"on {sig}"))
         ins = [g.type_of(r) for r in g.args(node.id)]
-        attrs = {"class": "call", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee))}
+        attrs = {"class": f"call {_key(scope, node)}", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee))}
         href = self._href(node.attrs["callee"])
         if href:
             attrs["href"] = href
@@ -233,10 +237,10 @@ class Drawer(Labels):
                        color=BROADCAST, labeljust="l", fontsize="9")
         with outer.subgraph(name=self._cluster()) as c:
             self._fence(c, self._call_title(node, callee, scope.subst, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
-                        self._learned_block(callee), href=self._href(node.attrs["callee"]),
+                        self._learned_block(callee), href=self._href(node.attrs["callee"]), cls=f"fence {_key(scope, node)}",
                         tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
-            inner = _Scope(c, scope.level + 1, subst, callee, self._values(callee, binding, scope))
+            inner = _Scope(c, scope.level + 1, subst, callee, self._values(callee, binding, scope), scope.path + (node.id,))
             outs = self._graph(body, inner, ports)
         if binding.broadcast:
             frame.__exit__(None, None, None)
@@ -259,11 +263,11 @@ class Drawer(Labels):
                 per = [self._bound(c, scope.subst) for c in calls] * (int(count) if count.isdigit() else 1)
                 self._vary[id(calls[0])] = varying(per)
                 count = str(len(calls) * int(count)) if count.isdigit() else f"{len(calls)}·{count}"
-            return self._call(calls[0], body, scope, wires, count)
+            return self._call(calls[0], body, replace(scope, path=scope.path + (node.id,)), wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
             self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
-            return self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
+            return self._graph(body, replace(scope, dot=c, path=scope.path + (node.id,)), ports)
 
     def _unrolled(self, node: Node, scope: _Scope, wires: list[_In], count: int) -> list[str]:
         """Every iteration of a repeat, each in its own dashed fence, chained."""
@@ -277,7 +281,7 @@ class Drawer(Labels):
                        for n, w in zip(names, wires)]
                 ports = self._ports(c, body, names, now, scope) if i == 0 else {
                     nid: w.source for nid, w in zip(body.inputs, now)}
-                outs = self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
+                outs = self._graph(body, replace(scope, dot=c, path=scope.path + (node.id,)), ports)
         return outs
 
     def _ports(self, c: graphviz.Digraph, body: Graph, names: list[str], wires: list[_In],
@@ -309,7 +313,8 @@ class Drawer(Labels):
                            "height": "0.1"})
 
     def _fence(self, c: graphviz.Digraph, title: str, notes: list[str], learned: bool,
-               dashed: bool = False, href: str | None = None, tooltip: str | None = None) -> None:
+               dashed: bool = False, href: str | None = None, tooltip: str | None = None,
+               cls: str | None = None) -> None:
         lines = [bold(title) if learned else dot_label(title), *notes]
         attrs = {"label": "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>",
                  "labeljust": "l", "style": "rounded,dashed" if dashed else "rounded",
@@ -318,6 +323,8 @@ class Drawer(Labels):
             attrs["href"] = href
         if tooltip:
             attrs["tooltip"] = tooltip
+        if cls:
+            attrs["class"] = cls
         c.attr(**attrs)
 
     def _contracts(self, block: BlockIR) -> list[str]:
@@ -343,3 +350,9 @@ def _instance(node: Node) -> list[str]:
     if "instance" in node.attrs:
         return [small(f"shared: {node.attrs['instance']}")]
     return [small(f"as {node.attrs['label']}")] if "label" in node.attrs else []
+
+
+def _key(scope: _Scope, node: Node) -> str:
+    """`c4_17`: a call's name in the diagram, from the ids of the calls and repeats it is inside
+    and its own; the same in every variant of one block's diagram."""
+    return "c" + "_".join(map(str, (*scope.path, node.id)))
