@@ -252,6 +252,8 @@ def test_swin_t_folds_each_stage_to_one_block_with_the_shifts_it_varies_in():
         ("SwinBlock[H=6, M=7] ×2", ["varies: shift = 0, 3"]),
         ("SwinBlock[H=12, M=7] ×6", ["varies: shift = 0, 3, 0, 3, …, 3"]),
         ("SwinBlock[H=24, M=7] ×2", [])]
+    # the hover text's counts are the first call's, and say so
+    assert "parameters 1776492, FLOPs 708384768 (the first of 6)" in diagram(prog.table, prog.block("SwinT")).source
     stage = diagram(prog.table, prog.block("SwinStage")).source
     assert "SwinBlock[H=H, M=7] ×2·L" in stage and "varies: shift = 0, 3" in stage
 

@@ -212,7 +212,7 @@ class Drawer(Labels):
         if sig:
             lines.append(dot_label(f"on {sig}"))
         ins = [g.type_of(r) for r in g.args(node.id)]
-        attrs = {"class": f"call {_key(scope, node)}", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee))}
+        attrs = {"class": f"call {_key(scope, node)}", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee), times)}
         href = self._href(node.attrs["callee"])
         if href:
             attrs["href"] = href
@@ -238,7 +238,7 @@ class Drawer(Labels):
         with outer.subgraph(name=self._cluster()) as c:
             self._fence(c, self._call_title(node, callee, scope.subst, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
                         self._learned_block(callee), href=self._href(node.attrs["callee"]), cls=f"fence {_key(scope, node)}",
-                        tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
+                        tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee), times))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
             inner = _Scope(c, scope.level + 1, subst, callee, self._values(callee, binding, scope), scope.path + (node.id,))
             outs = self._graph(body, inner, ports)

@@ -54,12 +54,14 @@ class Labels:
         """A size evaluated where known (`3`, or `M // 2`), any other static value as written."""
         return self._size(value, subst) if isinstance(value, Size) else static.show(value)
 
-    def _tip(self, node: Node, scope, ins: list[TensorType], costs: tuple[Size, Size]) -> graphviz.nohtml:
-        """The hover text: the source line, the shapes in and out, parameters and FLOPs."""
+    def _tip(self, node: Node, scope, ins: list[TensorType], costs: tuple[Size, Size],
+             times: str | None = None) -> graphviz.nohtml:
+        """The hover text: the source line, the shapes in and out, parameters and FLOPs (of the
+        first call, for a folded run of `times` calls)."""
         shapes = ", ".join(self._type(t, scope.subst) for t in ins)
         outs = ", ".join(self._type(t, scope.subst) for t in node.types)
         params, flops = (self._size(c, scope.subst) for c in costs)
-        lines = [where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}"]
+        lines = [where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}" + (f" (the first of {times})" if times else "")]
         return graphviz.nohtml("&#10;".join(dot_text(line) for line in lines))
 
     def _call_costs(self, node: Node, callee: BlockIR) -> tuple[Size, Size]:
