@@ -12,9 +12,6 @@ import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT
-
-import archdsl
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
@@ -54,11 +51,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from archdsl.backends.site import build_site
+def site(tmp_path_factory, docs_site):
     from archdsl.backends.sitefiles import write_site
     out = tmp_path_factory.mktemp("site") / "site"
-    write_site(out, build_site([ROOT / "examples", ROOT / "stdlib"], lambda p: archdsl.compile_file(p).table))
+    write_site(out, docs_site)
     return out
 
 

@@ -53,9 +53,8 @@ class _Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def site():
-    from archdsl.backends.site import build_site
-    return build_site([ROOT / "examples", ROOT / "stdlib"], _load)
+def site(docs_site):
+    return docs_site
 
 
 def _resolve(page: str, link: str) -> str:
