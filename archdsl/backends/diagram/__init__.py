@@ -2,14 +2,17 @@
 
 Conventions, the same at every level (README "How to read a diagram"):
 - a wire is labelled with the tensor it carries: its sizes at the block's defaults
-  (`T=197 × D=768`), or its axes (`T×D`) where the defaults leave a size open;
+  (`T=197 × D=768`), or its axes (`T×D`) where the defaults leave a size open; a wire whose
+  label would repeat the one into the box it leaves is unlabelled (labels mark changes of shape);
 - a box names the axes its operation acts on (`Linear D → H K`, `softmax S`); the axes it
   is broadcast over run around it in a dashed frame marked `∀ …` (pointwise ops act on no
   axis and have no frame: they are applied per element);
 - operations that own parameters are bold boxes, pure ones plain rounded boxes;
-- a called block is a fenced cluster (a double-bordered box when collapsed by `depth`),
+- a called block is a fenced cluster (a double-bordered box when collapsed by `depth`; `toggled`
+  flips one call, named by the class `c…` its box or fence carries, for the site's in-place expand),
   with its bindings and symmetry contracts on the fence; a `repeat` of one call, or a run of
-  equal consecutive calls, is drawn once with `×N` (`unfold=True` draws every one);
+  equal consecutive calls (or calls changing a binding at every step), is drawn once with `×N`
+  and the bindings that vary (`unfold=True` draws every one);
 - skip and residual wires are dashed and blue, with no weight, so the main path stays straight;
 - an option switched off (a mask with `enabled = false`) is not drawn;
 - fused kernels (with `fused=True`) are filled and marked `fused kernel`.

@@ -61,7 +61,8 @@ class Drawer(Labels):
         self.turn: int | None = None  # the first dot id drawn climbing back up (a U-Net's decoder)
         self._top: graphviz.Digraph | None = None  # the fence of the block drawn
         self._learned: dict[tuple[str, str], bool] = {}
-        self._into: dict[str, str] = {}  # dot id -> the shape on its main wire in
+        self._into: dict[str, set[str]] = {}  # dot id -> the shapes of the wires into it (a wire
+        # out that repeats the one shape in goes unlabelled)
 
     # -- the whole picture ------------------------------------------------------------------
     def draw(self, block: BlockIR) -> graphviz.Digraph:
@@ -335,9 +336,9 @@ class Drawer(Labels):
 
     def _wire(self, tail: str, head: str, t: TensorType, subst: dict[str, Size], skip: bool, terminal: bool = False) -> None:
         text = self._type(t, subst)
-        attrs = {} if not skip and not terminal and self._into.get(tail) == text else {"label": f"<{dot_label(text)}>"}
-        if not skip:
-            self._into[head] = text
+        same = not skip and not terminal and self._into.get(tail) == {text}
+        attrs = {} if same else {"label": f"<{dot_label(text)}>"}
+        self._into.setdefault(head, set()).add(text)
         if skip:
             attrs.update(style="dashed", color=SKIP, fontcolor=SKIP, weight="0", **{"class": "skip"})
         else:

@@ -1,9 +1,10 @@
 """What the diagram folds and which way it runs.
 
 Folding: a run of consecutive calls of one block that bind the same axes, each feeding only the
-next, is drawn once with "×N" (sizes and values that differ between them, as in an indexed
-`repeat i in N` that DenseNet grows by, are listed on the box: `varies: C = 64, 96, …`); so is a
-`repeat` whose body is one call (ResNet's stages, a Transformer's layers); and the copies an
+next, is drawn once with "×N" when their bindings (defaults filled in) are all equal or change at
+every call; those that differ are listed on the box (`varies: C = 64, 96, …` as DenseNet grows,
+`varies: shift = 0, 3` for Swin's regular and shifted blocks); so is a `repeat` whose body is
+one call or one such run (ResNet's stages, a Transformer's layers, Swin's stages: ×2·L); and the copies an
 indexed `repeat i in N` was unrolled into are drawn as the first in a "repeat ×N" fence, with the
 bindings that vary. `--unfold` turns all of these off.
 
