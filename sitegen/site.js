@@ -1,15 +1,17 @@
-/* archdsl docs: zoom, pan and linked depth levels for diagrams, and search over the site.
-   Self-written, no dependencies; the pages work without it (every level is a <details>,
-   every diagram scaled to the page width). */
+/* archdsl docs: zoom, pan, linked depth levels and in-place expand/collapse of one called
+   block for diagrams, and search over the site. Self-written, no dependencies; the pages work
+   without it (every level is a <details>, every diagram scaled to the page width, a called
+   block a link to its page, the diagrams with one call toggled inert <template>s). */
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
   var root = document.body.getAttribute("data-root") || "";
 
   function zoomable(fig) {
-    var svg = fig.querySelector("svg");
+    var svg = fig.querySelector("svg"), home, view;
     if (!svg || !svg.viewBox || !svg.viewBox.baseVal) return null;
-    var b = svg.viewBox.baseVal, home = [b.x, b.y, b.width, b.height], view = home.slice();
+    function reset() { var b = svg.viewBox.baseVal; home = [b.x, b.y, b.width, b.height]; view = home.slice(); }
+    reset();
     fig.classList.add("zoomable");
     function apply() { svg.setAttribute("viewBox", view.map(function (v) { return v.toFixed(2); }).join(" ")); }
     function zoom(f, fx, fy) {  /* scale by f about the fraction (fx, fy) of the view */
@@ -37,7 +39,30 @@
       apply();
     });
     window.addEventListener("pointerup", function () { drag = null; fig.classList.remove("panning"); });
-    return {zoom: zoom, fit: fit};
+    function swap(other) {  /* show another drawing of the same block, fitted */
+      fig.replaceChild(other, svg); svg = other; reset();
+    }
+    return {zoom: zoom, fit: fit, swap: swap, svg: function () { return svg; }};
+  }
+
+  /* Clicking a called block's box or fence in a level that carries <template class="toggled">
+     drawings shows the one with that call toggled (opened, or closed), in place; clicking it
+     again shows the level's own drawing. Ctrl/cmd/shift-click follows the link as usual. */
+  function toggles(level, view) {
+    if (!view) return;
+    var own = view.svg(), shown = null;
+    level.querySelector("figure.diagram").addEventListener("click", function (e) {
+      if (e.ctrlKey || e.metaKey || e.shiftKey || e.button !== 0) return;
+      var g = e.target.closest("g.call, g.fence");
+      var key = g && Array.prototype.find.call(g.classList, function (c) { return /^c[0-9][0-9_]*$/.test(c); });
+      if (!key) return;
+      var want = key === shown ? null : key;
+      var tpl = want && level.querySelector('template.toggled[data-call="' + want + '"]');
+      if (want && !tpl) return;  /* a call with no drawing here: its link opens its page */
+      e.preventDefault();
+      view.swap(want ? tpl.content.querySelector("svg").cloneNode(true) : own);
+      shown = want;
+    });
   }
 
   function button(text, title, onclick) {
@@ -49,6 +74,7 @@
   document.querySelectorAll(".levels").forEach(function (box) {
     var levels = Array.prototype.slice.call(box.querySelectorAll("details.level"));
     var views = levels.map(function (d) { return zoomable(d.querySelector("figure.diagram")); });
+    levels.forEach(function (d, i) { toggles(d, views[i]); });
     var current = Math.max(0, levels.findIndex(function (d) { return d.open; }));
     var label = document.createElement("span");
     function show(i) {

@@ -72,3 +72,12 @@ def tests_never_write_into_the_repository():
     yield
     new = sorted(str(p.relative_to(ROOT)) for p in _tree_files() - before)
     assert not new, f"the tests wrote into the repository: {new}"
+
+
+@pytest.fixture(scope="session")
+def docs_site() -> dict[str, str]:
+    """The docs site of examples/ and stdlib/, built once for test_site and test_browser (a
+    build renders every page's diagrams, with each call of the first view toggled: ~45 s CPU)."""
+    import archdsl
+    from archdsl.backends.site import build_site
+    return build_site([ROOT / "examples", ROOT / "stdlib"], lambda p: archdsl.compile_file(p).table)

@@ -1,18 +1,17 @@
 """The docs site in a real browser: headless Chromium (driven by Selenium and chromedriver)
-opens the index and block pages, follows links, zooms, pans, expands, searches, and saves
+opens the index and block pages, follows links, zooms, pans, expands (a level, or one called
+block in place), searches, and saves
 screenshots under pytest's tmp_path (test artifacts, never committed).
 
 Chromium is Debian's `chromium` / `chromium-driver`; when missing, the fixture installs them
 with apt-get (as root) and otherwise skips with the reason."""
 
 import os
+import re
 import shutil
 import subprocess
 
 import pytest
-from conftest import ROOT
-
-import archdsl
 
 pytestmark = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
@@ -52,11 +51,10 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    from archdsl.backends.site import build_site
+def site(tmp_path_factory, docs_site):
     from archdsl.backends.sitefiles import write_site
     out = tmp_path_factory.mktemp("site") / "site"
-    write_site(out, build_site([ROOT / "examples", ROOT / "stdlib"], lambda p: archdsl.compile_file(p).table))
+    write_site(out, docs_site)
     return out
 
 
@@ -115,6 +113,19 @@ def test_model_page_fits_zooms_expands_and_links(browser, site, tmp_path, page):
     browser.find_element(By.XPATH, "//div[@class='toolbar']/button[text()='fit']").click()
     assert _view(browser, svg) == home
     browser.save_screenshot(str(tmp_path / page.replace("/", "_").replace(".html", "-zoomed.png")))
+    # one called block opens in place (its inner nodes appear in the same figure, the page stays),
+    # and closes again on a second click
+    fig = svg.find_element(By.XPATH, "..")
+    before = len(fig.find_elements(By.CSS_SELECTOR, "svg g.node.op"))
+    box = fig.find_elements(By.CSS_SELECTOR, "svg g.node.call")[0]
+    key = next(c for c in box.get_attribute("class").split() if re.fullmatch(r"c[0-9_]+", c))
+    title = browser.title
+    box.find_element(By.CSS_SELECTOR, "text").click()
+    assert browser.title == title and len(fig.find_elements(By.CSS_SELECTOR, "svg g.node.op")) > before
+    assert not fig.find_elements(By.CSS_SELECTOR, f"svg g.node.call.{key}")
+    browser.save_screenshot(str(tmp_path / page.replace("/", "_").replace(".html", "-opened.png")))
+    fig.find_element(By.CSS_SELECTOR, f"svg g.fence.{key} text").click()
+    assert len(fig.find_elements(By.CSS_SELECTOR, "svg g.node.op")) == before
     # expanding the calls shows the called blocks' inner nodes
     before = len(svg.find_elements(By.CSS_SELECTOR, "g.node.op"))
     browser.find_element(By.XPATH, "//div[@class='toolbar']/button[text()='expand calls']").click()

@@ -1,6 +1,7 @@
 """`archc docs`: the static site for examples/ and stdlib/, its links, its contents and its
 escaping of hostile spec text."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -52,9 +53,8 @@ class _Page(HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def site():
-    from archdsl.backends.site import build_site
-    return build_site([ROOT / "examples", ROOT / "stdlib"], _load)
+def site(docs_site):
+    return docs_site
 
 
 def _resolve(page: str, link: str) -> str:
@@ -222,3 +222,35 @@ def test_contract_rows_quote_the_contract_as_written():
     block = prog.block("Pool")
     assert contract_rows(prog.table, block) == [("equivariant shift(X) by 2 * 1", "proven"),
                                           ("invariant perm(Y)", "proven")]
+
+
+def test_contract_verdicts_are_the_checkers_and_a_rules_only_refutation_says_so():
+    """Diagrams and pages show the checker's verdicts; a "refuted" that no numeric witness backs
+    (only `check --symmetry` and `verify` measure one) is labelled as the rules' verdict."""
+    from archdsl.backends.contracts import contract_rows
+    from archdsl.backends.diagram import diagram
+    from archdsl.symmetry import check_contracts
+    prog = archdsl.compile_file(ROOT / "examples/symmetry/transformer.arch")
+    block = prog.block("PositionalEncoder")
+    assert [v.verdict for v in check_contracts(prog.table, block)] == ["refuted"]
+    assert contract_rows(prog.table, block) == [("equivariant perm(T)", "refuted (rules only)")]
+    assert "equivariant perm(T): refuted (rules only)" in diagram(prog.table, block).source
+    vit = archdsl.compile_file(ROOT / "examples/vit.arch")
+    assert contract_rows(vit.table, vit.block("EncoderBlock")) == [("equivariant perm(T)", "proven")]
+
+
+def test_first_view_carries_each_call_toggled_in_place(site):
+    """Every called block drawn in a page's first view has a drawing with it alone toggled (a
+    box drawn open, a fence drawn closed) in an inert <template> (so the page is the same static
+    page without scripts); site.js swaps it in on a click (tests/test_browser.py)."""
+    text = site["examples.swin/SwinT.html"]
+    level = text[text.index('data-depth="1"'):]
+    level = level[:level.index("</details>")]
+    first = level[:level.index("<template")]
+    templates = re.findall(r'<template class="toggled" data-call="(c[0-9_]+)">(.*?)</template>', level, re.S)
+    boxes = set(re.findall(r'class="node call (c[0-9_]+)"', first))
+    fences = set(re.findall(r'class="cluster fence (c[0-9_]+)"', first))
+    assert boxes and fences and {k for k, _ in templates} == boxes | fences
+    for key, svg in templates:
+        opened = f'class="cluster fence {key}"' in svg
+        assert opened == (key in boxes) and (f'class="node call {key}"' in svg) == (key in fences)

@@ -13,6 +13,7 @@ from ..ir import BlockIR
 if TYPE_CHECKING:
     from ..ir import BlockTable
 
+RULES_ONLY = "(rules only)"  # a refutation by the checker's rules, with no numeric witness sought
 
 
 def contract_text(block: ast.Block, contract: ast.Contract) -> str:
@@ -26,11 +27,14 @@ def contract_text(block: ast.Block, contract: ast.Contract) -> str:
 
 def contract_rows(table: BlockTable, block: BlockIR) -> list[tuple[str, str]]:
     """(contract text, verdict) for every contract the block declares, in source order; the
-    verdict names the subgroup that holds when the contract does not ("refuted; holds: ...")."""
+    verdict names the subgroup that holds when the contract does not ("refuted; holds: ...").
+    The checker's "refuted" comes from its rules; only `archc check --symmetry` and `archc
+    verify` look for a numeric witness (which needs the front end), so here it is labelled
+    as the rules' verdict: "refuted (rules only)"."""
     from ..symmetry import check_contracts
     rows = []
     for c, v in zip(block.ast.contracts, check_contracts(table, block)):
-        verdict = v.verdict
+        verdict = v.verdict if v.verdict != "refuted" or v.witness else f"{v.verdict} {RULES_ONLY}"
         if v.verdict != "proven" and v.subgroup:
             verdict += f"; holds{' approximately' if v.subgroup_verdict == 'approximate' else ''}: {v.subgroup}"
         rows.append((contract_text(block.ast, c), verdict))

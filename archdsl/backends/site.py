@@ -30,7 +30,7 @@ from ..passes.stats import graph_costs, resolve_sizes
 from ..resources import data_dir
 from ..sizes import Size
 from .contracts import contract_rows
-from .diagram import default_sizes, diagram, render
+from .diagram import default_sizes, diagram, drawn_calls, render
 from .pytorch import emission_order, generate
 from .sitefiles import ASSETS, search_index
 
@@ -166,15 +166,19 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
     sizes = default_sizes(table, block)
     graphs = [diagram(table, block, depth=d, env=sizes, link=link)
               for d in range(_nesting(table, block.body, MAX_LEVEL) + 1)]
+    opened = min(1, len(graphs) - 1)
+    keys = drawn_calls(table, block, opened, sizes)[:MAX_TOGGLED]
+    graphs += [diagram(table, block, depth=opened, env=sizes, link=link, toggled=k) for k in keys]
     ctx = contextvars.copy_context()  # warnings raised while rendering reach the caller's sinks
-    with ThreadPoolExecutor(len(graphs)) as pool:  # one `dot` process per level, side by side
-        svgs = list(pool.map(lambda g: ctx.copy().run(render, g, "svg"), graphs))
-    levels = [{"depth": d, "svg": _inline_svg(svg)} for d, svg in enumerate(svgs)]
+    with ThreadPoolExecutor(min(len(graphs), 4)) as pool:  # `dot` processes side by side
+        svgs = [_inline_svg(svg) for svg in pool.map(lambda g: ctx.copy().run(render, g, "svg"), graphs)]
+    levels = [{"depth": d, "svg": svg, "toggled": []} for d, svg in enumerate(svgs[:len(svgs) - len(keys)])]
+    levels[opened]["toggled"] = list(zip(keys, svgs[len(levels):]))
     env, counts, missing = _at_defaults(table, block)
     return {
         "name": block.name, "file": doc.file, "href": doc.href, "line": block.ast.span.line,
         "doc": block.ast.doc, "signature": _signature(block), "levels": levels,
-        "open": min(1, len(levels) - 1),
+        "open": opened,
         "axes": _axes(block, env), "preconditions": _preconditions(block),
         "counts": counts, "missing": missing, "contracts": contract_rows(table, block),
         "calls": [(c[1], f"../{docs[c].href}") for c in dict.fromkeys(doc.callees)],
@@ -184,6 +188,7 @@ def _page(doc: _Doc, block: BlockIR, docs: dict[tuple[str, str], _Doc]) -> dict[
 
 MAX_PAGE_CLASSES = 64
 MAX_LEVEL = 2  # deepest diagram a page carries (each level is one more inline SVG)
+MAX_TOGGLED = 24  # calls of the first view that open or close in place (each one more SVG in a <template>)
 
 
 def _nesting(table: BlockTable, g: Graph, limit: int) -> int:

@@ -2,14 +2,17 @@
 
 Conventions, the same at every level (README "How to read a diagram"):
 - a wire is labelled with the tensor it carries: its sizes at the block's defaults
-  (`T=197 × D=768`), or its axes (`T×D`) where the defaults leave a size open;
+  (`T=197 × D=768`), or its axes (`T×D`) where the defaults leave a size open; a wire whose
+  label would repeat the one into the box it leaves is unlabelled (labels mark changes of shape);
 - a box names the axes its operation acts on (`Linear D → H K`, `softmax S`); the axes it
   is broadcast over run around it in a dashed frame marked `∀ …` (pointwise ops act on no
   axis and have no frame: they are applied per element);
 - operations that own parameters are bold boxes, pure ones plain rounded boxes;
-- a called block is a fenced cluster (a double-bordered box when collapsed by `depth`),
+- a called block is a fenced cluster (a double-bordered box when collapsed by `depth`; `toggled`
+  flips one call, named by the class `c…` its box or fence carries, for the site's in-place expand),
   with its bindings and symmetry contracts on the fence; a `repeat` of one call, or a run of
-  equal consecutive calls, is drawn once with `×N` (`unfold=True` draws every one);
+  equal consecutive calls (or calls changing a binding at every step), is drawn once with `×N`
+  and the bindings that vary (`unfold=True` draws every one);
 - skip and residual wires are dashed and blue, with no weight, so the main path stays straight;
 - an option switched off (a mask with `enabled = false`) is not drawn;
 - fused kernels (with `fused=True`) are filled and marked `fused kernel`.
@@ -37,18 +40,28 @@ if TYPE_CHECKING:
 FORMATS = ("dot", "svg", "png", "pdf")
 INSTALL_HINT = ("install Graphviz: apt-get install graphviz (Debian/Ubuntu), brew install graphviz (macOS) "
                 "or conda install graphviz")
-__all__ = ["FORMATS", "INSTALL_HINT", "Link", "default_sizes", "diagram", "render"]
+__all__ = ["FORMATS", "INSTALL_HINT", "Link", "default_sizes", "diagram", "drawn_calls", "render"]
 
 
 def diagram(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None,
             fused: bool = False, link: Link | None = None, unfold: bool = False,
-            sizes: bool = True) -> graphviz.Digraph:
+            sizes: bool = True, toggled: str | None = None) -> graphviz.Digraph:
     """The circuit diagram of `block`: calls expanded `depth` levels deep; `env` gives concrete
     sizes (by default those at the block's defaults, when they are all known; `sizes=False`
-    draws axis names); `link(callee)` gives an href for a call; `unfold` draws every repeat."""
+    draws axis names); `link(callee)` gives an href for a call; `unfold` draws every repeat;
+    `toggled` names one call (a key of `drawn_calls`) drawn open if it would be closed, or
+    closed if open (the site's in-place expand and collapse)."""
     if env is None and sizes:
         env = default_sizes(table, block)
-    return Drawer(table, depth, env, fused, link, unfold).draw(block)
+    return Drawer(table, depth, env, fused, link, unfold, toggled).draw(block)
+
+
+def drawn_calls(table: BlockTable, block: BlockIR, depth: int = 1, env: dict[str, int] | None = None) -> list[str]:
+    """The key of every call `diagram(table, block, depth, env)` draws, in drawing order: the
+    class its box or fence carries in the SVG (`c4_17`)."""
+    drawer = Drawer(table, depth, env, False, None, False)
+    drawer.draw(block)
+    return drawer.calls
 
 
 def default_sizes(table: BlockTable, block: BlockIR) -> dict[str, int] | None:

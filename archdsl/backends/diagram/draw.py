@@ -3,21 +3,21 @@ through its own `label`, each call through its `CallBinding` record (see the pac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable
 
 import graphviz
 
 from ... import static
 from ...ir import BlockIR, Dispatch, Graph, Node
-from ...names import dot_label, dot_text
+from ...names import dot_label
 from ...ops import REGISTRY
-from ...passes.stats import graph_costs
-from ...sizes import Size, SizeError
+from ...sizes import Size
 from ...types import TensorType
 from ..contracts import contract_rows
-from .fold import call_runs, direction, single_call, u_turn, unrolled_runs, varying
-from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where, where_text
+from .fold import call_runs, direction, single_run, u_turn, unrolled_runs, varying
+from .labels import Labels
+from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ class _Scope:
     subst: dict[str, Size]  # this graph's size symbols -> sizes of the top-level block
     block: BlockIR  # whose source the graph's nodes come from (for tooltips)
     values: dict[str, Any] = field(default_factory=dict)
+    path: tuple[int, ...] = ()  # ids of the calls and repeats the graph is inside (names a call for the site)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,12 @@ class _In:
     skip: bool
 
 
-class Drawer:
+class Drawer(Labels):
     def __init__(self, table: BlockTable, depth: int, env: dict[str, int] | None, fused: bool,
-                 link: Link | None, unfold: bool):
+                 link: Link | None, unfold: bool, toggled: str | None = None):
         self.table, self.depth, self.env, self.fused, self.link = table, depth, env, fused, link
-        self.unfold = unfold
+        self.unfold, self.toggled = unfold, toggled
+        self.calls: list[str] = []  # the key of every call drawn, as its box's or fence's class
         self._vary: dict[int, dict[str, str]] = {}  # id() of a folded run's first call -> its varying bindings
         self._draw = Dispatch(op=self._box, call=self._call, repeat=self._repeat)
         self.edges: list[tuple[str, str, dict[str, str]]] = []
@@ -59,12 +61,14 @@ class Drawer:
         self.turn: int | None = None  # the first dot id drawn climbing back up (a U-Net's decoder)
         self._top: graphviz.Digraph | None = None  # the fence of the block drawn
         self._learned: dict[tuple[str, str], bool] = {}
+        self._into: dict[str, set[str]] = {}  # dot id -> the shapes of the wires into it (a wire
+        # out that repeats the one shape in goes unlabelled)
 
     # -- the whole picture ------------------------------------------------------------------
     def draw(self, block: BlockIR) -> graphviz.Digraph:
         g = graphviz.Digraph(block.name, graph_attr={
             "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.25",
-            "ranksep": "0.3", "newrank": "true", "compound": "true"},
+            "ranksep": "0.2", "newrank": "true", "compound": "true"},
             node_attr={"fontname": "Helvetica", "fontsize": "11", "shape": "box", "height": "0.3",
                        "margin": "0.08,0.04"},
             edge_attr={"fontname": "Helvetica", "fontsize": "9", "arrowsize": "0.6", "color": "#333333"})
@@ -81,7 +85,7 @@ class Drawer:
         with g.subgraph(name="outputs", graph_attr={} if self.turn else {"rank": "sink"}) as sink:
             for i, (src_id, t) in enumerate(zip(outs, block.outputs)):
                 out = self._terminal(sink, "out" if len(outs) == 1 else f"out{i + 1}")
-                self._wire(src_id, out, t, {}, skip=False)
+                self._wire(src_id, out, t, {}, skip=False, terminal=True)
         g.graph_attr["rankdir"] = "TB" if self.turn else direction([(t, h) for t, h, _ in self.edges])
         for tail, head, attrs in self.edges:
             self._edge(g, tail, head, attrs)
@@ -109,15 +113,18 @@ class Drawer:
         unrolled = [] if self.unfold else unrolled_runs(g)
         later = {nid: first for u in unrolled for nid, first in u.later.items()}
         opens, closes = {u.copies[0][0]: u for u in unrolled}, {u.copies[0][-1]: u for u in unrolled}
+        def bound(ids: list[int]) -> list[dict[str, str]]:
+            return [self._bound(g.node(i), scope.subst) for i in ids]
+
         for u in unrolled:  # a call's bindings that differ between the copies
             for j, nid in enumerate(u.copies[0]):
                 if g.node(nid).kind == "call":
-                    self._vary[id(g.node(nid))] = varying(g, [c[j] for c in u.copies])
-        runs = {} if self.unfold else {f: ids for f, ids in call_runs(g).items()
+                    self._vary[id(g.node(nid))] = varying(bound([c[j] for c in u.copies]))
+        runs = {} if self.unfold else {f: ids for f, ids in call_runs(g, lambda n: self._bound(n, scope.subst)).items()
                                         if not any(i in later or i in opens for i in ids)}
         turn = u_turn(g, skips) if scope.dot is self._top else None
         folded = {nid: first for first, ids in runs.items() for nid in ids[1:]}
-        self._vary.update({id(g.node(first)): varying(g, ids) for first, ids in runs.items()})
+        self._vary.update({id(g.node(first)): varying(bound(ids)) for first, ids in runs.items()})
         outer, fence = scope, None
         for node in g.operations():
             try:
@@ -129,7 +136,7 @@ class Drawer:
                     c = fence.__enter__()
                     self._fence(c, f"repeat ×{opens[node.id].count}", [small("an indexed repeat, unrolled")], False,
                                 dashed=True, tooltip=where(node, scope.block))
-                    scope = _Scope(c, outer.level, outer.subst, outer.block, outer.values)
+                    scope = replace(outer, dot=c)
                 if node.id == turn:
                     self.turn = self.count + 1
                 if node.id in folded:
@@ -166,7 +173,9 @@ class Drawer:
         return [box] * len(node.types)
 
     def _call(self, node: Node, g: Graph, scope: _Scope, wires: list[_In], times: str | None) -> list[str]:
-        if scope.level < self.depth:
+        """A fence when the call is within `depth` (or is the one toggled), else a box."""
+        self.calls.append(_key(scope, node))
+        if (scope.level < self.depth) != (_key(scope, node) == self.toggled):
             return self._expanded_call(node, scope, wires, times)
         return self._box(node, g, scope, wires, times)
 
@@ -198,13 +207,13 @@ class Drawer:
         callee = self.table[node.attrs["callee"]]
         binding = node.attrs["binding"]
         learned = self._learned_block(callee)
-        title = self._call_title(node, callee, times)
+        title = self._call_title(node, callee, scope.subst, times)
         lines = [bold(title) if learned else dot_label(title), *_instance(node), *self._varies(node)]
         sig = " ".join(bound_axes(node, callee))
         if sig:
             lines.append(dot_label(f"on {sig}"))
         ins = [g.type_of(r) for r in g.args(node.id)]
-        attrs = {"class": "call", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee))}
+        attrs = {"class": f"call {_key(scope, node)}", "tooltip": self._tip(node, scope, ins, self._call_costs(node, callee), times)}
         href = self._href(node.attrs["callee"])
         if href:
             attrs["href"] = href
@@ -228,11 +237,11 @@ class Drawer:
             outer.attr(label=f"<{small('∀ ' + ' '.join(binding.broadcast_names))}>", style="dashed",
                        color=BROADCAST, labeljust="l", fontsize="9")
         with outer.subgraph(name=self._cluster()) as c:
-            self._fence(c, self._call_title(node, callee, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
-                        self._learned_block(callee), href=self._href(node.attrs["callee"]),
-                        tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee)))
+            self._fence(c, self._call_title(node, callee, scope.subst, times), _instance(node) + self._varies(node) + list(self._contracts(callee)),
+                        self._learned_block(callee), href=self._href(node.attrs["callee"]), cls=f"fence {_key(scope, node)}",
+                        tooltip=self._tip(node, scope, [w.type for w in wires], self._call_costs(node, callee), times))
             ports = self._ports(c, body, [name for name, _ in callee.inputs], wires, scope)
-            inner = _Scope(c, scope.level + 1, subst, callee, self._values(callee, binding, scope))
+            inner = _Scope(c, scope.level + 1, subst, callee, self._values(callee, binding, scope), scope.path + (node.id,))
             outs = self._graph(body, inner, ports)
         if binding.broadcast:
             frame.__exit__(None, None, None)
@@ -247,15 +256,19 @@ class Drawer:
     def _repeat(self, node: Node, g: Graph, scope: _Scope, wires: list[_In], times: str | None) -> list[str]:
         body: Graph = node.attrs["body"]
         count = self._size(node.attrs["count"], scope.subst)
-        call = single_call(body)
         if self.unfold and count.isdigit():
             return self._unrolled(node, scope, wires, int(count))
-        if call is not None and not self.unfold:
-            return self._call(call, body, scope, wires, count)
+        calls = None if self.unfold else single_run(body, lambda n: self._bound(n, scope.subst))
+        if calls is not None:  # drawn once, as its first call, with the count of calls in all
+            if len(calls) > 1:
+                per = [self._bound(c, scope.subst) for c in calls] * (int(count) if count.isdigit() else 1)
+                self._vary[id(calls[0])] = varying(per)
+                count = str(len(calls) * int(count)) if count.isdigit() else f"{len(calls)}·{count}"
+            return self._call(calls[0], body, replace(scope, path=scope.path + (node.id,)), wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
             self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
-            return self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
+            return self._graph(body, replace(scope, dot=c, path=scope.path + (node.id,)), ports)
 
     def _unrolled(self, node: Node, scope: _Scope, wires: list[_In], count: int) -> list[str]:
         """Every iteration of a repeat, each in its own dashed fence, chained."""
@@ -269,7 +282,7 @@ class Drawer:
                        for n, w in zip(names, wires)]
                 ports = self._ports(c, body, names, now, scope) if i == 0 else {
                     nid: w.source for nid, w in zip(body.inputs, now)}
-                outs = self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
+                outs = self._graph(body, replace(scope, dot=c, path=scope.path + (node.id,)), ports)
         return outs
 
     def _ports(self, c: graphviz.Digraph, body: Graph, names: list[str], wires: list[_In],
@@ -297,10 +310,12 @@ class Drawer:
 
     def _port(self, container: graphviz.Digraph, name: str) -> str:
         return self._node(container, f"<<I>{dot_label(name)}</I>>",
-                          {"shape": "plaintext", "fontsize": "9", "fontcolor": GREY, "class": "port"})
+                          {"shape": "plaintext", "fontsize": "9", "fontcolor": GREY, "class": "port",
+                           "height": "0.1"})
 
     def _fence(self, c: graphviz.Digraph, title: str, notes: list[str], learned: bool,
-               dashed: bool = False, href: str | None = None, tooltip: str | None = None) -> None:
+               dashed: bool = False, href: str | None = None, tooltip: str | None = None,
+               cls: str | None = None) -> None:
         lines = [bold(title) if learned else dot_label(title), *notes]
         attrs = {"label": "<" + "<BR ALIGN=\"LEFT\"/>".join(lines) + "<BR ALIGN=\"LEFT\"/>>",
                  "labeljust": "l", "style": "rounded,dashed" if dashed else "rounded",
@@ -309,6 +324,8 @@ class Drawer:
             attrs["href"] = href
         if tooltip:
             attrs["tooltip"] = tooltip
+        if cls:
+            attrs["class"] = cls
         c.attr(**attrs)
 
     def _contracts(self, block: BlockIR) -> list[str]:
@@ -317,78 +334,16 @@ class Drawer:
     def _href(self, callee: tuple[str, str]) -> str | None:
         return self.link(callee) if self.link else None
 
-    def _wire(self, tail: str, head: str, t: TensorType, subst: dict[str, Size], skip: bool) -> None:
-        attrs = {"label": f"<{dot_label(self._type(t, subst))}>"}
+    def _wire(self, tail: str, head: str, t: TensorType, subst: dict[str, Size], skip: bool, terminal: bool = False) -> None:
+        text = self._type(t, subst)
+        same = not skip and not terminal and self._into.get(tail) == {text}
+        attrs = {} if same else {"label": f"<{dot_label(text)}>"}
+        self._into.setdefault(head, set()).add(text)
         if skip:
             attrs.update(style="dashed", color=SKIP, fontcolor=SKIP, weight="0", **{"class": "skip"})
         else:
             attrs["weight"] = "2"
         self.edges.append((tail, head, attrs))
-
-    def _type(self, t: TensorType, subst: dict[str, Size]) -> str:
-        if not t.axes:
-            text = "scalar"
-        elif self.env is None:
-            text = "×".join(t.names)
-        else:
-            text = " × ".join(self._axis(a.name, a.size, subst) for a in t.axes)
-        return text if t.dtype == "float" else f"{text} {t.dtype}"
-
-    def _axis(self, name: str, size: Size, subst: dict[str, Size]) -> str:
-        """`D=512`, or `T` where the size is not known."""
-        shown = self._size(size, subst)
-        return f"{name}={shown}" if shown.isdigit() else name
-
-    def _size(self, size: Size, subst: dict[str, Size]) -> str:
-        size = size.subs(subst)
-        if self.env is None:
-            return str(size)
-        try:
-            value = size.evaluate(self.env)
-        except (KeyError, SizeError):
-            return str(size)
-        return str(int(value)) if value.denominator == 1 else str(float(value))
-
-    def _tip(self, node: Node, scope: _Scope, ins: list[TensorType], costs: tuple[Size, Size]) -> graphviz.nohtml:
-        """The hover text: the source line, the shapes in and out, parameters and FLOPs."""
-        shapes = ", ".join(self._type(t, scope.subst) for t in ins)
-        outs = ", ".join(self._type(t, scope.subst) for t in node.types)
-        params, flops = (self._size(c, scope.subst) for c in costs)
-        lines = [where_text(node, scope.block), f"{shapes} → {outs}", f"parameters {params}, FLOPs {flops}"]
-        return graphviz.nohtml("&#10;".join(dot_text(line) for line in lines))
-
-    def _call_costs(self, node: Node, callee: BlockIR) -> tuple[Size, Size]:
-        p, f = graph_costs(self.table, callee.body)
-        binding = node.attrs["binding"]
-        return p.subs(binding.sizes), f.subs(binding.sizes) * binding.broadcast_size()
-
-    def _block_title(self, block: BlockIR) -> str:
-        def shown(p) -> str:
-            if self.env is not None and p.kind == "size" and p.name in self.env:
-                return f"{p.name}={self.env[p.name]}"
-            return p.name if p.default is None else f"{p.name}={static.show(p.default)}"
-
-        params = ", ".join(shown(p) for p in block.params.values())
-        return f"{block.name}[{params}]" if params else block.name
-
-    def _varies(self, node: Node) -> list[str]:
-        """A folded run's bindings that differ between its calls (drawn with the first's sizes)."""
-        vary = self._vary.get(id(node)) or {}
-        return [small(f"varies: {k} = {v}") for k, v in vary.items()]
-
-    def _call_title(self, node: Node, callee: BlockIR, times: str | None = None) -> str:
-        vary = self._vary.get(id(node)) or {}
-        binds = [f"{k}={'…' if k in vary else static.show(v)}" for k, v in node.attrs["sizes"].items()]
-        binds += [f"{k}={' '.join(v) if isinstance(v, tuple) else v}" for k, v in node.attrs["axes"].items()]
-        title = f"{callee.name}[{', '.join(binds)}]" if binds else callee.name
-        return f"{title} ×{times}" if times else title
-
-    def _learned_block(self, block: BlockIR) -> bool:
-        key = (block.file, block.name)
-        if key not in self._learned:
-            self._learned[key] = graph_costs(self.table, block.body)[0] != 0
-        return self._learned[key]
-
 
 def _instance(node: Node) -> list[str]:
     """A named submodule's line: `as qkv` where it is built, `shared: qkv` where it is used
@@ -396,3 +351,9 @@ def _instance(node: Node) -> list[str]:
     if "instance" in node.attrs:
         return [small(f"shared: {node.attrs['instance']}")]
     return [small(f"as {node.attrs['label']}")] if "label" in node.attrs else []
+
+
+def _key(scope: _Scope, node: Node) -> str:
+    """`c4_17`: a call's name in the diagram, from the ids of the calls and repeats it is inside
+    and its own; the same in every variant of one block's diagram."""
+    return "c" + "_".join(map(str, (*scope.path, node.id)))

@@ -1,9 +1,10 @@
 """What the diagram folds and which way it runs.
 
 Folding: a run of consecutive calls of one block that bind the same axes, each feeding only the
-next, is drawn once with "×N" (sizes and values that differ between them, as in an indexed
-`repeat i in N` that DenseNet grows by, are listed on the box: `varies: C = 64, 96, …`); so is a
-`repeat` whose body is one call (ResNet's stages, a Transformer's layers); and the copies an
+next, is drawn once with "×N" when their bindings (defaults filled in) are all equal or change at
+every call; those that differ are listed on the box (`varies: C = 64, 96, …` as DenseNet grows,
+`varies: shift = 0, 3` for Swin's regular and shifted blocks); so is a `repeat` whose body is
+one call or one such run (ResNet's stages, a Transformer's layers, Swin's stages: ×2·L); and the copies an
 indexed `repeat i in N` was unrolled into are drawn as the first in a "repeat ×N" fence, with the
 bindings that vary. `--unfold` turns all of these off.
 
@@ -13,26 +14,48 @@ vertically), a short one left to right."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import networkx as nx
 
-from ... import static
 from ...ir import Graph, Node
 
 LONG_CHAIN = 4  # boxes on the longest path above which a diagram runs top to bottom (sizes on wires make a left-to-right strip wide fast)
 
 
-def call_runs(g: Graph) -> dict[int, list[int]]:
+Values = Callable[[Node], dict[str, str]]  # every binding of a call (defaults included), as drawn
+
+
+def call_runs(g: Graph, values: Values) -> dict[int, list[int]]:
     """First call id -> the ids of the run it starts (two or more), for runs of equal calls."""
-    runs: dict[int, list[int]] = {}
+    chains: dict[int, list[int]] = {}
     member: dict[int, int] = {}
     for node in g.operations():
         prev = _feeder(g, node)
         if prev is not None and _same_call(prev, node):
             first = member.get(prev.id, prev.id)
-            runs.setdefault(first, [first]).append(node.id)
+            chains.setdefault(first, [first]).append(node.id)
             member[node.id] = first
+    runs: dict[int, list[int]] = {}
+    for ids in chains.values():
+        for run in _split(ids, [values(g.node(i)) for i in ids]):
+            runs[run[0]] = run
     return runs
+
+
+def _split(ids: list[int], per: list[dict[str, str]]) -> list[list[int]]:
+    """A chain of calls is one run when its bindings are all equal (`×3`) or change at every
+    step (Swin's `shift = 0, 3`, DenseNet's growing `C`); otherwise each stretch of equal calls
+    is its own run (`A ×3` then `A[F=2]`, not `A ×4` varying `F = 4, 4, 4, 2`)."""
+    if all(a != b for a, b in zip(per, per[1:])) or all(p == per[0] for p in per):
+        return [ids]
+    out, start = [], 0
+    for i in range(1, len(ids) + 1):
+        if i == len(ids) or per[i] != per[start]:
+            if i - start > 1:
+                out.append(ids[start:i])
+            start = i
+    return out
 
 
 def _feeder(g: Graph, node: Node) -> Node | None:
@@ -49,44 +72,40 @@ def _feeder(g: Graph, node: Node) -> Node | None:
 
 
 def _same_call(a: Node, b: Node) -> bool:
-    return a.attrs["callee"] == b.attrs["callee"] and _axes(a) == _axes(b) and _values(a).keys() == _values(b).keys()
+    """Calls of one block binding the same axes (their sizes and values may differ)."""
+    return a.attrs["callee"] == b.attrs["callee"] and _axes(a) == _axes(b)
 
 
 def _axes(node: Node) -> tuple:
     return tuple((k, str(v)) for k, v in node.attrs["axes"].items())
 
 
-def _values(node: Node) -> dict[str, str]:
-    """The sizes and static values a call binds, as the diagram prints them."""
-    return {**{k: static.show(v) for k, v in node.attrs["sizes"].items()},
-            **{k: static.show(v) for k, v in node.attrs["binding"].values.items()}}
-
-
 MAX_SHOWN = 4  # values of a varying binding listed before an ellipsis and the last
 
 
-def varying(g: Graph, ids: list[int]) -> dict[str, str]:
+def varying(per: list[dict[str, str]]) -> dict[str, str]:
     """The bindings that differ along a folded run, each with its values in order
     (`64, 96, 128, …, 224`)."""
-    per = [_values(g.node(i)) for i in ids]
     out = {}
     for key in per[0]:
-        seq = [v[key] for v in per]
+        seq = [v.get(key, "?") for v in per]
         if len(set(seq)) > 1:
             shown = seq if len(seq) <= MAX_SHOWN + 1 else [*seq[:MAX_SHOWN], "…", seq[-1]]
             out[key] = ", ".join(shown)
     return out
 
 
-def single_call(body: Graph) -> Node | None:
-    """The one call a repeat body consists of, carrying its only value through, if so."""
+def single_run(body: Graph, values: Values) -> list[Node] | None:
+    """The calls a repeat body consists of when they are one run (usually one call) carrying
+    its only value through, if so."""
     ops = list(body.operations())
-    if len(ops) != 1 or ops[0].kind != "call" or len(body.inputs) != 1 or len(body.outputs) != 1:
+    if not ops or len(body.inputs) != 1 or len(body.outputs) != 1:
         return None
-    call = ops[0]
-    if body.args(call.id) != [(body.inputs[0], 0)] or body.outputs != [(call.id, 0)]:
+    if len(ops) > 1 and call_runs(body, values).get(ops[0].id) != [n.id for n in ops]:
         return None
-    return call
+    if ops[0].kind != "call" or body.args(ops[0].id) != [(body.inputs[0], 0)] or body.outputs != [(ops[-1].id, 0)]:
+        return None
+    return ops
 
 
 def direction(edges: list[tuple[str, str]]) -> str:

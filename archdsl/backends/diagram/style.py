@@ -32,5 +32,5 @@ def framed(lines: list[str], per: list[str], learned: bool, fill: str | None, do
         inner = f'<TABLE BORDER="1" COLOR="black" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD>{inner}</TD></TR></TABLE>'
     axes = dot_label(" ".join(per))
     return (f'<<TABLE BORDER="1" STYLE="dashed" COLOR="{BROADCAST}" CELLBORDER="0" CELLSPACING="0" '
-            f'CELLPADDING="3"><TR><TD ALIGN="LEFT"><FONT POINT-SIZE="8" COLOR="{BROADCAST}">'
-            f"∀ {axes}</FONT></TD></TR><TR><TD>{inner}</TD></TR></TABLE>>")
+            f'CELLPADDING="3"><TR><TD VALIGN="TOP"><FONT POINT-SIZE="8" COLOR="{BROADCAST}">'
+            f"∀ {axes}</FONT></TD><TD>{inner}</TD></TR></TABLE>>")
