@@ -164,3 +164,16 @@ def _spectral_conv(x: torch.Tensor, w: torch.Tensor, modes: int) -> torch.Tensor
         box = (Ellipsis, slice(None)) + box + (slice(0, modes),)
         out[box] = torch.einsum(f"...c{grid},cf{grid}->...f{grid}", xf[box], w[corner])
     return torch.fft.irfftn(out, s=x.shape[-n:], dim=dims)
+
+
+def _fill_modes(z: torch.Tensor, dim: int, n: int, signed: bool) -> torch.Tensor:
+    """The modes `lowmodes` kept, back in place along `dim` on an axis of n frequencies, zeros
+    elsewhere: the first m entries at the start; with `signed`, z holds 2 m entries (0 .. m - 1,
+    then -m .. -1) and the second half goes to the end (FFT order)."""
+    out = z.new_zeros(*z.shape[:dim % z.dim()], n, *z.shape[dim % z.dim() + 1:])
+    k = z.shape[dim]
+    m = k // 2 if signed else k
+    out.narrow(dim, 0, m).copy_(z.narrow(dim, 0, m))
+    if signed:
+        out.narrow(dim, n - m, m).copy_(z.narrow(dim, m, m))
+    return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..types import Axis, TensorType
+from . import phase
 from .base import Op, need_axes, prod, register, without
 
 MAX_EINSUM_AXES = 52  # the subscripts torch.einsum accepts: a-z, A-Z
@@ -35,8 +36,19 @@ class Dot(Op):
                     "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere",
                     "operands moved differently along a contracted or shared axis")
 
+    dtypes = frozenset({"float", "complex"})
+
+    def check_dtypes(self, node, ins):
+        super().check_dtypes(node, ins)
+        if ins[0].dtype != ins[1].dtype:
+            raise ShapeError(f"`dot` of a {ins[0].dtype} and a {ins[1].dtype} tensor", node.span, code="E304",
+                             help="make both complex: learned weights by `Param[...](dtype = complex)`")
+
     def symmetry(self, node, rule):
-        return rule.contract(node.attrs["axes"])
+        axes = node.attrs["axes"]
+        if phase.present(rule):
+            return phase.product(rule, lambda: rule.contract(axes), contracted=axes)
+        return rule.contract(axes)
 
     def infer(self, node, ins, ctx):
         a, b = ins
@@ -56,7 +68,7 @@ class Dot(Op):
             raise ArchError(f"`dot` over {len(set(a.names) | set(b.names))} distinct axes: torch.einsum "
                             f"takes at most {MAX_EINSUM_AXES}", node.span, code="E360",
                             help="merge axes that travel together first: `merge[A B -> N](x)`")
-        return TensorType(tuple(axes), a.batch or b.batch)
+        return TensorType(tuple(axes), a.batch or b.batch, a.dtype)
 
     def flops(self, node, ins, out):
         """2 per multiply-add; none when the contracted axes hold one element in all, where
