@@ -93,7 +93,7 @@ def test_gfnet_block_matches_the_paper_code():
     _randomise(ref)
     with torch.no_grad():
         ours.h_norm.load_state_dict(ref.norm1.state_dict())
-        ours.h.copy_(ref.filter.complex_weight)
+        ours.global_filter_layer.complex_weight.copy_(ref.filter.complex_weight)
         ours.norm.load_state_dict(ref.norm2.state_dict())
         ours.mlp.hidden_proj.load_state_dict(ref.fc1.state_dict())
         ours.mlp.proj.load_state_dict(ref.fc2.state_dict())
@@ -117,11 +117,11 @@ def test_fno2d_matches_the_paper_code():
     for conv in ref.convs:  # Module.double() leaves complex parameters as they are
         conv.weights1.data, conv.weights2.data = conv.weights1.data.cdouble(), conv.weights2.data.cdouble()
     sd = ours.state_dict()
-    spectral = [k for k in sd if sd[k].dim() == 6]
+    spectral = [k for k in sd if k.endswith("weights")]
     assert len(spectral) == 4
     with torch.no_grad():
-        for k, conv in zip(spectral, ref.convs):
-            sd[k] = torch.stack([torch.view_as_real(conv.weights1), torch.view_as_real(conv.weights2)])
+        for k, conv in zip(spectral, ref.convs):  # (in, out, 2 m, m): weights1 on top of weights2
+            sd[k] = torch.view_as_real(torch.cat([conv.weights1, conv.weights2], dim=2))
         rest = [k for k in sd if k not in spectral]  # lift, the four 1x1 convs, projection: in order
         mine = [ref.fc0.weight, ref.fc0.bias]
         for w in ref.ws:
