@@ -127,3 +127,19 @@ def test_complex_results_and_mixed_dot_are_refused():
     with pytest.raises(ArchError) as err:
         archdsl.compile_source(_block("irfft[F -> T](dot[C](rfft[T -> F](x), Param[C]()), n = T)", "[T]"))
     assert "E304" in str(err.value)
+
+
+def test_circular_longconv_over_two_axes_matches_a_padded_convolution():
+    src = ("block B[C = 3, Y = 6, X = 5](u: [C, Y, X]) -> [C, Y, X] equivariant shift(Y, X) {\n"
+           "    return longconv[Y X](u, Param[C, Y, X](), mode = circular)\n}\n")
+    prog, m = archdsl.compile_source(src), _module(src)
+    (k,) = m.parameters()  # (C, Y, X): y[t] = sum_j k[j] u[t - j], periodic
+    x = torch.randn(2, 3, 6, 5, dtype=torch.float64)
+    ref = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (4, 0, 5, 0), mode="circular"),
+                                     k.flip(-2, -1).unsqueeze(1), groups=3)
+    torch.testing.assert_close(m(x), ref)
+    (v,) = check_contracts(prog.table, prog.block("B"))
+    assert v.verdict == "proven", v.reason
+    assert compare(prog, "B", {}, seed=3, batch=(2,)).ok
+    with pytest.raises(ArchError, match="E204"):
+        archdsl.compile_source(src.replace(", mode = circular", ""))
