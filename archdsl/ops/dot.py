@@ -33,7 +33,8 @@ class Dot(Op):
     summary = "multiply and sum over the named axes; shared other axes are batched, the rest kept"
     example = "s = dot[K](q, k)"
     symmetry_doc = ("invariance in the contracted axes when both operands move by the same element "
-                    "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere",
+                    "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere; "
+                    "a phase on a kept axis of one operand (FNO's channel mixing per mode)",
                     "operands moved differently along a contracted or shared axis")
 
     dtypes = frozenset({"float", "complex"})

@@ -48,9 +48,10 @@ class Binary(Op):
     summary = "`+ - * /` of tensors (matched by axis name, missing axes broadcast) or with numbers"
     example = "y = x + Param[D]() * 0.5"
 
-    symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors)",
+    symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors); "
+                    "a phase (a shifted spectrum) times or over a tensor that does not move along it",
                     "adding a tensor that has the acted axis but does not move along it "
-                    "(a learned positional embedding)")
+                    "(a learned positional embedding); a number added to a phase, two phases multiplied")
 
     def check_dtypes(self, node, ins):
         if node.attrs["fn"] == "-" and any(t.dtype == "bool" for t in ins):

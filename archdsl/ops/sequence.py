@@ -28,7 +28,8 @@ class LongConv(Op):
                "`mode = circular`: non-causal, periodic, over 1-3 axes (`longconv[Y X]`), through the FFT")
     example = "y = longconv[L](u, h, fft_threshold = 64)"
     helpers = ("_causal_conv", "_causal_conv_fft")
-    symmetry_doc = ("everything on the axes the filter does not have",
+    symmetry_doc = ("everything on the axes the filter does not have; `mode = circular`: cyclic "
+                    "shifts of its axes, exactly",
                     "any action on L (a causal convolution sees only the past) or on a channel axis "
                     "(each channel has its own filter)")
 
