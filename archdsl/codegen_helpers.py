@@ -167,13 +167,14 @@ def _spectral_conv(x: torch.Tensor, w: torch.Tensor, modes: int) -> torch.Tensor
 
 
 def _fill_modes(z: torch.Tensor, dim: int, n: int, signed: bool) -> torch.Tensor:
-    """The modes `lowmodes` kept, back in place along `dim` on an axis of n frequencies, zeros
-    elsewhere: the first m entries at the start; with `signed`, z holds 2 m entries (0 .. m - 1,
-    then -m .. -1) and the second half goes to the end (FFT order)."""
-    out = z.new_zeros(*z.shape[:dim % z.dim()], n, *z.shape[dim % z.dim() + 1:])
+    """The modes `lowmodes` kept, back in place along `dim` (negative) on an axis of n
+    frequencies, zeros elsewhere: z's entries at the start; with `signed`, z holds 2 m entries
+    (0 .. m - 1, then -m .. -1) and the second half goes to the end (FFT order). Zero padding
+    and a concatenation, so TorchScript, FX and export trace it."""
     k = z.shape[dim]
     m = k // 2 if signed else k
-    out.narrow(dim, 0, m).copy_(z.narrow(dim, 0, m))
-    if signed:
-        out.narrow(dim, n - m, m).copy_(z.narrow(dim, m, m))
-    return out
+    before = [0, 0] * (-dim - 1)
+    low = torch.nn.functional.pad(z.narrow(dim, 0, m), before + [0, n - k])
+    if not signed:
+        return low
+    return torch.cat([low, z.narrow(dim, m, m)], dim=dim)
