@@ -143,3 +143,12 @@ def test_circular_longconv_over_two_axes_matches_a_padded_convolution():
     assert compare(prog, "B", {}, seed=3, batch=(2,)).ok
     with pytest.raises(ArchError, match="E204"):
         archdsl.compile_source(src.replace(", mode = circular", ""))
+
+
+def test_fno_layer_scripts_and_traces():
+    """The generated spectral code (complex weights, zero-filled modes) is plain tensor code:
+    TorchScript and FX accept it and compute the same."""
+    m = archdsl.compile_source(FNO).module("B").eval()
+    x = torch.randn(2, 3, 8, 7)
+    for other in (torch.jit.script(m), torch.fx.symbolic_trace(m)):
+        torch.testing.assert_close(other(x), m(x))
