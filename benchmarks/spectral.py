@@ -6,11 +6,14 @@ way the filter had to be written before the FFT ops), and the fused `GlobalFilte
 
     python benchmarks/spectral.py                       # C = 64, batch 4, median of 5
     python benchmarks/spectral.py --channels 32 --batch 1 --repeat 3
+    python benchmarks/spectral.py --fno                 # FNO2d against the paper's code
 
 All compute the same function (checked before timing): the convolution's kernel is the inverse
 FFT of the filter's spectrum. Times are medians of `--repeat` forward passes under
 `torch.inference_mode()` after one warm-up, the models alternating (benchmarks/timing.py);
-ratio = convolution / bare-op filter (above 1: the FFT filter is faster)."""
+ratio = convolution / bare-op filter (above 1: the FFT filter is faster). `--fno` times
+examples/fno.arch's FNO2d (85 x 85, width 32, 12 modes) against the paper's FNO2d code (as
+tests/test_spectral.py writes it) with the same weights: ratio = generated / paper."""
 
 from __future__ import annotations
 
@@ -52,13 +55,33 @@ class CircularConv(torch.nn.Module):
         return F.conv2d(x, self.weight, groups=x.shape[1]).permute(0, 2, 3, 1)
 
 
+def fno(batch: int, repeat: int) -> None:
+    """The generated FNO2d against the paper's hand-written one, same weights, one run."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_spectral import PaperFNO2d, load_paper_fno
+
+    ours = archdsl.compile_file(ROOT / "examples" / "fno.arch").module("FNO2d").eval()
+    ref = PaperFNO2d(12, 32).eval()
+    load_paper_fno(ours, ref)
+    x = torch.randn(batch, 85, 85, 3)
+    with torch.inference_mode():
+        torch.testing.assert_close(ours(x), ref(x), atol=1e-4, rtol=1e-4)
+    t = alternating_median_ms([ours, ref], x, reps=repeat)
+    print(f"| FNO2d, batch {batch}, 85x85 | {t[0]:.1f} | {t[1]:.1f} | {t[0] / t[1]:.2f} |")
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--repeat", type=int, default=5)
     p.add_argument("--grids", default="14,24,32,48,64")
+    p.add_argument("--fno", action="store_true", help="time FNO2d against the paper's code instead")
     args = p.parse_args(argv)
+    if args.fno:
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, median of {args.repeat}\n")
+        print("| model | generated (ms) | paper (ms) | generated / paper |\n|---|---:|---:|---:|")
+        return fno(args.batch, args.repeat)
     gfnet = archdsl.compile_file(ROOT / "examples" / "gfnet.arch")
     fused = archdsl.compile_source(FUSED, "bench.arch")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, C = {args.channels}, "
