@@ -81,9 +81,18 @@ class Dot(Op):
     def emit(self, node, e):
         letters = e.letters([*e.ins[0].names, *e.ins[1].names])
 
-        def sub(t: TensorType) -> str:
-            return ("..." if t.batch else "") + "".join(letters[n] for n in t.names)
+        def sub(t: TensorType, names=None) -> str:
+            return ("..." if t.batch else "") + "".join(letters[n] for n in (names or t.names))
 
+        if e.out.dtype == "complex":  # FNO's channel mixing per frequency
+            # The contracted axes innermost, contiguous: einsum's batched matmul over the shared
+            # (frequency) axes then never runs with a batch stride of 1, which measured about
+            # 100x slower on the CPU (`python benchmarks/spectral.py --fno`).
+            k = list(node.attrs["axes"])
+            orders = [[n for n in t.names if n not in k] + k for t in e.ins]
+            eq = f"{sub(e.ins[0], orders[0])},{sub(e.ins[1], orders[1])}->{sub(e.out)}"
+            args = ", ".join(f"{e.arg(i, orders[i])}.contiguous()" for i in range(2))
+            return f"torch.einsum({eq!r}, {args})"
         eq = f"{sub(e.ins[0])},{sub(e.ins[1])}->{sub(e.out)}"
         return f"torch.einsum({eq!r}, {e.arg(0)}, {e.arg(1)})"
 
