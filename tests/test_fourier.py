@@ -44,6 +44,8 @@ def _module(src: str, **sizes):
     ("abs(fft[C T](x))", "[C, T]", lambda x: torch.fft.fftn(x, dim=(-2, -1)).abs()),
     ("imag(fft[T](x))", "[C, T]", lambda x: torch.fft.fft(x).imag),
     ("irfft[C, F -> T](rfft[C, T -> F](x), n = T)", "[C, T]", lambda x: x),
+    ("irfft[F -> T](complex(real(rfft[T -> F](x)), imag(rfft[T -> F](x)) * 0.0), n = T)", "[C, T]",
+     lambda x: torch.fft.irfft(torch.fft.rfft(x).real, n=8)),
     ("real(rfft[T -> F](x)) + imag(rfft[T -> F](x))", "[C, F]",
      lambda x: torch.fft.rfft(x).real + torch.fft.rfft(x).imag),
     ("abs(lowmodes[T -> K](fft[T](x), modes = 3, signed = true))", "[C, K]",

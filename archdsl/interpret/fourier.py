@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from .base import OpCall, case
-from .named import NamedTensor
+from .named import NamedTensor, broadcast
 from .spectral import _along, _forward, _inverse, _phases
 
 
@@ -66,6 +66,12 @@ def fillmodes(c: OpCall, z: NamedTensor) -> NamedTensor:
     out = torch.zeros(*y.data.shape[:-1], n, dtype=y.data.dtype, device=y.data.device)
     out[..., where] = y.data
     return NamedTensor(out, y.names[:-1] + (a["out"],))
+
+
+@case("complex")
+def complex_(c: OpCall, re: NamedTensor, im: NamedTensor) -> NamedTensor:
+    datas, names = broadcast(re, im)
+    return NamedTensor(datas[0] + 1j * datas[1], names)
 
 
 @case("real")

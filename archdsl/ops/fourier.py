@@ -23,7 +23,7 @@ from ..sizes import Size
 from ..types import Axis
 from . import phase
 from .base import Op, flat, fresh_axes, need_axes, register
-from .elementwise import _Unary
+from .elementwise import _Unary, align
 
 _COMPLEX = frozenset({"complex"})
 _ANY_NUMBER = frozenset({"float", "complex"})
@@ -303,6 +303,28 @@ class Imag(_Part):
     name = "imag"
     summary = "the imaginary part of a complex tensor"
     example = "i = imag(z)"
+
+
+@register
+class Complex(Op):
+    """re + i im from two float tensors matched by axis name (AFNO's complex MLP builds its
+    spectra from real arithmetic on the parts)."""
+
+    name = "complex"
+    arity = 2
+    summary = "the complex tensor re + i im of two float tensors (matched by axis name, broadcast)"
+    example = "z = complex(re, im)"
+    symmetry_doc = ("every factor both parts share", "parts moved differently")
+
+    def infer(self, node, ins, ctx):
+        t = align(ins[0], ins[1], node.span, ctx)
+        return t.replace(t.axes, dtype="complex")
+
+    def symmetry(self, node, rule):
+        return rule.align()
+
+    def emit(self, node, e):
+        return f"torch.complex({e.broadcast(0)}, {e.broadcast(1)})"
 
 
 class Magnitude(_Unary):
