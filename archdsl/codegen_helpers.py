@@ -178,3 +178,17 @@ def _spectral_conv(x: torch.Tensor, w: torch.Tensor, modes: int) -> torch.Tensor
         box = (Ellipsis, slice(None)) + box + (slice(0, modes),)
         out[box] = torch.einsum(f"...c{grid},cf{grid}->...f{grid}", xf[box], w[corner])
     return torch.fft.irfftn(out, s=x.shape[-n:], dim=dims)
+
+
+def _fill_modes(z: torch.Tensor, dim: int, n: int, signed: bool) -> torch.Tensor:
+    """The modes `lowmodes` kept, back in place along `dim` (negative) on an axis of n
+    frequencies, zeros elsewhere: z's entries at the start; with `signed`, z holds 2 m entries
+    (0 .. m - 1, then -m .. -1) and the second half goes to the end (FFT order). Zero padding
+    and a concatenation, so TorchScript, FX and export trace it."""
+    k = z.shape[dim]
+    m = k // 2 if signed else k
+    before = [0, 0] * (-dim - 1)
+    low = torch.nn.functional.pad(z.narrow(dim, 0, m), before + [0, n - k])
+    if not signed:
+        return low
+    return torch.cat([low, z.narrow(dim, m, m)], dim=dim)

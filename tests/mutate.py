@@ -37,7 +37,8 @@ SIBLINGS = [("relu", "gelu", "silu", "sigmoid", "tanh", "exp", "sin", "neg"),
             ("LayerNorm", "RMSNorm", "BatchNorm"),
             ("maxpool", "avgpool"), ("Conv", "ConvTranspose"), ("split", "merge"),
             ("orbit", "unorbit"), ("blurpool", "flip", "roll"),
-            ("cumsum", "argmax", "sum", "softmax"), ("scan", "longconv"), ("gather", "scatter_add")]
+            ("cumsum", "argmax", "sum", "softmax"), ("scan", "longconv"), ("gather", "scatter_add"),
+            ("fft", "ifft"), ("rfft", "irfft"), ("lowmodes", "fillmodes"), ("real", "imag", "abs")]
 BINOPS = ["+", "-", "*", "/"]
 
 

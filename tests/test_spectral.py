@@ -77,6 +77,25 @@ class PaperFNO2d(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))
 
 
+def load_paper_fno(ours, ref):
+    """Copy the paper model's weights into the generated one (benchmarks/spectral.py uses it)."""
+    sd = ours.state_dict()
+    spectral = [k for k in sd if k.endswith("weights")]
+    assert len(spectral) == 4
+    with torch.no_grad():
+        for k, conv in zip(spectral, ref.convs):  # (in, out, 2 m, m): weights1 on top of weights2
+            sd[k] = torch.view_as_real(torch.cat([conv.weights1, conv.weights2], dim=2))
+        rest = [k for k in sd if k not in spectral]  # lift, the four 1x1 convs, projection: in order
+        mine = [ref.fc0.weight, ref.fc0.bias]
+        for w in ref.ws:
+            mine += [w.weight, w.bias]
+        mine += [ref.fc1.weight, ref.fc1.bias, ref.fc2.weight, ref.fc2.bias]
+        assert len(rest) == len(mine) == 14
+        for k, v in zip(rest, mine):
+            sd[k] = v.reshape(sd[k].shape)
+        ours.load_state_dict(sd)
+
+
 def _program(name):
     return archdsl.compile_file(ROOT / "examples" / name)
 
@@ -93,7 +112,7 @@ def test_gfnet_block_matches_the_paper_code():
     _randomise(ref)
     with torch.no_grad():
         ours.h_norm.load_state_dict(ref.norm1.state_dict())
-        ours.h.copy_(ref.filter.complex_weight)
+        ours.global_filter_layer.complex_weight.copy_(ref.filter.complex_weight)
         ours.norm.load_state_dict(ref.norm2.state_dict())
         ours.mlp.hidden_proj.load_state_dict(ref.fc1.state_dict())
         ours.mlp.proj.load_state_dict(ref.fc2.state_dict())
@@ -116,21 +135,7 @@ def test_fno2d_matches_the_paper_code():
     ref = PaperFNO2d(4, 8).double()
     for conv in ref.convs:  # Module.double() leaves complex parameters as they are
         conv.weights1.data, conv.weights2.data = conv.weights1.data.cdouble(), conv.weights2.data.cdouble()
-    sd = ours.state_dict()
-    spectral = [k for k in sd if sd[k].dim() == 6]
-    assert len(spectral) == 4
-    with torch.no_grad():
-        for k, conv in zip(spectral, ref.convs):
-            sd[k] = torch.stack([torch.view_as_real(conv.weights1), torch.view_as_real(conv.weights2)])
-        rest = [k for k in sd if k not in spectral]  # lift, the four 1x1 convs, projection: in order
-        mine = [ref.fc0.weight, ref.fc0.bias]
-        for w in ref.ws:
-            mine += [w.weight, w.bias]
-        mine += [ref.fc1.weight, ref.fc1.bias, ref.fc2.weight, ref.fc2.bias]
-        assert len(rest) == len(mine) == 14
-        for k, v in zip(rest, mine):
-            sd[k] = v.reshape(sd[k].shape)
-        ours.load_state_dict(sd)
+    load_paper_fno(ours, ref)
     x = torch.randn(2, 20, 17, 3, dtype=torch.float64)
     torch.testing.assert_close(ours(x), ref(x))
 

@@ -7,6 +7,7 @@ can be compared (`differential.compare`)."""
 
 from . import (  # noqa: F401  (registers the op cases)
     axes,
+    fourier,
     index,
     learned,
     pointwise,

@@ -47,7 +47,10 @@ def embedding(c: OpCall, x: NamedTensor) -> NamedTensor:
 @case("Param")
 def param(c: OpCall) -> NamedTensor:
     """The learned tensor itself: its axes, no leading dimensions."""
-    return NamedTensor(c.weight(), tuple(c.attrs["axes"]))
+    w = c.weight()
+    if c.attrs["kw"]["dtype"] == "complex":  # stored as (..., 2): real and imaginary parts
+        w = torch.complex(w[..., 0], w[..., 1])
+    return NamedTensor(w, tuple(c.attrs["axes"]))
 
 
 def _normalise(x: NamedTensor, axes: tuple[str, ...], eps: float, center: bool) -> NamedTensor:

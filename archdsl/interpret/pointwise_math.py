@@ -45,6 +45,8 @@ def pow_(c: OpCall, x: NamedTensor) -> NamedTensor:
 
 @case("abs")
 def abs_(c: OpCall, x: NamedTensor) -> NamedTensor:
+    if x.data.is_complex():
+        return x.with_data(torch.sqrt(x.data.real ** 2 + x.data.imag ** 2))
     return x.with_data(torch.where(x.data < 0, -x.data, x.data))
 
 

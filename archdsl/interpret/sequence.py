@@ -4,6 +4,7 @@ shifted-window mask. Constants are built from positions with explicit formulas."
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -15,7 +16,10 @@ from .named import NamedTensor, broadcast
 
 @case("longconv")
 def longconv(c: OpCall, u: NamedTensor, h: NamedTensor) -> NamedTensor:
-    """y[t] = sum over j <= t of h[j] u[t - j], along L; h's other axes are channels of u."""
+    """y[t] = sum over j <= t of h[j] u[t - j], along L; h's other axes are channels of u.
+    Circular: y[t] = sum over every offset j of h[j] u[(t - j) mod n], on each named axis."""
+    if c.attrs["kw"]["mode"] == "circular":
+        return _circular(c.attrs["axes"], u, h)
     (axis,) = c.attrs["axes"]
     n = u.size(axis)
     y = None
@@ -27,6 +31,17 @@ def longconv(c: OpCall, u: NamedTensor, h: NamedTensor) -> NamedTensor:
         y = term if y is None else y.with_data(y.data + term.order(y.names).data)
     if y is None:
         return u.with_data(torch.zeros_like(u.data))
+    return y
+
+
+def _circular(axes, u: NamedTensor, h: NamedTensor) -> NamedTensor:
+    y = None
+    for offsets in itertools.product(*(range(u.size(a)) for a in axes)):
+        moved = u.with_data(torch.roll(u.data, offsets, tuple(u.dim(a) for a in axes)))  # u[t - j]
+        tap = h.data[tuple(offsets[axes.index(n)] if n in axes else slice(None) for n in h.names)]
+        datas, names = broadcast(moved, NamedTensor(tap, tuple(n for n in h.names if n not in axes)))
+        term = NamedTensor(datas[0] * datas[1], names)
+        y = term if y is None else y.with_data(y.data + term.order(y.names).data)
     return y
 
 

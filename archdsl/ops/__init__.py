@@ -9,6 +9,7 @@ from . import (  # noqa: F401
     conv,
     dot,
     elementwise,
+    fourier,
     index,
     linear,
     moe,

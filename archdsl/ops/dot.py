@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..types import Axis, TensorType
+from . import phase
 from .base import Op, need_axes, prod, register, without
 
 MAX_EINSUM_AXES = 52  # the subscripts torch.einsum accepts: a-z, A-Z
@@ -32,11 +33,23 @@ class Dot(Op):
     summary = "multiply and sum over the named axes; shared other axes are batched, the rest kept"
     example = "s = dot[K](q, k)"
     symmetry_doc = ("invariance in the contracted axes when both operands move by the same element "
-                    "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere",
+                    "there (attention's `dot[S]` over a renamed copy); shared factors elsewhere; "
+                    "a phase on a kept axis of one operand (FNO's channel mixing per mode)",
                     "operands moved differently along a contracted or shared axis")
 
+    dtypes = frozenset({"float", "complex"})
+
+    def check_dtypes(self, node, ins):
+        super().check_dtypes(node, ins)
+        if ins[0].dtype != ins[1].dtype:
+            raise ShapeError(f"`dot` of a {ins[0].dtype} and a {ins[1].dtype} tensor", node.span, code="E304",
+                             help="make both complex: learned weights by `Param[...](dtype = complex)`")
+
     def symmetry(self, node, rule):
-        return rule.contract(node.attrs["axes"])
+        axes = node.attrs["axes"]
+        if phase.present(rule):
+            return phase.product(rule, lambda: rule.contract(axes), contracted=axes)
+        return rule.contract(axes)
 
     def infer(self, node, ins, ctx):
         a, b = ins
@@ -56,7 +69,7 @@ class Dot(Op):
             raise ArchError(f"`dot` over {len(set(a.names) | set(b.names))} distinct axes: torch.einsum "
                             f"takes at most {MAX_EINSUM_AXES}", node.span, code="E360",
                             help="merge axes that travel together first: `merge[A B -> N](x)`")
-        return TensorType(tuple(axes), a.batch or b.batch)
+        return TensorType(tuple(axes), a.batch or b.batch, a.dtype)
 
     def flops(self, node, ins, out):
         """2 per multiply-add; none when the contracted axes hold one element in all, where
@@ -68,9 +81,18 @@ class Dot(Op):
     def emit(self, node, e):
         letters = e.letters([*e.ins[0].names, *e.ins[1].names])
 
-        def sub(t: TensorType) -> str:
-            return ("..." if t.batch else "") + "".join(letters[n] for n in t.names)
+        def sub(t: TensorType, names=None) -> str:
+            return ("..." if t.batch else "") + "".join(letters[n] for n in (names or t.names))
 
+        if e.out.dtype == "complex":  # FNO's channel mixing per frequency
+            # The contracted axes innermost, contiguous: einsum's batched matmul over the shared
+            # (frequency) axes then never runs with a batch stride of 1, which measured about
+            # 100x slower on the CPU (`python benchmarks/spectral.py --fno`).
+            k = list(node.attrs["axes"])
+            orders = [[n for n in t.names if n not in k] + k for t in e.ins]
+            eq = f"{sub(e.ins[0], orders[0])},{sub(e.ins[1], orders[1])}->{sub(e.out)}"
+            args = ", ".join(f"{e.arg(i, orders[i])}.contiguous()" for i in range(2))
+            return f"torch.einsum({eq!r}, {args})"
         eq = f"{sub(e.ins[0])},{sub(e.ins[1])}->{sub(e.out)}"
         return f"torch.einsum({eq!r}, {e.arg(0)}, {e.arg(1)})"
 

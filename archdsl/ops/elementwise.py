@@ -8,6 +8,7 @@ from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..static import Real
 from ..types import TensorType
+from . import phase
 from .base import Op, need_axes, register
 
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -33,7 +34,7 @@ def align(a: TensorType, b: TensorType, span, ctx) -> TensorType:
             axes.append(ax)
         else:
             ctx.equal(other.size, ax.size, span, f"axis {ax.name} of both operands")
-    dtype = "float" if "float" in (a.dtype, b.dtype) else a.dtype
+    dtype = next((d for d in ("complex", "float") if d in (a.dtype, b.dtype)), a.dtype)
     return TensorType(tuple(axes), a.batch or b.batch, dtype)
 
 
@@ -42,14 +43,15 @@ class Binary(Op):
     """`a + b`, `a - b`, `a * b`, `a / b`, each side a tensor or a static number."""
 
     name = "binary"
-    dtypes = frozenset({"float", "int", "bool"})  # a mask multiplies; PyTorch refuses `-` of bools
+    dtypes = frozenset({"float", "int", "bool", "complex"})  # a mask multiplies; PyTorch refuses `-` of bools
     arity = None
     summary = "`+ - * /` of tensors (matched by axis name, missing axes broadcast) or with numbers"
     example = "y = x + Param[D]() * 0.5"
 
-    symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors)",
+    symmetry_doc = ("every factor both operands share (residual adds of equally moving tensors); "
+                    "a phase (a shifted spectrum) times or over a tensor that does not move along it",
                     "adding a tensor that has the acted axis but does not move along it "
-                    "(a learned positional embedding)")
+                    "(a learned positional embedding); a number added to a phase, two phases multiplied")
 
     def check_dtypes(self, node, ins):
         if node.attrs["fn"] == "-" and any(t.dtype == "bool" for t in ins):
@@ -62,7 +64,15 @@ class Binary(Op):
         return align(ins[0], ins[1], node.span, ctx)
 
     def symmetry(self, node, rule):
-        return rule.keep() if len(rule.states) == 1 else rule.align()
+        def base():
+            return rule.keep() if len(rule.states) == 1 else rule.align()
+        if phase.present(rule):  # a spectrum (complex): a phase is linear, not a permutation
+            fn, scalar = node.attrs["fn"], node.attrs.get("scalar") is not None
+            if fn in "+-":
+                return phase.total(rule, scalar)
+            divisor = None if fn == "*" or (scalar and not node.attrs.get("scalar_left")) else 0 if scalar else 1
+            return phase.product(rule, base, denominator=divisor)
+        return base()
 
     def emit(self, node, e):
         fn, scalar = node.attrs["fn"], node.attrs.get("scalar")

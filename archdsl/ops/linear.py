@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import ArchError
+from ..sizes import Size
 from ..types import Axis, TensorType
 from . import inits
 from .base import Op, flat, fresh_axes, need_axes, numel, prod, register, without
@@ -131,10 +132,12 @@ class Param(Op):
     learned = True
     arity = 0
     spec = "axes"
-    options = {"init": "normal", "std": 0.02, "value": 0.0}
-    enums = {"init": ("normal", "zeros", "ones", "constant")}
+    options = {"init": "normal", "std": 0.02, "value": 0.0, "dtype": "float"}
+    enums = {"init": ("normal", "zeros", "ones", "constant"), "dtype": ("float", "complex")}
     summary = ("a learned tensor with the given axes (no batch axes); sizes by parameter or keyword "
-               "(`Param[T, D](T = 1)`); `init` = normal (`std`) | zeros | ones | constant (`value`)")
+               "(`Param[T, D](T = 1)`); `init` = normal (`std`) | zeros | ones | constant (`value`); "
+               "`dtype = complex`: stored as real and imaginary parts (a last axis of 2, counted as two "
+               "parameters), each part drawn by `init`")
     example = "pos = Param[T, D](init = normal, std = 0.02)"
     symmetry_doc = ("does not move (a constant)", "whatever it is added to along its axes "
                     "(a positional embedding; see `binary`)")
@@ -155,20 +158,26 @@ class Param(Op):
         axes = [Axis(n, kw[n] if n in sized else ctx.axis_size(n, node.span)) for n in node.attrs["axes"]]
         for a in axes:
             ctx.static(a.size, node.span, f"the size of {a.name} in a Param")
-        return TensorType(tuple(axes), batch=False)
+        return TensorType(tuple(axes), batch=False, dtype=kw["dtype"])
 
     def parameters(self, node, ins, out):
-        return {"": tuple(a.size for a in out.axes)}
+        return {"": tuple(a.size for a in out.axes) + ((Size.of(2),) if out.dtype == "complex" else ())}
 
     def emit(self, node, e):
-        shape = ", ".join(e.isize(a.size) for a in e.out.axes)
+        if e.out.dtype == "complex":
+            return f"torch.view_as_complex({self._create(node, e, self.parameters(node, e.ins, e.out)[''])})"
+        return self._create(node, e, tuple(a.size for a in e.out.axes))
+
+    def _create(self, node, e, sizes) -> str:
+        shape = ", ".join(e.isize(s) for s in sizes)
         kw = node.attrs["kw"]
         init = {"zeros": f"torch.zeros({shape})", "ones": f"torch.ones({shape})",
-                "constant": f"torch.full(({shape}{',' if len(e.out.axes) == 1 else ''}), "
+                "constant": f"torch.full(({shape}{',' if len(sizes) == 1 else ''}), "
                             f"{e.ivalue(kw['value'])})",
                 "normal": f"torch.randn({shape}) * {e.ivalue(kw['std'])}"}[kw["init"]]
         return e.parameter(f"nn.Parameter({init})")
 
     def label(self, node):
         kw = node.attrs.get("kw", {})
-        return "Param " + " ".join(f"{n}={kw[n]}" if n in kw else n for n in node.attrs["axes"])
+        text = "Param " + " ".join(f"{n}={kw[n]}" if n in kw else n for n in node.attrs["axes"])
+        return text + (" complex" if kw.get("dtype") == "complex" else "")

@@ -16,6 +16,7 @@ from ..static import show
 from ..types import TensorType
 from .base import Op, register
 from .elementwise import _Unary, align
+from .fourier import Magnitude
 
 
 def _number(value):
@@ -39,7 +40,8 @@ _unary("softplus", "F.softplus", "log(1 + exp(beta x)) / beta (linear above `thr
 _unary("log", "torch.log", "natural logarithm (-inf at 0, NaN below)")
 _unary("sqrt", "torch.sqrt", "square root of a tensor (`sqrt(K)` of a size stays a number)")
 _unary("rsqrt", "torch.rsqrt", "1 / sqrt(x)")
-_unary("abs", "torch.abs", "absolute value")
+_unary("abs", "torch.abs", "absolute value (of a complex tensor: its magnitude, a float tensor)",
+       base=Magnitude)
 _unary("cos", "torch.cos", "cosine")
 _unary("elu", "F.elu", "exponential linear unit: x above 0, alpha (exp(x) - 1) below", {"alpha": 1.0})
 # Ops whose result is a fresh tensor they keep no reference to for backward: an activation

@@ -14,21 +14,28 @@ from .base import Op, flat, need_axes, numel, register
 class LongConv(Op):
     """Causal convolution of every channel with its own filter as long as the sequence. The
     fusion pass marks it `fft` when the filter can reach `fft_threshold` taps; it then runs
-    through the FFT (O(L log L)) instead of the direct O(L K) convolution."""
+    through the FFT (O(L log L)) instead of the direct O(L K) convolution. `mode = circular`
+    is the non-causal, periodic convolution over one to three axes with a filter as large as
+    the input (y = ifft(fft(u) fft(h))), always through the FFT."""
 
     name = "longconv"
     arity = 2
     spec = "axes"
-    options = {"fft_threshold": 64}
+    options = {"fft_threshold": 64, "mode": "causal"}
+    enums = {"mode": ("causal", "circular")}
     summary = ("causal convolution along L of `u` with a per-channel filter `h` (h's other axes are "
-               "channels of u); FFT above `fft_threshold` taps when compiled with fusion")
+               "channels of u); FFT above `fft_threshold` taps when compiled with fusion; "
+               "`mode = circular`: non-causal, periodic, over 1-3 axes (`longconv[Y X]`), through the FFT")
     example = "y = longconv[L](u, h, fft_threshold = 64)"
     helpers = ("_causal_conv", "_causal_conv_fft")
-    symmetry_doc = ("everything on the axes the filter does not have",
+    symmetry_doc = ("everything on the axes the filter does not have; `mode = circular`: cyclic "
+                    "shifts of its axes, exactly",
                     "any action on L (a causal convolution sees only the past) or on a channel axis "
                     "(each channel has its own filter)")
 
     def symmetry(self, node, rule):
+        if _circular(node):
+            return _circular_symmetry(node, rule)
         (axis,) = node.attrs["axes"]
         return (rule.mix([axis], f"a causal convolution along {axis} sees only the past")
                 or rule.mix(node.attrs["channels"], "each channel has its own filter")
@@ -37,30 +44,44 @@ class LongConv(Op):
 
     def infer(self, node, ins, ctx):
         u, h = ins
-        (axis,) = self._axis(node)
-        need_axes(u, (axis,), node.span, self.name, "signal")
-        need_axes(h, (axis,), node.span, self.name, "filter")
+        axes = self._axis(node)
+        need_axes(u, axes, node.span, self.name, "signal")
+        need_axes(h, axes, node.span, self.name, "filter")
         if h.batch:
             raise ShapeError("`longconv`'s filter must not have batch axes (it is one filter per channel)",
                              node.span, code="E310", help="build it from Params and positions")
         for a in h.axes:
-            if a.name != axis:
+            if a.name not in axes:
                 need_axes(u, (a.name,), node.span, self.name, "signal (it needs the filter's channels)")
                 ctx.equal(a.size, u.size(a.name), node.span, f"channel axis {a.name} of longconv")
-        chans = [a.name for a in h.axes if a.name != axis]
+        if _circular(node):  # a periodic filter spans each axis
+            for a in axes:
+                ctx.equal(h.size(a), u.size(a), node.span, f"circular longconv: the filter spans {a}")
+        chans = [a.name for a in h.axes if a.name not in axes]
         node.attrs["channels"] = chans
-        others = [a for a in u.axes if a.name not in chans and a.name != axis]
-        return u.replace(others + [u.axis(n) for n in chans] + [u.axis(axis)])
+        others = [a for a in u.axes if a.name not in chans and a.name not in axes]
+        return u.replace(others + [u.axis(n) for n in chans] + [u.axis(a) for a in axes])
 
     def _axis(self, node):
-        if len(node.attrs["axes"]) != 1:
-            raise ArchError("`longconv` convolves along one axis", node.span, code="E204")
+        if len(node.attrs["axes"]) != 1 and not (_circular(node) and len(node.attrs["axes"]) <= 3):
+            raise ArchError("`longconv` convolves along one axis (`mode = circular`: up to three)",
+                            node.span, code="E204")
         return node.attrs["axes"]
 
     def flops(self, node, ins, out):
+        if _circular(node):  # FFTs and a pointwise product: FlopCounterMode counts nothing
+            return Size.of(0)
         return 2 * numel(ins[0]) * ins[1].size(node.attrs["axes"][0])
 
     def emit(self, node, e):
+        if _circular(node):
+            axes = node.attrs["axes"]
+            names = list(e.out.names)
+            dims = tuple(names.index(a) - len(names) for a in axes)
+            lengths = ", ".join(e.size(e.out.size(a)) for a in axes)
+            u = e.arg(0, [a.name for a in e.out.axes])
+            return (f"torch.fft.irfftn(torch.fft.rfftn({u}, dim={dims}) * torch.fft.rfftn({e.broadcast(1)}, "
+                    f"dim={dims}), s=({lengths},), dim={dims})")
         (axis,) = node.attrs["axes"]
         chans = node.attrs["channels"]
         u = e.arg(0, [a.name for a in e.out.axes])
@@ -92,10 +113,31 @@ class LongConv(Op):
         return f"({fft} if {e.size(taps)} >= {threshold} else {direct})"
 
     def is_fused(self, node):
-        return bool(node.attrs.get("fft"))
+        return bool(node.attrs.get("fft")) or _circular(node)
 
     def label(self, node):
+        if _circular(node):
+            return f"longconv {' '.join(node.attrs['axes'])}, circular (FFT)"
         return f"longconv {node.attrs['axes'][0]}" + (" (FFT)" if node.attrs.get("fft") else "")
+
+
+def _circular(node) -> bool:
+    return node.attrs["kw"]["mode"] == "circular"
+
+
+def _circular_symmetry(node, rule):
+    """A periodic convolution with a fixed filter commutes with every cyclic shift of its axes,
+    exactly; each channel has its own filter, and the filter must not move."""
+    axes, chans = node.attrs["axes"], node.attrs["channels"]
+    broken = (rule.mix(chans, "each channel has its own filter")
+              or rule.mix([*axes, *chans], "the filter must not move", i=1))
+    if broken:
+        return broken
+    for f in rule.states[0].touching(axes):
+        if f.kind not in ("shift", "ashift") or not set(f.axes) <= set(axes):
+            return rule.broken(f"a circular convolution along {' '.join(axes)} commutes with cyclic shifts "
+                               f"only, not with {f.describe()}")
+    return rule.keep()
 
 
 def uses_fft(node, taps: Size) -> bool:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from ..ir import BlockIR, Dispatch, Graph, Node
 from ..ops import REGISTRY
 from ..sizes import Size
-from .stats import arithmetic_at, costs, elements, node_costs, resolve_sizes, stats
+from .stats import arithmetic_at, costs, node_costs, resolve_sizes, stats, words
 
 if TYPE_CHECKING:
     from ..ir import BlockTable
@@ -84,8 +84,8 @@ def traffic_bytes(g: Graph, node: Node, env: dict[str, Any], scale: int, params:
     parameter and `rename` only relabels an axis: neither moves anything."""
     if node.kind == "op" and (node.op == "rename" or (not g.args(node.id) and params)):
         return 0
-    ins = sum((elements(g.type_of(r)) for r in g.args(node.id)), Size.of(0))
-    outs = sum((elements(t) for t in node.types), Size.of(0))
+    ins = sum((words(g.type_of(r)) for r in g.args(node.id)), Size.of(0))
+    outs = sum((words(t) for t in node.types), Size.of(0))
     return ((_at(ins, env) + _at(outs, env)) * scale + params) * BYTES
 
 

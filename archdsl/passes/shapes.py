@@ -45,6 +45,9 @@ def _declared_output(block: BlockIR, ref: tuple[int, int], names: tuple[str, ...
     says (`Y - 2` for `Y`) is refused: the signature promises positions that do not exist."""
     t = block.body.type_of(ref)
     span = block.body.return_span or block.body.node(ref[0]).span
+    if t.dtype == "complex":  # spectra stay inside the block that makes them
+        raise ShapeError(f"`{block.name}` returns a complex tensor {t}; a block's results are real", span,
+                         code="E382", help="return `real(z)`, `abs(z)` or an inverse transform (`irfft[...](z, n = ...)`)")
     if sorted(t.names) != sorted(names):
         raise ShapeError(f"`{block.name}` returns {t}, but its signature says [{', '.join(names)}]",
                          span, code="E314", help="rename, merge or reduce axes so the names match")

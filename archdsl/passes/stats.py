@@ -116,6 +116,11 @@ def elements(t) -> Size:
     return n
 
 
+def words(t) -> Size:
+    """Float32 words a tensor of type `t` takes: a complex element is two (real, imaginary)."""
+    return elements(t) * 2 if t.dtype == "complex" else elements(t)
+
+
 def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
     ins = [g.type_of(r) for r in g.args(node.id)]
     op = REGISTRY[node.op]
@@ -127,7 +132,7 @@ def _op_costs(node: Node, g: Graph, table: BlockTable, memo) -> Costs:
         params = params + n
     produced = Size.of(0)
     for t in node.types:
-        produced = produced + elements(t)
+        produced = produced + words(t)
     return Costs(params, op.flops(node, ins, node.types[0]), produced)
 
 

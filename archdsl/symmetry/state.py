@@ -28,6 +28,8 @@ ONE = Size.of(1)
 class Factor:
     gen: tuple[int, ...]  # the generators of the action this factor is a function of
     kind: str  # "perm" | "shift" | "flip" | "rot" | "cyc" | "ashift" (a roll chosen by the input)
+    # | "phase": a shift seen in the frequency domain, a unit complex number per frequency
+    # (archdsl/ops/phase.py; origin ("phase", length, which frequencies the axis holds))
     axes: tuple[str, ...]  # the axes it permutes jointly ("rot": the ordered pair)
     scale: Size = ONE  # "shift": moves by g * scale; "cyc": +1 or -1 per quarter turn
     base: Size = ONE  # "shift": length of the axis at the block input (divisibility)
@@ -47,6 +49,8 @@ class Factor:
         """Where the motion comes from: tells apart two factors that `describe` the same."""
         if self.kind == "ashift":
             return "a roll chosen by `aps`"
+        if self.kind == "phase":
+            return f"the phase of a shift by generator {', '.join(map(str, self.gen))}"
         if self.origin and self.origin[0] == "merge":
             return f"made by merging {' '.join(self.origin[1])}"
         if self.origin:
