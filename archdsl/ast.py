@@ -121,6 +121,7 @@ class Action:
     axes: tuple[str, ...]
     by: Expr | None
     span: Span
+    companions: tuple[Action, ...] = ()  # `rot90(Y, X) roll(R)`: moved by the same generator
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class Contract:
     kind: str  # "equivariant" | "invariant"
     action: Action
     span: Span
+    out: Action | None = None  # `-> shift(Y, X)`: how the output moves (None: as the input)
 
 
 @dataclass(frozen=True)

@@ -254,13 +254,31 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
             # each generator alone, then all together: a product group is checked factor by factor
             for part in _parts(element):
                 gys = _tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
-                want = ([_act(y, t, action, part) for y, t in zip(ys, block.outputs)]
+                out, moved = _on_output(v.claim, part, env)
+                want = ([_act(y, t, out, moved) for y, t in zip(ys, block.outputs)]
                         if v.claim.kind == "equivariant" else ys)
                 worst.append((_relative(gys, want, ys), _describe(action, part)))
 
     trial()
     error, element = max(worst)
     return Check(v, error, element, seed=seed)
+
+
+def _on_output(claim, element: dict, env) -> tuple[Any, dict]:
+    """The output action and the element it applies for an input element: the same, or (after
+    `->`) the matching generator of the output action, a shift scaled by out `by` / in `by`
+    (`shift(Y) by 2 -> shift(Y)`: an input shift by 4 is an output shift by 2)."""
+    if claim.out is None:
+        return claim.action, element
+    gens = claim.action.generators()
+    outs = claim.out.generators()
+    moved = {}
+    for axes, g in element.items():
+        target = outs[gens.index(axes)]
+        if claim.action.group == "shift":
+            g = g * int(claim.out.by.evaluate(env)) // int(claim.action.by.evaluate(env))
+        moved[target] = g
+    return claim.out, moved
 
 
 def _parts(element: dict) -> list[dict]:
@@ -318,6 +336,8 @@ def _act(x, t, action, element):
             x = x.flip(dims[0])
         else:
             x = torch.rot90(x, g, dims)
+            if action.roll and t.axis(action.roll) is not None:  # p4: R rolls with the turn
+                x = torch.roll(x, g, 1 + t.names.index(action.roll))
     return x
 
 

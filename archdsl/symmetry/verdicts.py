@@ -99,20 +99,25 @@ def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
 
 
 def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _Outcome:
-    action = contract.action
     for i, (s, t) in enumerate(zip(states, block.outputs)):
         if s.broken:
             return _Outcome(states, None, False)
-        want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
-        plain = [f for f in s.factors if f.scale == ONE and not f.origin]  # exactly as the action moves
-        got = {(f.gen, f.kind, f.axes) for f in plain}
-        odd = [f for f in s.factors if f not in plain or (f.gen, f.kind, f.axes) not in want]
+        want = set() if contract.kind == "invariant" else {_key(f) for f in contract.expected(t)}
+        plain = [f for f in s.factors if not f.origin]  # exactly as the action moves
+        got = {_key(f) for f in plain}
+        odd = [f for f in s.factors if f not in plain or _key(f) not in want]
         if odd or want - got:
             f = odd[0] if odd else None
             why = (f"the output still moves by {f.describe()}" if f else
                    "the output does not move with the input")
             return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd), output=i)
     return _Outcome(states, None, False)
+
+
+def _key(f) -> tuple:
+    """What must agree between a factor and the contract: generator, kind, axes, and how far it
+    moves per unit of the generator (a stride-2 map's output moves by one half)."""
+    return (f.gen, f.kind, f.axes, f.scale)
 
 
 def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) -> Verdict:
@@ -135,8 +140,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     base["conditions"] = conditions
     needed = _lcm([n.multiple for n in restricts])
     wanted = contract.action.by
-    sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
-                                               _lcm([needed, wanted]))) if restricts else None
+    sub_claim = contract.with_by(_lcm([needed, wanted])) if restricts else None
     if sub_claim is not None and _trivial(block, sub_claim.action):
         sub_claim = None  # shifts by a multiple of every axis length: only the identity
     sub_text = sub_claim.text() if sub_claim else None
@@ -208,7 +212,7 @@ def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
     gens = contract.action.generators()
     for k in range(len(gens) - 1, 0, -1):
         for keep in itertools.combinations(range(len(gens)), k):
-            sub = Contract(contract.kind, contract.action.restricted(list(keep)), contract.span)
+            sub = contract.restricted(list(keep))
             if contract.kind == "equivariant" or not _kept(block, sub.action):
                 v = _verdict(block, sub, _outcome(table, block, sub), True)
                 if v.verdict in ("proven", "approximate"):
