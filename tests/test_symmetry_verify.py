@@ -19,7 +19,8 @@ from archdsl.symmetry import Action, Contract  # noqa: E402
 from archdsl.symmetry.verdicts import judge  # noqa: E402
 from archdsl.verify import PROVEN_TOL, REFUTED_TOL, assert_symmetries, verify_claims  # noqa: E402
 
-SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.arch", "p4.arch"]
+SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.arch", "p4.arch",
+         "strided.arch"]
 
 
 def test_archc_verify_reports_errors_and_counterexamples():

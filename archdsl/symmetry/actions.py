@@ -148,7 +148,7 @@ def _action(a: ast.Action, by_size: Size | None, types: list[TensorType], block:
         if a.group != "shift":
             raise SymmetryError(f"`by` restricts shifts only, not `{a.group}`", a.by.span, code="S107")
         by, requires = _positive(by_size, a.by.span)
-    roll = _roll(a, types)
+    roll = _roll(a, types, block)
     where = "input" if side == "input" else "output"
     for axis in a.axes:
         if not any(t.axis(axis) is not None for t in types):
@@ -162,7 +162,7 @@ def _action(a: ast.Action, by_size: Size | None, types: list[TensorType], block:
     return Action(a.group, a.axes, by, a.span, requires, roll)
 
 
-def _roll(a: ast.Action, types: list[TensorType]) -> str | None:
+def _roll(a: ast.Action, types: list[TensorType], block: BlockIR) -> str | None:
     """`rot90(Y, X) roll(R)`: the regular representation of C4 (a p4 feature map, R of size 4)."""
     if not a.companions:
         return None
@@ -175,9 +175,11 @@ def _roll(a: ast.Action, types: list[TensorType]) -> str | None:
         raise SymmetryError(f"`roll({r})` needs an axis other than {', '.join(a.axes)} that is there",
                             c.span, code="S122")
     sizes = {t.size(r) for t in types if t.axis(r) is not None}
-    if any(n.is_const and n != Size.of(4) for n in sizes):
+    sizes |= {block.examples[str(n)] for n in sizes if str(n) in block.examples}  # `R = 3`
+    wrong = sorted(str(n) for n in sizes if n.is_const and n != Size.of(4))
+    if wrong:
         raise SymmetryError(f"`roll({r})` rolls by one per quarter turn: {r} must have size 4, not "
-                            f"{', '.join(map(str, sizes))}", c.span, code="S123")
+                            f"{', '.join(wrong)}", c.span, code="S123")
     return r
 
 
