@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass, field, replace
-from math import lcm
 from typing import TYPE_CHECKING
 
 from ..errors import Span
@@ -14,7 +13,8 @@ from ..ir import BlockIR
 from ..sizes import Size
 from .actions import Action, Contract
 from .analysis import Analysis
-from .state import ONE, Note, State
+from .arith import condition_text, lcm_all
+from .state import Note, State
 
 if TYPE_CHECKING:
     from ..ir import BlockTable
@@ -136,11 +136,11 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
     approx = [n for n in notes if n.kind == "approx"]
     conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
-    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
+    requires = tuple(condition_text(length, modulus) for length, modulus in conditions) + o.assumed + assumptions
     base["conditions"] = conditions
-    needed = _lcm([n.multiple for n in restricts])
+    needed = lcm_all([n.multiple for n in restricts])
     wanted = contract.action.by
-    sub_claim = contract.with_by(_lcm([needed, wanted])) if restricts else None
+    sub_claim = contract.with_by(lcm_all([needed, wanted])) if restricts else None
     if sub_claim is not None and _trivial(block, sub_claim.action):
         sub_claim = None  # shifts by a multiple of every axis length: only the identity
     sub_text = sub_claim.text() if sub_claim else None
@@ -185,7 +185,7 @@ def _conditions(notes: list[Note], claimed=()) -> tuple[tuple[Size, Size], ...]:
     by_length: dict[Size, list[Size]] = {}
     for length, modulus in [*claimed, *(r for n in notes for r in n.requires)]:
         by_length.setdefault(length, []).append(modulus)
-    found = ((length, _lcm(mods)) for length, mods in by_length.items())
+    found = ((length, lcm_all(mods)) for length, mods in by_length.items())
     return tuple((n, m) for n, m in found if not (n / m).is_integral)  # never `Y % Y == 0`
 
 
@@ -193,18 +193,6 @@ def _proof(restricts: list[Note], needed: Size) -> str:
     if not restricts:
         return "every operation on the way commutes with the action"
     return f"exact for multiples of {needed} ({restricts[0].reason})"
-
-
-def _lcm(sizes: list[Size]) -> Size:
-    out = ONE
-    for s in sizes:
-        if out.is_const and s.is_const:
-            out = Size.of(lcm(int(out.const), int(s.const)))
-        elif (s / out).is_integral:
-            out = s
-        elif not (out / s).is_integral:
-            out = out * s  # a common multiple: the subgroup named is smaller but still proven
-    return out
 
 
 def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
