@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..ir import BlockIR, Dispatch, Graph, Node, Ref
 from ..ops import REGISTRY
 from ..sizes import Size
+from .blame import translate
 from .rules import RuleContext
 from .state import Break, State, merge_notes
 
@@ -77,7 +78,7 @@ class Analysis:
                              self.counter).align()
         if shared.broken:
             return [replace(shared, notes=merge_notes(args))] * len(node.types)
-        outs = self.block(callee, ins, inner_env, inner_values, where)
+        outs = [_in_caller(s, binding, callee) for s in self.block(callee, ins, inner_env, inner_values, where)]
         if bcast:
             outs = [self._per_position(s, ins, callee, binding.broadcast_names, node, where) for s in outs]
         result = []
@@ -165,6 +166,17 @@ class Analysis:
                                     f"(from {_show(cur[n])} to {_show(after[n])}); a repeat with a "
                                     "symbolic count needs a fixpoint", False, site)] * len(carried)
         return [after[n] for n in carried]
+
+
+def _in_caller(state: State, binding, callee: BlockIR) -> State:
+    """A reason found inside the callee, with its axis names said as the caller binds them."""
+    if not state.broken:
+        return state
+    names: dict[str, str] = {}
+    for layout, (_, ptype) in zip(binding.inputs, callee.inputs):
+        for grp, axis in zip(layout, ptype.axes):
+            names.setdefault(axis.name, grp[0] if len(grp) == 1 else f"({' '.join(grp)})")
+    return replace(state, broken=replace(state.broken, reason=translate(state.broken.reason, names)))
 
 
 def _values(callee: BlockIR, bound: dict, outer: dict) -> dict[str, Any]:

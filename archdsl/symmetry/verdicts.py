@@ -14,6 +14,7 @@ from ..sizes import Size
 from .actions import Action, Contract
 from .analysis import Analysis
 from .arith import condition_text, lcm_all
+from .blame import first_dropping, first_with
 from .state import Note, State
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ class _Outcome:
     opaque: bool  # the mismatch involves a permutation the analysis could not name
     output: int = 0  # which output moves wrongly
     assumed: tuple[str, ...] = ()  # flags of the block read at their defaults ("causal = false")
+    span: Span | None = None  # the operation where the output starts moving wrongly
 
 
 class _Defaults(dict):
@@ -92,8 +94,11 @@ def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
     action = contract.action
     ins = [State(tuple(action.factors(t))) for _, t in block.inputs]
     flags = _Defaults(block)
-    states = Analysis(table).block(block, ins, {}, flags)
+    every = Analysis(table).graph(block.body, ins, {}, flags, None)
+    states = [every[r] for r in block.body.outputs]
     o = _check_outputs(block, contract, states)
+    if o.mismatch:
+        o.span = _blame(block, contract, every, o.output)
     o.assumed = tuple(f"{k} = {str(v).lower()}" for k, v in flags.read.items())
     return o
 
@@ -102,16 +107,39 @@ def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _
     for i, (s, t) in enumerate(zip(states, block.outputs)):
         if s.broken:
             return _Outcome(states, None, False)
-        want = set() if contract.kind == "invariant" else {_key(f) for f in contract.expected(t)}
+        expected = [] if contract.kind == "invariant" else contract.expected(t)
+        want = {_key(f) for f in expected}
         plain = [f for f in s.factors if not f.origin]  # exactly as the action moves
         got = {_key(f) for f in plain}
         odd = [f for f in s.factors if f not in plain or _key(f) not in want]
         if odd or want - got:
-            f = odd[0] if odd else None
-            why = (f"the output still moves by {f.describe()}" if f else
-                   "the output does not move with the input")
+            missing = [f for f in expected if _key(f) not in got]
+            why = _why(odd[0] if odd else None, missing, contract.kind)
             return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd), output=i)
     return _Outcome(states, None, False)
+
+
+def _why(odd, missing: list, kind: str) -> str:
+    """The two sides told apart: how the output moves, and how the contract says it should."""
+    if odd is None:
+        return f"the output does not move by {missing[0].describe()} as the contract says"
+    moves = f"the output still moves by {odd.describe()}" + (f" ({odd.source()})" if odd.origin else "")
+    same = [f for f in missing if (f.gen, f.kind, f.axes) == (odd.gen, odd.kind, odd.axes)]
+    if same:
+        return f"{moves}, where the contract says {same[0].describe()}"
+    return moves + (" (an invariant output must not move)" if kind == "invariant" else "")
+
+
+def _blame(block: BlockIR, contract: Contract, every: dict, output: int) -> Span | None:
+    """The operation that makes the output's wrong motion, or that drops the one it needs."""
+    g = block.body
+    s, t = every[g.outputs[output]], block.outputs[output]
+    want = set() if contract.kind == "invariant" else {_key(f) for f in contract.expected(t)}
+    odd = [f for f in s.factors if f.origin or _key(f) not in want]
+    if odd:
+        return first_with(g, every, odd[0])
+    missing = sorted(want - {_key(f) for f in s.factors})
+    return first_dropping(g, every, missing[0][0]) if missing else None
 
 
 def _key(f) -> tuple:
@@ -130,7 +158,7 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                        reason=broken.reason + given, span=broken.span, site=broken.site)
     if o.mismatch:
         return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch + given,
-                       span=_culprit(block, o.output))
+                       span=o.span or _culprit(block, o.output))
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
