@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             status = "ok" if c.ok else "MISMATCH"
             extra = f"; counterexample: {c.element}" if v.verdict == "refuted" and c.error > REFUTED_TOL \
                 else f"; worst: {c.element}"
-            at = f" at {c.sizes}" if c.sizes else ""
+            chosen = f" (chosen so that {', '.join(v.requires)})" if c.chosen and v.requires else ""
+            at = f" at {c.sizes}{chosen}" if c.sizes else ""
             print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e}{at} {status}{extra}")
         for line in unsized:
             print(line)

@@ -1,0 +1,49 @@
+"""Numeric checks of contracts whose output moves differently (`->`, `roll(R)`) and of what
+`archc verify` draws and prints: integer inputs over their valid range, error and sizes for
+every measured claim."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+
+torch = pytest.importorskip("torch")
+
+import archdsl  # noqa: E402
+from archdsl import cli  # noqa: E402
+from archdsl.passes.stats import resolve_sizes  # noqa: E402
+from archdsl.symmetry import check_contracts  # noqa: E402
+from archdsl.verify import _model, witnessed  # noqa: E402
+from archdsl.verify_inputs import int_highs  # noqa: E402
+
+P4 = """block L[C = 3, F = 4](img: [C, Y = 5, X = 5]) -> [R, F, Y, X] \\
+        equivariant rot90(Y, X) -> rot90(Y, X) roll(R)  equivariant rot90(Y, X) -> rot90(X, Y) roll(R) \\
+        equivariant rot90(Y, X) -> rot90(Y, X) {
+    return P4Conv[C -> F R over Y X](img, kernel = 3, padding = 1)
+}
+"""
+
+
+def test_p4_lifting_is_proven_and_wrong_output_actions_have_witnesses():
+    prog = archdsl.compile_source(P4, "p4.arch")
+    got = {v.contract: v for v in witnessed(prog, "L", check_contracts(prog.table, prog.block("L")))}
+    assert got["equivariant rot90(Y, X) -> rot90(Y, X) roll(R)"].verdict == "proven"
+    for wrong in ("equivariant rot90(Y, X) -> rot90(X, Y) roll(R)", "equivariant rot90(Y, X) -> rot90(Y, X)"):
+        assert got[wrong].verdict == "refuted" and "rot90 Y, X k=" in got[wrong].witness, got[wrong]
+
+
+def test_integer_inputs_range_over_the_table():
+    prog = archdsl.compile_source("block Tok[V = 40, D = 3](tok: [T = 6] int) -> [T, D] equivariant perm(T) {\n"
+                                  "    return Embedding[V -> D](tok)\n}\n", "t.arch")
+    block = prog.block("Tok")
+    env = resolve_sizes(prog.table, block, {})
+    model = _model(prog, "Tok", {"V": 40, "D": 3}, 0)
+    assert int_highs(model, block, env) == {0: 40}  # not min(V, D, T) = 3
+
+
+def test_every_measured_claim_prints_its_error_and_sizes(capsys):
+    status = cli.main(["verify", str(ROOT / "examples/symmetry/strided.arch"), "--block", "P4Lift", "--trials", "2"])
+    out = capsys.readouterr().out
+    approximate = [line for line in out.splitlines() if "[approximate]" in line]
+    assert status == 0 and approximate, out
+    assert all(" error " in line and " at C=3, F=4, Y=9, X=9 " in line for line in approximate), approximate
