@@ -47,3 +47,13 @@ def test_every_measured_claim_prints_its_error_and_sizes(capsys):
     approximate = [line for line in out.splitlines() if "[approximate]" in line]
     assert status == 0 and approximate, out
     assert all(" error " in line and " at C=3, F=4, Y=9, X=9 " in line for line in approximate), approximate
+
+
+def test_a_conditional_claim_prints_the_sizes_chosen_for_it(tmp_path, capsys):
+    spec = tmp_path / "cond.arch"
+    spec.write_text("block Cond[C = 3, E = 2](img: [C, Y = 7, X = 7]) -> [E] invariant shift(Y, X) by 2 {\n"
+                    "    h = maxpool[Y X](img, kernel = 2, stride = 2)\n"
+                    "    return Linear[C -> E](mean[Y X](h))\n}\n")
+    assert cli.main(["verify", str(spec), "--trials", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "[proven]: error " in out and "(chosen so that Y % 2 == 0, X % 2 == 0)" in out, out

@@ -85,7 +85,7 @@ def check_proven(src: str, out: list[str]) -> None:
         prog = archdsl.compile_source(src, "fuzz.arch")
     except archdsl.ArchError:
         return  # an ill-typed composition (sizes that do not line up) is not a claim
-    claims = proven_claims(prog, out, ALL_ACTIONS)
+    claims = proven_claims(prog.table, prog.block("Fuzz"), out, ALL_ACTIONS)
     TALLY["blocks"] += 1
     for check in verify_claims(prog, "Fuzz", claims, trials=2, seed=TALLY["blocks"]):
         assert not check.failed, (src, check.failed)

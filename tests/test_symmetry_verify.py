@@ -72,7 +72,7 @@ def _check_proven(src: str, out: list[str]) -> int:
         prog = archdsl.compile_source(src, "fuzz.arch")
     except archdsl.ArchError:
         return 0  # an ill-typed composition (sizes that do not line up) is not a claim
-    claims = proven_claims(prog, out)
+    claims = proven_claims(prog.table, prog.block("Fuzz"), out)
     for check in verify_claims(prog, "Fuzz", claims, trials=2):
         assert check.skipped or check.error < PROVEN_TOL, (src, check.verdict.contract, check.error,
                                                            check.element)

@@ -17,7 +17,7 @@ from .actions import Action, Contract
 from .verdicts import Verdict, judge
 
 if TYPE_CHECKING:
-    from ..program import Program
+    from ..ir import BlockIR, BlockTable
 
 STEPS = [
     "relu({h})", "tanh({h})", "-{h}", "{h} * 0.5", "dropout({h}, p = 0.2)", "Linear[D -> D]({h})",
@@ -104,17 +104,16 @@ def compose(pick: Callable[[Sequence], Any], depth: int, steps: Sequence[str] = 
             f"{{\n{body}\n    return {end.format(h=h)}\n}}\n"), out
 
 
-def proven_claims(program: Program, out: list[str], actions=ACTIONS, block: str = "Fuzz") -> list[Verdict]:
-    """Every claim over `actions` ((group, axes, by)) that the analysis proves for `block`, or
+def proven_claims(table: BlockTable, ir: BlockIR, out: list[str], actions=ACTIONS) -> list[Verdict]:
+    """Every claim over `actions` ((group, axes, by)) that the analysis proves for block `ir`, or
     proves for a subgroup (then the subgroup's claim): what a soundness check must measure."""
-    ir = program.block(block)
     claims = []
     for group, axes, by in actions:
         kept = [a in out for a in axes]
         if any(kept) and not all(kept):
             continue
         kind = "equivariant" if all(kept) else "invariant"
-        v = judge(program.table, ir, Contract(kind, Action(group, axes, Size.of(by))))
+        v = judge(table, ir, Contract(kind, Action(group, axes, Size.of(by))))
         if v.verdict == "proven":
             claims.append(v)
         elif v.subgroup_verdict == "proven" and v.subgroup_claim is not None:
