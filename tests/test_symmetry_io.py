@@ -57,3 +57,13 @@ def test_a_conditional_claim_prints_the_sizes_chosen_for_it(tmp_path, capsys):
     assert cli.main(["verify", str(spec), "--trials", "2"]) == 0
     out = capsys.readouterr().out
     assert "[proven]: error " in out and "(chosen so that Y % 2 == 0, X % 2 == 0)" in out, out
+
+
+def test_inferred_rescaled_claims_hold_numerically():
+    from test_symmetry_rescaled import RESCALED
+
+    from archdsl.verify import assert_symmetries
+    prog = archdsl.compile_source(RESCALED, "r.arch")
+    for block in ("Down", "Up", "Down4"):
+        checks = assert_symmetries(prog, block, trials=2)
+        assert any("->" in c.verdict.contract and c.error is not None for c in checks), block

@@ -15,7 +15,7 @@ from .actions import Action, Contract
 from .analysis import Analysis
 from .arith import condition_text, lcm_all
 from .blame import first_dropping, first_with
-from .state import Note, State
+from .state import ONE, Note, State
 
 if TYPE_CHECKING:
     from ..ir import BlockTable
@@ -221,6 +221,25 @@ def _proof(restricts: list[Note], needed: Size) -> str:
     if not restricts:
         return "every operation on the way commutes with the action"
     return f"exact for multiples of {needed} ({restricts[0].reason})"
+
+
+def rescaled(table: BlockTable, block: BlockIR, contract: Contract) -> Verdict | None:
+    """When an equivariant shift fails only because the output moves by a fixed fraction of the
+    input's shift (a stride, an upsampling), the claim with that output action
+    (`shift(Y) by 2 -> shift(Y)`), judged like any declared one; None when that is not the case."""
+    o = _outcome(table, block, contract)
+    moved = [f for s in o.states for f in s.factors]
+    if not o.mismatch or any(s.broken for s in o.states) or not moved \
+            or any(f.kind != "shift" or f.origin for f in moved):
+        return None
+    scales = {f.scale for f in moved}
+    if len(scales) != 1 or ONE in scales:
+        return None
+    num, den = next(iter(scales)).split_fraction()
+    action = contract.action
+    claim = Contract(contract.kind, replace(action, by=den), contract.span, replace(action, by=num))
+    v = judge(table, block, claim, declared=False)
+    return v if v.verdict in ("proven", "approximate") else None
 
 
 def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
