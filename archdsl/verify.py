@@ -321,7 +321,7 @@ def _describe(action, element) -> str:
         elif action.group == "flip":
             parts.append(f"flip {axes[0]}")
         else:
-            parts.append(f"rot90 {', '.join(axes)} k={g}")
+            parts.append(f"rot90 {', '.join(axes)} k={g}" + (f" (roll {action.roll} by {g})" if action.roll else ""))
     return ", ".join(parts)
 
 
