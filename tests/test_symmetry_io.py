@@ -67,3 +67,12 @@ def test_inferred_rescaled_claims_hold_numerically():
     for block in ("Down", "Up", "Down4"):
         checks = assert_symmetries(prog, block, trials=2)
         assert any("->" in c.verdict.contract and c.error is not None for c in checks), block
+
+
+def test_masked_entries_compare_equal_only_where_both_are_masked():
+    from archdsl.verify_inputs import relative_error
+    y = torch.tensor([[0.0, float("-inf")], [1.0, float("-inf")]], dtype=torch.float64)
+    assert relative_error((y.clone(),), (y,), (y,)) == 0.0  # -inf where both are -inf: equal, not nan
+    moved = y.clone()
+    moved[0, 1] = 0.0
+    assert relative_error((moved,), (y,), (y,)) == 1.0  # masked in one output only: an error
