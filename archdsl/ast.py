@@ -122,6 +122,7 @@ class Action:
     by: Expr | None
     span: Span
     joint: tuple[tuple[str, ...], ...] = ()  # `perm(N ~ M, D)`: ((N, M), (D,)), one generator each
+    companions: tuple[Action, ...] = ()  # `rot90(Y, X) roll(R)`: moved by the same generator
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class Contract:
     kind: str  # "equivariant" | "invariant"
     action: Action
     span: Span
+    out: Action | None = None  # `-> shift(Y, X)`: how the output moves (None: as the input)
 
 
 @dataclass(frozen=True)

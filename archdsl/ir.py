@@ -189,6 +189,7 @@ class BlockIR:
     outputs: list[TensorType] = field(default_factory=list)  # inferred by the shape pass
     file: str = ""
     contract_by: list[Size | None] = field(default_factory=list)  # each contract's `by`, evaluated
+    contract_out_by: list[Size | None] = field(default_factory=list)  # `-> shift(Y) by 2`, evaluated
 
     @property
     def name(self) -> str:

@@ -24,6 +24,7 @@ from .passes.stats import resolve_sizes
 from .stack import deep_recursion
 from .symmetry import Verdict, check_contracts, infer_symmetries
 from .verify_dihedral import DIHEDRAL, dihedral_act, dihedral_describe, dihedral_parts
+from .verify_inputs import as_tuple, int_highs, random_input, relative_error
 
 if TYPE_CHECKING:
     from .program import Program
@@ -42,7 +43,8 @@ class Check:
     skipped: str = ""  # why it could not be checked at these sizes
     seed: int = 0  # every parameter and buffer was drawn at random from this seed
     failed: str = ""  # the module could not be built or run (a bug, reported, never a traceback)
-    sizes: str = ""  # a conditional claim: the sizes it was measured at (chosen to satisfy it)
+    sizes: str = ""  # the sizes it was measured at
+    chosen: bool = False  # a conditional claim: the sizes were chosen to satisfy its condition
 
     @property
     def ok(self) -> bool:
@@ -59,7 +61,8 @@ class Check:
 
     def record(self) -> dict:
         return {**self.verdict.record(), "error": self.error, "element": self.element,
-                "skipped": self.skipped, "failed": self.failed, "sizes": self.sizes, "weights_seed": self.seed, "ok": self.ok}
+                "skipped": self.skipped, "failed": self.failed, "sizes": self.sizes,
+                "sizes_chosen": self.chosen, "weights_seed": self.seed, "ok": self.ok}
 
 
 def verify_block(program: Program, name: str, trials: int = 4, sizes: dict[str, int] | None = None,
@@ -162,8 +165,8 @@ def verify_claims(program: Program, name: str, claims: list[Verdict], trials: in
             check = _measure(models[key], block, at, v, trials, seed)
         except Exception as err:  # noqa: BLE001 - a failing module is a finding, not a traceback
             check = Check(v, seed=seed, failed=f"{type(err).__name__}: {err}")
-        if at is not env:
-            check.sizes = ", ".join(f"{k}={n}" for k, n in _given(program, name, at).items())
+        check.sizes = ", ".join(f"{k}={n}" for k, n in _given(program, name, at).items())
+        check.chosen = at is not env
         checks.append(check)
     return checks
 
@@ -234,7 +237,7 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
     action = v.claim.action
     by = int(action.by.evaluate(env)) if action.group == "shift" else 1
     worst: list[tuple[float, str]] = []
-    low = min([int(n) for n in env.values() if type(n) is int and n > 0] or [1])
+    highs = int_highs(model, block, env)  # integer inputs over their whole valid range
 
     @seeded(seed)
     @settings(max_examples=trials, database=None, deadline=None, suppress_health_check=list(HealthCheck))
@@ -254,60 +257,43 @@ def _measure(model, block, env, v: Verdict, trials: int, seed: int) -> Check:
             else:
                 element[axes] = data.draw(st.integers(1, 3))
         gen = torch.Generator().manual_seed(data.draw(st.integers(0, 2**31 - 1)))
-        xs = [_input(t, env, gen, low) for _, t in block.inputs]
+        xs = [random_input(t, env, gen, highs.get(i, 1)) for i, (_, t) in enumerate(block.inputs)]
         with torch.no_grad(), deep_recursion():  # Hypothesis lowers the limit around each example
-            ys = _tuple(model(*xs))
+            ys = as_tuple(model(*xs))
             # each generator alone, then all together: a product group is checked factor by factor
             for part in (dihedral_parts(element) if action.group == "dihedral" else _parts(element)):
-                gys = _tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
-                want = ([_act(y, t, action, part) for y, t in zip(ys, block.outputs)]
+                gys = as_tuple(model(*[_act(x, t, action, part) for x, (_, t) in zip(xs, block.inputs)]))
+                out, moved = _on_output(v.claim, part, env)
+                want = ([_act(y, t, out, moved) for y, t in zip(ys, block.outputs)]
                         if v.claim.kind == "equivariant" else ys)
-                worst.append((_relative(gys, want, ys), _describe(action, part)))
+                worst.append((relative_error(gys, want, ys), _describe(action, part)))
 
     trial()
     error, element = max(worst)
     return Check(v, error, element, seed=seed)
 
 
+def _on_output(claim, element: dict, env) -> tuple[Any, dict]:
+    """The output action and the element it applies for an input element: the same, or (after
+    `->`) the matching generator of the output action, a shift scaled by out `by` / in `by`
+    (`shift(Y) by 2 -> shift(Y)`: an input shift by 4 is an output shift by 2)."""
+    if claim.out is None:
+        return claim.action, element
+    gens = claim.action.generators()
+    outs = claim.out.generators()
+    moved = {}
+    for axes, g in element.items():
+        target = outs[gens.index(axes)]
+        if claim.action.group == "shift":
+            g = g * int(claim.out.by.evaluate(env)) // int(claim.action.by.evaluate(env))
+        moved[target] = g
+    return claim.out, moved
+
+
 def _parts(element: dict) -> list[dict]:
     """Each generator's element alone, then all of them together."""
     alone = [{k: g} for k, g in element.items()]
     return alone if len(alone) == 1 else [*alone, element]
-
-
-def _relative(got, want, ys) -> float:
-    """||got - want|| over the entries finite in both, relative to how much f(x) varies over the
-    batch of inputs (a large learned bias would otherwise hide any error), but never to less than
-    1e-8 ||f(x)||: a constant f (`mean[T](softmax[T](x))` is 1/T) varies only by rounding, which
-    would make rounding look like an error; entries infinite in both (a causal mask's -inf) agree
-    when they are equal; any other non-finite entry is an error of 1."""
-    import torch
-    num = den = 0.0
-    for a, b, y in zip(got, want, ys):
-        a, b, y = a.double(), b.double(), y.double()
-        fin = torch.isfinite(b)
-        if not torch.equal(fin, torch.isfinite(a)) or not torch.equal(a[~fin].nan_to_num(0.0), b[~fin].nan_to_num(0.0)) \
-                or not torch.equal(a[~fin].isnan(), b[~fin].isnan()):
-            return 1.0
-        num += float((a[fin] - b[fin]).norm()) ** 2
-        y = y.nan_to_num(0.0, 0.0, 0.0)
-        den += max(float((y - y.mean(0)).norm()), 1e-8 * float(y.norm())) ** 2
-    return num ** 0.5 / max(den ** 0.5, 1e-300)
-
-
-def _input(t, env, gen, low: int):
-    """Random inputs; integers over [0, the smallest size) (a valid index for every lookup)."""
-    import torch
-    shape = [2] + [int(a.size.evaluate(env)) for a in t.axes]
-    if t.dtype == "int":
-        return torch.randint(0, low, shape, generator=gen)
-    if t.dtype == "bool":
-        return torch.randint(0, 2, shape, generator=gen).bool()
-    return torch.randn(shape, generator=gen, dtype=torch.float64)
-
-
-def _tuple(y):
-    return y if isinstance(y, tuple) else (y,)
 
 
 def _act(x, t, action, element):
@@ -329,6 +315,8 @@ def _act(x, t, action, element):
             x = x.flip(dims[0])
         else:
             x = torch.rot90(x, g, dims)
+            if action.roll and t.axis(action.roll) is not None:  # p4: R rolls with the turn
+                x = torch.roll(x, g, 1 + t.names.index(action.roll))
     return x
 
 
@@ -345,7 +333,7 @@ def _describe(action, element) -> str:
         elif action.group == "flip":
             parts.append(f"flip {axes[0]}")
         else:
-            parts.append(f"rot90 {', '.join(axes)} k={g}")
+            parts.append(f"rot90 {', '.join(axes)} k={g}" + (f" (roll {action.roll} by {g})" if action.roll else ""))
     return ", ".join(parts)
 
 

@@ -40,6 +40,7 @@ SYSTEM = {
     "test_properties",
     "test_seed_models",
     "test_site",
+    "test_symmetry_io",
     "test_symmetry_joint_verify",
     "test_symmetry_soundness",
     "test_symmetry_verify",

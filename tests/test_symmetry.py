@@ -46,6 +46,13 @@ EXPECTED = [
     ("p4m.arch", "D4AveragedMap", "equivariant dihedral(Y, X)", "proven", None, None),
     ("p4m.arch", "SquarePools", "invariant dihedral(Y, X)", "proven", None, None),
     ("p4m.arch", "P4Only", "invariant dihedral(Y, X)", "refuted", "invariant rot90(Y, X)", 36),
+    ("strided.arch", "Downsample", "equivariant shift(Y, X) by 2 -> shift(Y, X)", "proven",
+     "equivariant shift(Y, X) by 2 -> shift(Y, X)", 9),
+    ("strided.arch", "Encoder", "equivariant shift(Y, X) by 4 -> shift(Y, X)", "proven",
+     "equivariant shift(Y, X) by 4 -> shift(Y, X)", None),
+    ("strided.arch", "Upsampler", "equivariant shift(Y, X) -> shift(Y, X) by 2", "proven", None, None),
+    ("strided.arch", "P4Lift", "equivariant rot90(Y, X) -> rot90(Y, X) roll(R)", "proven", None, None),
+    ("strided.arch", "P4Layer", "equivariant rot90(Y, X) roll(R)", "proven", None, None),
 ]
 
 
@@ -114,6 +121,8 @@ BAD_CONTRACTS = [
     ("equivariant perm(N)", "S105"),
     ("invariant rot90(N)", "S106"),
     ("invariant perm(N) by 2", "S107"),
+    ("invariant perm(N) -> perm(N)", "S120"),
+    ("invariant shift(N) roll(D)", "S122"),
 ]
 
 
@@ -202,6 +211,12 @@ RULE_CASES = [  # (body, contract, verdict): single rules, each against its DESI
     ("return x + rename[Y -> X, X -> Y](x)", "equivariant rot90(Y, X)", "refuted"),
     ("return softmax[Y](x)", "equivariant rot90(Y, X)", "refuted"),
     ("return pad[Y](x, width = 1, mode = circular)", "equivariant perm(D)", "proven"),
+    # a different action on the output (`->`): stride 2 halves a shift, upsampling doubles it
+    ("return maxpool[Y X](x, kernel = 2, stride = 2)", "equivariant shift(Y, X) by 2 -> shift(Y, X)", "proven"),
+    ("return maxpool[Y X](x, kernel = 2, stride = 2)", "equivariant shift(Y, X) -> shift(Y, X)", "refuted"),
+    ("return maxpool[Y X](x, kernel = 2, stride = 2)", "equivariant shift(Y) by 4 -> shift(Y)", "refuted"),
+    ("return upsample[Y X](x, scale = 2)", "equivariant shift(Y, X) -> shift(Y, X) by 2", "proven"),
+    ("return upsample[Y X](x, scale = 2)", "equivariant shift(Y) by 2 -> shift(Y)", "refuted"),
 ]
 
 

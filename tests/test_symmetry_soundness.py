@@ -8,19 +8,16 @@ CI runs a bounded number of examples; `make fuzz` sets SYMMETRY_FUZZ_EXAMPLES fo
 and prints how many proven claims were measured and the largest error."""
 
 import os
-from dataclasses import replace
 
 import pytest
 
 torch = pytest.importorskip("torch")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from test_symmetry_verify import ACTIONS, DOWN, ENDS, INNER, STEPS, UP  # noqa: E402
 
 import archdsl  # noqa: E402
-from archdsl.sizes import Size  # noqa: E402
-from archdsl.symmetry import Action, Contract, check_contracts  # noqa: E402
-from archdsl.symmetry.verdicts import judge  # noqa: E402
+from archdsl.symmetry import check_contracts  # noqa: E402
+from archdsl.symmetry.specgen import ACTIONS, CALLEES, CALLS, MORE_ACTIONS, STEPS, compose, proven_claims  # noqa: E402
 from archdsl.verify import PROVEN_TOL, REFUTED_TOL, verify_claims  # noqa: E402
 
 EXAMPLES = int(os.environ.get("SYMMETRY_FUZZ_EXAMPLES", "12"))
@@ -65,62 +62,17 @@ block Whole[C = 3](x: [N = 4, C, Y = 8]) -> [N, C]  invariant shift(Y) {
     assert check.error < PROVEN_TOL
 
 
-# -- the property-based soundness fuzz --------------------------------------------------------------
-# Callees on top of the chain steps of test_symmetry_verify: an input-dependent roll (aps) brought
-# back to full size, a callee that calls a callee, a learned positional term, a symbolic repeat.
-CALLEES = INNER + """block PhaseUp(x: [C, Y]) -> [C, Y] {
-    return upsample[Y](aps[C over Y](x, stride = 2), scale = 2)
-}
-block Mid[D](x: [T, D]) -> [T, D] {
-    h = Inner[T = T](relu(x))
-    repeat 2 { h = h + Inner(h) }
-    return h
-}
-block Rev[D](x: [T, D]) -> [T, D] {
-    return x + flip[T](x) * 0.5
-}
-"""
-CALLS = ["PhaseUp[C = D]({h})", "PhaseUp[C = (T D)]({h})", "PhaseUp[C = (T X D)]({h})",
-         "PhaseUp[C = (T Y D), Y = X]({h})", "Mid({h})", "Mid[T = (Y X)]({h})", "Mid[T = Y, D = D]({h})",
-         "Rev({h})", "Rev[T = Y]({h})", "Rev[T = (Y X)]({h})", "SYMREPEAT"]
-MORE_ACTIONS = [("shift", ("Y",), 2), ("shift", ("Y", "X"), 2), ("flip", ("Y", "X"), 1), ("perm", ("T", "D"), 1)]
-ALL_ACTIONS = [(g, axes, 1) for g, axes in ACTIONS] + MORE_ACTIONS
-OUT_OF = {"{h}": (), "mean[T]({h})": ("T",), "sum[Y X]({h})": ("Y", "X"), "max[T Y X]({h})": ("T", "Y", "X"),
-          "mean[Y]({h})": ("Y",)}
+# -- the property-based soundness fuzz (the generator: archdsl/symmetry/specgen.py) ------------------
+# On top of the chain steps: calls of callees with every binding, and symbolic repeats.
+REPEATS = ["Inner[T = Y](relu({n}))", "{n} + Rev[T = X]({n})", "Mid({n})"]
+ALL_ACTIONS = ACTIONS + MORE_ACTIONS
 
 
 @st.composite
 def random_block(draw):
-    """A chain of 1-6 steps over h: [T, Y, X, D]; `lvl` counts the stride-2 stages."""
-    lines, level, names, h = [], {"x": 0}, ["x"], "x"
-    for i in range(draw(st.integers(1, 6))):
-        step, new, lvl = draw(st.sampled_from(STEPS + CALLS * 2)), f"h{i}", level[h]
-        if step == "ATTN":
-            lines.append(f"k{i} = rename[T -> S]({h})")
-            expr = f"dot[S](softmax[S](dot[D]({h}, k{i})), k{i})"
-        elif step in ("DOWN", "UP"):
-            if lvl == (2 if step == "DOWN" else 0):
-                continue
-            expr = (draw(st.sampled_from(DOWN)) if step == "DOWN" else UP).format(h=h)
-            lvl += 1 if step == "DOWN" else -1
-        elif step in ("REPEAT", "SYMREPEAT"):
-            count = "2" if step == "REPEAT" else "L"
-            inner = draw(st.sampled_from(["Inner[T = Y](relu({n}))", "{n} + Rev[T = X]({n})", "Mid({n})"]))
-            lines += [f"{new} = {h}", f"repeat {count} {{ {new} = {inner.format(n=new)} }}"]
-            level[new], h = lvl, new
-            names.append(new)
-            continue
-        else:
-            same = [n for n in names if level[n] == lvl]
-            expr = step.format(h=h, v=draw(st.sampled_from(same)))
-        lines.append(f"{new} = {expr}")
-        level[new], h = lvl, new
-        names.append(new)
-    end = draw(st.sampled_from(ENDS))
-    out = [a for a in ("T", "Y", "X", "D") if a not in OUT_OF[end]]
-    body = "\n".join(f"    {line}" for line in lines)
-    return (CALLEES + f"block Fuzz[T = 3, D = 3, L = 2](x: [T, Y = 8, X = 8, D]) -> [{', '.join(out)}] "
-            f"{{\n{body}\n    return {end.format(h=h)}\n}}\n"), out
+    """A chain of 1-6 steps over h: [T, Y, X, D]; half of the draws are calls."""
+    return compose(lambda xs: draw(st.sampled_from(list(xs))), draw(st.integers(1, 6)),
+                   STEPS + CALLS * 2, CALLEES, REPEATS)
 
 
 TALLY = {"blocks": 0, "proven": 0, "worst": 0.0}
@@ -133,18 +85,7 @@ def check_proven(src: str, out: list[str]) -> None:
         prog = archdsl.compile_source(src, "fuzz.arch")
     except archdsl.ArchError:
         return  # an ill-typed composition (sizes that do not line up) is not a claim
-    block = prog.block("Fuzz")
-    claims = []
-    for group, axes, by in ALL_ACTIONS:
-        kept = [a in out for a in axes]
-        if any(kept) and not all(kept):
-            continue
-        kind = "equivariant" if all(kept) else "invariant"
-        v = judge(prog.table, block, Contract(kind, Action(group, axes, Size.of(by))))
-        if v.verdict == "proven":
-            claims.append(v)
-        elif v.subgroup_verdict == "proven" and v.subgroup_claim is not None:
-            claims.append(replace(v, claim=v.subgroup_claim, verdict="proven"))
+    claims = proven_claims(prog.table, prog.block("Fuzz"), out, ALL_ACTIONS)
     TALLY["blocks"] += 1
     for check in verify_claims(prog, "Fuzz", claims, trials=2, seed=TALLY["blocks"]):
         assert not check.failed, (src, check.failed)
@@ -330,7 +271,7 @@ def test_a_constant_output_is_not_measured_against_its_rounding():
 }
 """
     prog = archdsl.compile_source(src, "const.arch")
-    v = judge(prog.table, prog.block("Const"), Contract("invariant", Action("perm", ("T",))))
+    (v,) = check_contracts(prog.table, prog.block("Const"))
     assert v.verdict == "proven"
     (check,) = verify_claims(prog, "Const", [v], trials=3, seed=0)
     assert not check.failed and check.error < PROVEN_TOL

@@ -4,7 +4,6 @@ that composes random blocks from the op registry and checks every claim the anal
 import json
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 from conftest import ROOT
@@ -15,11 +14,11 @@ from hypothesis import strategies as st  # noqa: E402
 from test_symmetry import RULE_CASES, rule_block  # noqa: E402
 
 import archdsl  # noqa: E402
-from archdsl.symmetry import Action, Contract  # noqa: E402
-from archdsl.symmetry.verdicts import judge  # noqa: E402
+from archdsl.symmetry.specgen import DOWN, INNER, STEPS, UP, compose, proven_claims  # noqa: E402
 from archdsl.verify import PROVEN_TOL, REFUTED_TOL, assert_symmetries, verify_claims  # noqa: E402
 
-SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.arch", "p4.arch"]
+SMALL = ["deepsets.arch", "transformer.arch", "vit.arch", "cnn.arch", "windows.arch", "p4.arch",
+         "strided.arch"]
 
 
 def test_archc_verify_reports_errors_and_counterexamples():
@@ -60,76 +59,11 @@ def test_resnet50_shift_counterexample():
     assert refuted and refuted[0].error > REFUTED_TOL
 
 
-# -- soundness fuzz -------------------------------------------------------------------------------
-# A random chain of ops over h: [T, Y, X, D]; `lvl` counts the stride-2 stages (Y = X = 8 / 2**lvl).
-STEPS = [
-    "relu({h})", "tanh({h})", "-{h}", "{h} * 0.5", "dropout({h}, p = 0.2)", "Linear[D -> D]({h})",
-    "Linear[T -> T]({h})", "LayerNorm[D]({h})", "BatchNorm[D]({h})", "softmax[T]({h})", "softmax[Y]({h})",
-    "{h} + Param[T, D]()", "{h} + Param[D]()", "{h} + {v}", "{h} * {v}",
-    "Conv[D -> D over Y X]({h}, kernel = 3, padding = 1, mode = circular)",
-    "Conv[D -> D over Y X]({h}, kernel = 3, padding = 1)",
-    "Conv[D -> D over Y]({h}, kernel = 1)",
-    "roll[Y]({h}, shift = 1)", "roll[Y]({h}, shift = 2)", "flip[Y]({h})", "flip[X]({h})", "rot90[Y X]({h})",
-    "maxpool[Y X]({h}, kernel = 3, stride = 1, padding = 1)",
-    "blurpool[Y X]({h}, stride = 1, mode = circular)",
-    "merge[A B -> Y](relu(split[Y -> A B]({h}, B = 2)))",
-    "Inner({h})", "Inner[T = Y]({h})", "Inner[T = (Y X)]({h})", "Inner[T = X, D = D]({h})",
-    "ATTN", "DOWN", "UP", "REPEAT",
-]
-# A called block: attention along its T with a residual, broadcast over the caller's other axes.
-INNER = """block Inner[D](x: [T, D]) -> [T, D] {
-    k = rename[T -> S](x)
-    return x + dot[S](softmax[S](dot[D](x, k)), k)
-}
-"""
-DOWN = ["Conv[D -> D over Y X]({h}, kernel = 2, stride = 2)",
-        "Conv[D -> D over Y X]({h}, kernel = 3, stride = 2, padding = 1, mode = circular)",
-        "blurpool[Y X]({h}, stride = 2, mode = circular)", "maxpool[Y X]({h}, kernel = 2)",
-        "aps[T D over Y X]({h}, stride = 2)"]
-UP = "upsample[Y X]({h}, scale = 2)"
-ACTIONS = [("perm", ("T",)), ("perm", ("Y",)), ("perm", ("D",)), ("shift", ("Y",)), ("shift", ("Y", "X")),
-           ("flip", ("Y",)), ("flip", ("X",)), ("rot90", ("Y", "X"))]
-ENDS = ["{h}", "mean[T]({h})", "sum[Y X]({h})", "max[T Y X]({h})", "mean[Y]({h})"]
-
-
+# -- soundness fuzz (the generator: archdsl/symmetry/specgen.py) -----------------------------------
 @st.composite
 def random_block(draw):
-    lines, level, names = [], {"x": 0}, ["x"]
-    h = "x"
-    for i in range(draw(st.integers(1, 6))):
-        step = draw(st.sampled_from(STEPS))
-        lvl = level[h]
-        new = f"h{i}"
-        if step == "ATTN":
-            lines.append(f"k{i} = rename[T -> S]({h})")
-            expr = f"dot[S](softmax[S](dot[D]({h}, k{i})), k{i})"
-        elif step == "DOWN":
-            if lvl == 2:
-                continue
-            expr, lvl = draw(st.sampled_from(DOWN)).format(h=h), lvl + 1
-        elif step == "REPEAT":
-            lines.append(f"{new} = {h}")
-            lines.append(f"repeat 2 {{ {new} = Inner[T = Y](relu({new})) }}")
-            level[new], h = lvl, new
-            names.append(new)
-            continue
-        elif step == "UP":
-            if lvl == 0:
-                continue
-            expr, lvl = UP.format(h=h), lvl - 1
-        else:
-            same = [n for n in names if level[n] == lvl]
-            expr = step.format(h=h, v=draw(st.sampled_from(same)))
-        lines.append(f"{new} = {expr}")
-        level[new], h = lvl, new
-        names.append(new)
-    end = draw(st.sampled_from(ENDS))
-    out = [a for a in ("T", "Y", "X", "D") if a not in {"{h}": (), "mean[T]({h})": ("T",),
-                                                        "sum[Y X]({h})": ("Y", "X"), "max[T Y X]({h})": ("T", "Y", "X"),
-                                                        "mean[Y]({h})": ("Y",)}[end]]
-    body = "\n".join(f"    {line}" for line in lines)
-    return (INNER + f"block Fuzz[T = 3, D = 3](x: [T, Y = 8, X = 8, D]) -> [{', '.join(out)}] {{\n{body}\n"
-            f"    return {end.format(h=h)}\n}}\n"), out
+    """A chain of 1-6 steps over h: [T, Y, X, D], calling only `Inner`."""
+    return compose(lambda xs: draw(st.sampled_from(list(xs))), draw(st.integers(1, 6)))
 
 
 def _check_proven(src: str, out: list[str]) -> int:
@@ -138,18 +72,7 @@ def _check_proven(src: str, out: list[str]) -> int:
         prog = archdsl.compile_source(src, "fuzz.arch")
     except archdsl.ArchError:
         return 0  # an ill-typed composition (sizes that do not line up) is not a claim
-    block = prog.block("Fuzz")
-    claims = []
-    for group, axes in ACTIONS:
-        kept = [a in out for a in axes]
-        if any(kept) and not all(kept):
-            continue
-        kind = "equivariant" if all(kept) else "invariant"
-        v = judge(prog.table, block, Contract(kind, Action(group, axes)))
-        if v.verdict == "proven":
-            claims.append(v)
-        elif v.subgroup_verdict == "proven" and v.subgroup_claim is not None:
-            claims.append(replace(v, claim=v.subgroup_claim, verdict="proven"))
+    claims = proven_claims(prog.table, prog.block("Fuzz"), out)
     for check in verify_claims(prog, "Fuzz", claims, trials=2):
         assert check.skipped or check.error < PROVEN_TOL, (src, check.verdict.contract, check.error,
                                                            check.element)

@@ -18,11 +18,15 @@ RULES_ONLY = "(rules only)"  # a refutation by the checker's rules, with no nume
 
 def contract_text(block: ast.Block, contract: ast.Contract) -> str:
     """`equivariant perm(T)`, `invariant shift(Y, X) by 2`: the contract as written."""
-    action = contract.action
-    text = f"{contract.kind} {action.group}({', '.join(action.axes)})"
+    text = f"{contract.kind} {_motion(block, contract.action)}"
+    return text + (f" -> {_motion(block, contract.out)}" if contract.out is not None else "")
+
+
+def _motion(block: ast.Block, action: ast.Action) -> str:
+    text = f"{action.group}({', '.join(action.axes)})"
     if action.by is not None:
         text += f" by {_source_of(block, action.by.span)}"
-    return text
+    return " ".join([text, *(_motion(block, c) for c in action.companions)])
 
 
 def contract_rows(table: BlockTable, block: BlockIR) -> list[tuple[str, str]]:

@@ -44,6 +44,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     require_for_command("torch", "hypothesis", feature="`archc verify`", extra="verify")
+    from ..symmetry.arith import condition_text
     from ..verify import PROVEN_TOL, REFUTED_TOL, verify_block
     sizes = parse_sizes(args.size)
     if sizes is None:
@@ -77,7 +78,9 @@ def run(args: argparse.Namespace) -> int:
             status = "ok" if c.ok else "MISMATCH"
             extra = f"; counterexample: {c.element}" if v.verdict == "refuted" and c.error > REFUTED_TOL \
                 else f"; worst: {c.element}"
-            at = f" at {c.sizes}" if c.sizes else ""
+            conditions = ", ".join(condition_text(n, m) for n, m in v.conditions)
+            chosen = f" (chosen so that {conditions})" if c.chosen and conditions else ""
+            at = f" at {c.sizes}{chosen}" if c.sizes else ""
             print(f"{v.block}: {where} {v.contract} [{v.verdict}]: error {c.error:.2e}{at} {status}{extra}")
         for line in unsized:
             print(line)

@@ -47,14 +47,19 @@ def elaborate_partial(block: ast.Block, program: Resolver, file: str) -> tuple[B
     contract_by: list[Size | None] = []
     for c in block.contracts:
         contract_by.append(None)
-        scope.attempt(lambda c=c: contract_by.__setitem__(-1, _by(c, scope, block.name)), [])
+        scope.attempt(lambda c=c: contract_by.__setitem__(-1, _by(c.action, scope, block.name)), [])
+    contract_out_by = [None] * len(block.contracts)  # `-> shift(Y, X) by 2`: the output's `by`
+    for i, c in enumerate(block.contracts):
+        if c.out is not None:
+            scope.attempt(lambda i=i, c=c: contract_out_by.__setitem__(i, _by(c.out, scope, block.name)), [])
     outputs = [tuple(a.name for a in o.axes) for o in block.outputs]
     body = [s for s in block.body]
     if body and isinstance(body[0], ast.Doc):
         body = body[1:]
     builder = Builder(scope, g)
     builder.statements(body, top=True)
-    ir = BlockIR(block, params, inputs, outputs, g, free, examples, file=file, contract_by=contract_by)
+    ir = BlockIR(block, params, inputs, outputs, g, free, examples, file=file, contract_by=contract_by,
+                 contract_out_by=contract_out_by)
     if scope.errors or scope.poisoned:
         return ir, scope.errors, bool(scope.poisoned)
     if not g.outputs:
@@ -66,10 +71,10 @@ def elaborate_partial(block: ast.Block, program: Resolver, file: str) -> tuple[B
     return ir, [], False
 
 
-def _by(c: ast.Contract, scope: Scope, block: str) -> Size | None:
+def _by(action: ast.Action, scope: Scope, block: str) -> Size | None:
     """A contract's `by`, evaluated like every static value: a size over the block's size
     parameters (the symmetry checker reads the result, never the syntax)."""
-    e = c.action.by
+    e = action.by
     if e is None:
         return None
     try:

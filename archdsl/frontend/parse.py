@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from dataclasses import replace
 from functools import lru_cache
 from typing import Iterator
 
@@ -275,8 +276,11 @@ class _Build(Transformer):
     def joint_axes(self, meta, *names):
         return tuple(str(n) for n in names)
 
-    def contract(self, meta, kind, action):
-        return ast.Contract(str(kind), action, self._s(meta))
+    def contract(self, meta, kind, action, out=None):
+        return ast.Contract(str(kind), action, self._s(meta), out)
+
+    def motion(self, meta, first, *companions):
+        return replace(first, companions=companions) if companions else first
 
     def block(self, meta, name, params, *rest):
         contracts = tuple(r for r in rest if isinstance(r, ast.Contract))

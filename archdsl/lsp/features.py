@@ -119,13 +119,14 @@ def signature(a: Analysis, key: tuple[str, str]) -> str:
     if b.doc:
         text += f"\n\n{b.doc}"
     if b.contracts:
-        text += "\n\ncontracts: " + ", ".join(f"`{c.kind} {_action(c.action)}`" for c in b.contracts)
+        text += "\n\ncontracts: " + ", ".join(f"`{c.kind} {_action(c.action)}"
+                                               + (f" -> {_action(c.out)}`" if c.out else "`") for c in b.contracts)
     where = key[0] if key[0] != a.path else "this file"
     return text + f"\n\n*defined in {where}*"
 
 
 def _action(act) -> str:
-    return f"{act.group}({', '.join(act.axes)})"
+    return " ".join(f"{a.group}({', '.join(a.axes)})" for a in (act, *act.companions))
 
 
 def _callee(a: Analysis, word: str, block: BlockIndex | None) -> str | None:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from ..errors import ArchError, SymmetryError
 from ..ir import BlockIR
 from .actions import Action, Contract, contracts_of
-from .verdicts import VERDICTS, Verdict, judge
+from .verdicts import VERDICTS, Verdict, judge, rescaled
 
 if TYPE_CHECKING:
     from ..ir import BlockTable
@@ -99,6 +99,8 @@ def _best(table: BlockTable, block: BlockIR, action: Action) -> list[Verdict]:
                            reason=f"the largest subgroup that holds ({v.reason})"))
     if v.verdict in ("proven", "approximate") and not (out and out[0].verdict == v.verdict):
         out.append(v)
+    if not out and kind == "equivariant" and action.group == "shift":  # a stride or an upsampling
+        out = [r for r in [rescaled(table, block, Contract(kind, action))] if r is not None]
     return out
 
 

@@ -8,7 +8,7 @@ product of generators; each generator gets its own id so the analysis can track 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .. import ast
 from ..errors import Span, SymmetryError
@@ -30,6 +30,7 @@ class Action:
     requires: tuple[tuple[Size, Size], ...] = ()  # (length, modulus): `by M / 2` needs M % 2 == 0
     joint: tuple[tuple[str, ...], ...] = ()  # perm(N ~ M, D): the axes of each generator
     equal: tuple[tuple[tuple[str, ...], str], ...] = ()  # perm(N ~ M): its axes' sizes equal ("N == M")
+    roll: str | None = None  # rot90 only: `roll(R)`, this axis rolls by one per quarter turn
 
     def generators(self) -> list[tuple[str, ...]]:
         """The axes of each independent generator (`perm(N ~ M)`: one generator on N and M)."""
@@ -41,11 +42,12 @@ class Action:
         gens = self.generators()
         joint = tuple(gens[i] for i in keep) if self.joint else ()
         return Action(self.group, tuple(a for i in keep for a in gens[i]), self.by, self.span, self.requires,
-                      joint, tuple(e for e in self.equal if e[0] in joint))
+                      joint, tuple(e for e in self.equal if e[0] in joint), self.roll)
 
     def text(self, by: Size | None = None) -> str:
         by = self.by if by is None else by
         suffix = f" by {_paren(by)}" if self.group == "shift" and by != ONE else ""
+        suffix += f" roll({self.roll})" if self.roll else ""
         axes = [" ~ ".join(g) for g in self.joint] if self.joint else self.axes
         return f"{self.group}({', '.join(axes)}){suffix}"
 
@@ -61,6 +63,8 @@ class Action:
             kind = GROUPS[self.group]
             base = t.size(axes[0]).subs(env or {}) if kind == "shift" else ONE
             out.append(Factor((i,), kind, axes, ONE, base))
+        if self.roll and t.axis(self.roll) is not None:  # a p4 feature map: R rolls with the turn
+            out.append(Factor((0,), "cyc", (self.roll,), ONE))
         return out
 
 
@@ -69,22 +73,84 @@ class Contract:
     kind: str  # "equivariant" | "invariant"
     action: Action
     span: Span | None = None
+    out: Action | None = None  # how the output moves when it differs from the input (stride, p4)
 
     def text(self, by: Size | None = None) -> str:
-        return f"{self.kind} {self.action.text(by)}"
+        if self.out is None:
+            return f"{self.kind} {self.action.text(by)}"
+        return f"{self.kind} {self.action.text(by)} -> {self.out_action(by).text()}"
+
+    def out_action(self, by: Size | None = None) -> Action:
+        """The action on the outputs when the input moves by multiples of `by` (default: the
+        declared `by`): `shift(Y) by 2 -> shift(Y)` at `by 4` is `-> shift(Y) by 2`."""
+        out = self.out or self.action
+        if by is None or by == self.action.by or self.action.group != "shift":
+            return out
+        return replace(out, by=out.by * (by / self.action.by))
+
+    def with_by(self, by: Size) -> Contract:
+        """The same claim restricted to input shifts by multiples of `by` (a subgroup)."""
+        out = self.out_action(by) if self.out is not None else None
+        return Contract(self.kind, replace(self.action, by=by, span=None), self.span, out)
+
+    def restricted(self, keep: list[int]) -> Contract:
+        """The claim on some generators only (the same ones on both sides)."""
+        out = self.out.restricted(keep) if self.out is not None else None
+        return Contract(self.kind, self.action.restricted(keep), self.span, out)
+
+    def expected(self, t: TensorType) -> list[Factor]:
+        """How an output of type `t` must move: the output action, a shift scaled by how far it
+        moves per unit of input shift (`shift(Y) by 2 -> shift(Y)`: by one half)."""
+        factors = (self.out or self.action).factors(t)
+        if self.out is None or self.action.group != "shift" or self.out.by == self.action.by:
+            return factors
+        return [replace(f, scale=self.out.by / self.action.by) for f in factors]
 
 
 def contracts_of(block: BlockIR) -> list[Contract]:
-    """The block's declared contracts, checked against its signature (S102-S107)."""
-    return [_contract(c, by, block) for c, by in zip(block.ast.contracts, block.contract_by)]
+    """The block's declared contracts, checked against its signature (S102-S107, S120-S123)."""
+    outs = block.contract_out_by or [None] * len(block.ast.contracts)
+    return [_contract(c, by, out_by, block)
+            for c, by, out_by in zip(block.ast.contracts, block.contract_by, outs)]
 
 
-def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract:
-    a = c.action
+def _contract(c: ast.Contract, by_size: Size | None, out_by: Size | None, block: BlockIR) -> Contract:
+    action = _action(c.action, by_size, [t for _, t in block.inputs], block, "input")
+    out = None
+    if c.out is not None:
+        if c.kind == "invariant":
+            raise SymmetryError("an invariant contract leaves the output unmoved: it takes no `->`",
+                                c.out.span, code="S120", help="write `equivariant ... -> ...`")
+        out = _action(c.out, out_by, block.outputs or [], block, "output")
+        if out.group != action.group or len(out.generators()) != len(action.generators()):
+            raise SymmetryError(f"`-> {out.text()}` must be the same group with as many axes as "
+                                f"`{action.text()}`", c.out.span, code="S121",
+                                help="`equivariant shift(Y, X) by 2 -> shift(Y, X)`, "
+                                     "`equivariant rot90(Y, X) -> rot90(Y, X) roll(R)`")
+    outs = block.output_names
+    moved = out or action
+    for axis in [] if action.joint else [*moved.axes, *([moved.roll] if moved.roll else [])]:
+        present = [axis in names for names in outs]
+        if c.kind == "invariant" and any(present):
+            raise SymmetryError(f"`invariant {action.group}` acts on {axis}, but the output keeps {axis}",
+                                c.span, code="S104",
+                                help="an invariant axis is reduced away; did you mean `equivariant`?")
+        if c.kind == "equivariant" and not all(present) and not (axis == moved.roll and any(present)):
+            raise SymmetryError(f"`equivariant {moved.group}` acts on {axis}, which the output lacks",
+                                c.span, code="S105", help="did you mean `invariant`?")
+    if action.joint:
+        joint_outputs(c, block)
+    return Contract(c.kind, action, c.span, out)
+
+
+def _action(a: ast.Action, by_size: Size | None, types: list[TensorType], block: BlockIR,
+            side: str) -> Action:
+    """One side of a contract checked against the types it acts on (the inputs, or the
+    outputs after `->`)."""
     if a.group not in GROUPS:
         raise SymmetryError(f"unknown group `{a.group}`", a.span, code="S102",
-                            help="groups: perm(A), perm(N ~ M), shift(Y, X) [by s], flip(A), rot90(Y, X), "
-                            "dihedral(Y, X)")
+                            help="groups: perm(A), perm(N ~ M), shift(Y, X) [by s], flip(A), "
+                            "rot90(Y, X) [roll(R)], dihedral(Y, X)")
     if len(set(a.axes)) != len(a.axes):
         raise SymmetryError(f"`{a.group}` names an axis twice", a.span, code="S106")
     if a.group in ("rot90", "dihedral") and len(a.axes) != 2:
@@ -96,30 +162,45 @@ def _contract(c: ast.Contract, by_size: Size | None, block: BlockIR) -> Contract
         if a.group != "shift":
             raise SymmetryError(f"`by` restricts shifts only, not `{a.group}`", a.by.span, code="S107")
         by, requires = _positive(by_size, a.by.span)
-    ins = [t for _, t in block.inputs]
+    roll = _roll(a, types, block)
+    where = "input" if side == "input" else "output"
     for axis in a.axes:
-        if not any(t.axis(axis) is not None for t in ins):
-            raise SymmetryError(f"`{a.group}` acts on {axis}, which no input of `{block.name}` has",
-                                a.span, code="S103",
-                                help=f"inputs: {', '.join(f'{n}: {t}' for n, t in block.inputs)}")
+        if not any(t.axis(axis) is not None for t in types):
+            raise SymmetryError(f"`{a.group}` acts on {axis}, which no {where} of `{block.name}` has",
+                                a.span, code="S103", help=_signature(block, side))
     if a.group in ("rot90", "dihedral"):
-        for n, t in block.inputs:
+        for t in types:
             if (t.axis(a.axes[0]) is None) != (t.axis(a.axes[1]) is None):
-                raise SymmetryError(f"`rot90({', '.join(a.axes)})` needs both axes in `{n}`", a.span,
-                                    code="S103")
-    outs = block.output_names
-    for axis in ([] if a.joint else a.axes):
-        present = [axis in names for names in outs]
-        if c.kind == "invariant" and any(present):
-            raise SymmetryError(f"`invariant {a.group}` acts on {axis}, but the output keeps {axis}",
-                                c.span, code="S104",
-                                help="an invariant axis is reduced away; did you mean `equivariant`?")
-        if c.kind == "equivariant" and not all(present):
-            raise SymmetryError(f"`equivariant {a.group}` acts on {axis}, which the output lacks",
-                                c.span, code="S105", help="did you mean `invariant`?")
-    if a.joint:
-        joint_outputs(c, block)
-    return Contract(c.kind, Action(a.group, a.axes, by, a.span, requires, a.joint, equal), c.span)
+                raise SymmetryError(f"`rot90({', '.join(a.axes)})` needs both axes in every {where} "
+                                    f"that has one", a.span, code="S103")
+    return Action(a.group, a.axes, by, a.span, requires, a.joint, equal, roll)
+
+
+def _roll(a: ast.Action, types: list[TensorType], block: BlockIR) -> str | None:
+    """`rot90(Y, X) roll(R)`: the regular representation of C4 (a p4 feature map, R of size 4)."""
+    if not a.companions:
+        return None
+    (c, *rest) = a.companions
+    if rest or c.group != "roll" or len(c.axes) != 1 or c.by is not None or a.group != "rot90":
+        raise SymmetryError("only a quarter turn rolls one more axis: `rot90(Y, X) roll(R)`", c.span,
+                            code="S122")
+    r = c.axes[0]
+    if r in a.axes or not any(t.axis(r) is not None for t in types):
+        raise SymmetryError(f"`roll({r})` needs an axis other than {', '.join(a.axes)} that is there",
+                            c.span, code="S122")
+    sizes = {t.size(r) for t in types if t.axis(r) is not None}
+    sizes |= {block.examples[str(n)] for n in sizes if str(n) in block.examples}  # `R = 3`
+    wrong = sorted(str(n) for n in sizes if n.is_const and n != Size.of(4))
+    if wrong:
+        raise SymmetryError(f"`roll({r})` rolls by one per quarter turn: {r} must have size 4, not "
+                            f"{', '.join(wrong)}", c.span, code="S123")
+    return r
+
+
+def _signature(block: BlockIR, side: str) -> str:
+    if side == "input":
+        return f"inputs: {', '.join(f'{n}: {t}' for n, t in block.inputs)}"
+    return f"outputs: {', '.join('[' + ', '.join(n) + ']' for n in block.output_names)}"
 
 
 def _positive(value: Size, span) -> tuple[Size, tuple[tuple[Size, Size], ...]]:

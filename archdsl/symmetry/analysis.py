@@ -5,12 +5,14 @@ fixpoint otherwise). Every op is asked through its registry entry (`Op.symmetry`
 from __future__ import annotations
 
 import itertools
+import weakref
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..ir import BlockIR, Dispatch, Graph, Node, Ref
 from ..ops import REGISTRY
 from ..sizes import Size
+from .blame import translate
 from .rules import RuleContext
 from .state import Break, State, merge_notes
 
@@ -77,7 +79,7 @@ class Analysis:
                              self.counter).align()
         if shared.broken:
             return [replace(shared, notes=merge_notes(args))] * len(node.types)
-        outs = self.block(callee, ins, inner_env, inner_values, where)
+        outs = [_in_caller(s, binding, callee) for s in self._callee(binding.callee, callee, ins, inner_env, inner_values, where)]
         if bcast:
             outs = [self._per_position(s, ins, callee, binding.broadcast_names, node, where) for s in outs]
         result = []
@@ -88,6 +90,27 @@ class Analysis:
             back = {a: grp if len(grp) > 1 else grp[0] for a, grp in zip(t_callee.names, groups)}
             result.append(self._leave(state, t_out, t_callee, back, shared, node, env, values, where))
         return result
+
+    def _callee(self, key, callee: BlockIR, ins: list[State], env, values, where) -> list[State]:
+        """The callee's output states, analysed once per distinct (block, entering motions,
+        sizes, flags) for the whole table (a chain of 1,000 calls is not re-walked by every
+        caller) and said at this call: the arguments' notes added, the callee's own notes
+        numbered after everything before the call and sited at `where`. A result with a motion
+        the callee makes itself (`aps`'s roll, a fresh identity per application) is never reused."""
+        bare = [replace(s, notes=frozenset()) for s in ins]
+        cache = _cache_of(self.table)
+        k = (key, tuple(bare), tuple(sorted((n, str(v)) for n, v in env.items())), tuple(sorted(values.items())))
+        outs = cache.get(k)
+        if outs is None:
+            outs = self.block(callee, bare, env, values, None)
+            entered = {f for s in bare for f in s.factors}
+            if all(f in entered for s in outs for f in s.factors):
+                cache[k] = outs
+        notes = merge_notes(ins)
+        own = sorted({n for s in outs for n in s.notes}, key=lambda n: n.seq)
+        renumbered = {n: replace(n, seq=self.counter(), site=where) for n in own}
+        return [replace(s, notes=notes | frozenset(renumbered[n] for n in s.notes),
+                        broken=replace(s.broken, site=where) if s.broken else None) for s in outs]
 
     def _per_position(self, state, ins, callee, bcast, node, where) -> State:
         """A motion the callee's input chooses (`aps`'s roll) is chosen anew at every position of
@@ -165,6 +188,29 @@ class Analysis:
                                     f"(from {_show(cur[n])} to {_show(after[n])}); a repeat with a "
                                     "symbolic count needs a fixpoint", False, site)] * len(carried)
         return [after[n] for n in carried]
+
+
+_CACHES: dict[int, dict] = {}
+
+
+def _cache_of(table) -> dict:
+    """One cache of callee analyses per table, dropped with the table."""
+    key = id(table)
+    if key not in _CACHES:
+        _CACHES[key] = {}
+        weakref.finalize(table, _CACHES.pop, key, None)
+    return _CACHES[key]
+
+
+def _in_caller(state: State, binding, callee: BlockIR) -> State:
+    """A reason found inside the callee, with its axis names said as the caller binds them."""
+    if not state.broken:
+        return state
+    names: dict[str, str] = {}
+    for layout, (_, ptype) in zip(binding.inputs, callee.inputs):
+        for grp, axis in zip(layout, ptype.axes):
+            names.setdefault(axis.name, grp[0] if len(grp) == 1 else f"({' '.join(grp)})")
+    return replace(state, broken=replace(state.broken, reason=translate(state.broken.reason, names)))
 
 
 def _values(callee: BlockIR, bound: dict, outer: dict) -> dict[str, Any]:

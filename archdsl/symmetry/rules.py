@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from ..ops import REGISTRY
 from ..sizes import Size, SizeError
 from ..types import TensorType
+from .blame import fixed_source, operand
 from .state import ONE, Break, Factor, Note, State, merge_notes
 
 if TYPE_CHECKING:
@@ -89,13 +90,15 @@ class RuleContext:
         (a positional embedding is the usual culprit)."""
         other, src = self.states[j].on(axis), self.producers[j]
         param = src.kind == "op" and src.op == "Param"
-        what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`" if param else "an operand"
+        fixed = param or (other is None and fixed_source(src, self.states[j]))
+        what = f"the learned `Param[{', '.join(src.attrs['axes'])}]`" if param else operand(src)
         moves = f"moves by {other.describe()}" if other else "does not move"
         theirs = f.describe()
         if other is not None and other.describe() == theirs:  # the same words, different motions
             moves, theirs = f"{moves} ({other.source()})", f"{theirs} ({f.source()})"
-        return self.broken(f"{what} {moves} along {axis} while the other operand moves by "
-                           f"{theirs}", True, src.span if param else None)
+        mover = next((operand(p) for p, s in zip(self.producers, self.states) if f in s.factors), "the other operand")
+        return self.broken(f"{what} {moves} along {axis} while {mover} moves by {theirs}", True,
+                           src.span if fixed else None)
 
     def rename(self, mapping: dict[str, str], i: int = 0) -> State:
         s = self.states[i]

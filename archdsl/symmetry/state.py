@@ -42,6 +42,8 @@ class Factor:
         axes = ", ".join(self.axes)
         if self.kind == "shift":
             return f"shift({axes}) scaled by {self.scale}" if self.scale != ONE else f"shift({axes})"
+        if self.kind == "cyc":  # the rotation axis of a p4 feature map or an orbit
+            return f"roll({axes})" + (f" by {self.scale} per turn" if self.scale != ONE else "")
         return f"{self.kind}({axes})"
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import asdict, dataclass, field, replace
-from math import lcm
 from typing import TYPE_CHECKING
 
 from ..errors import Span
@@ -14,6 +13,8 @@ from ..ir import BlockIR
 from ..sizes import Size
 from .actions import Action, Contract
 from .analysis import Analysis
+from .arith import condition_text, lcm_all
+from .blame import first_dropping, first_with
 from .state import ONE, Note, State
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class _Outcome:
     opaque: bool  # the mismatch involves a permutation the analysis could not name
     output: int = 0  # which output moves wrongly
     assumed: tuple[str, ...] = ()  # flags of the block read at their defaults ("causal = false")
+    span: Span | None = None  # the operation where the output starts moving wrongly
 
 
 class _Defaults(dict):
@@ -95,27 +97,58 @@ def _outcome(table: BlockTable, block: BlockIR, contract: Contract) -> _Outcome:
     action = contract.action
     ins = [State(tuple(action.factors(t))) for _, t in block.inputs]
     flags = _Defaults(block)
-    states = Analysis(table).block(block, ins, {}, flags)
+    every = Analysis(table).graph(block.body, ins, {}, flags, None)
+    states = [every[r] for r in block.body.outputs]
     o = _check_outputs(block, contract, states)
+    if o.mismatch:
+        o.span = _blame(block, contract, every, o.output)
     o.assumed = tuple(f"{k} = {str(v).lower()}" for k, v in flags.read.items())
     return o
 
 
 def _check_outputs(block: BlockIR, contract: Contract, states: list[State]) -> _Outcome:
-    action = contract.action
     for i, (s, t) in enumerate(zip(states, block.outputs)):
         if s.broken:
             return _Outcome(states, None, False)
-        want = set() if contract.kind == "invariant" else {(f.gen, f.kind, f.axes) for f in action.factors(t)}
-        plain = [f for f in s.factors if f.scale == ONE and not f.origin]  # exactly as the action moves
-        got = {(f.gen, f.kind, f.axes) for f in plain}
-        odd = [f for f in s.factors if f not in plain or (f.gen, f.kind, f.axes) not in want]
+        expected = [] if contract.kind == "invariant" else contract.expected(t)
+        want = {_key(f) for f in expected}
+        plain = [f for f in s.factors if not f.origin]  # exactly as the action moves
+        got = {_key(f) for f in plain}
+        odd = [f for f in s.factors if f not in plain or _key(f) not in want]
         if odd or want - got:
-            f = odd[0] if odd else None
-            why = (f"the output still moves by {f.describe()}" if f else
-                   "the output does not move with the input")
+            missing = [f for f in expected if _key(f) not in got]
+            why = _why(odd[0] if odd else None, missing, contract.kind)
             return _Outcome(states, why, any(g.kind == "perm" and g.origin for g in odd), output=i)
     return _Outcome(states, None, False)
+
+
+def _why(odd, missing: list, kind: str) -> str:
+    """The two sides told apart: how the output moves, and how the contract says it should."""
+    if odd is None:
+        return f"the output does not move by {missing[0].describe()} as the contract says"
+    moves = f"the output still moves by {odd.describe()}" + (f" ({odd.source()})" if odd.origin else "")
+    same = [f for f in missing if (f.gen, f.kind, f.axes) == (odd.gen, odd.kind, odd.axes)]
+    if same:
+        return f"{moves}, where the contract says {same[0].describe()}"
+    return moves + (" (an invariant output must not move)" if kind == "invariant" else "")
+
+
+def _blame(block: BlockIR, contract: Contract, every: dict, output: int) -> Span | None:
+    """The operation that makes the output's wrong motion, or that drops the one it needs."""
+    g = block.body
+    s, t = every[g.outputs[output]], block.outputs[output]
+    want = set() if contract.kind == "invariant" else {_key(f) for f in contract.expected(t)}
+    odd = [f for f in s.factors if f.origin or _key(f) not in want]
+    if odd:
+        return first_with(g, every, odd[0])
+    missing = sorted(want - {_key(f) for f in s.factors})
+    return first_dropping(g, every, missing[0][0]) if missing else None
+
+
+def _key(f) -> tuple:
+    """What must agree between a factor and the contract: generator, kind, axes, and how far it
+    moves per unit of the generator (a stride-2 map's output moves by one half)."""
+    return (f.gen, f.kind, f.axes, f.scale)
 
 
 def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) -> Verdict:
@@ -128,19 +161,18 @@ def _verdict(block: BlockIR, contract: Contract, o: _Outcome, declared: bool) ->
                        reason=broken.reason + given, span=broken.span, site=broken.site)
     if o.mismatch:
         return Verdict(**base, verdict="unproven" if o.opaque else "refuted", reason=o.mismatch + given,
-                       span=_culprit(block, o.output))
+                       span=o.span or _culprit(block, o.output))
     notes = sorted({n for s in o.states for n in s.notes}, key=lambda n: n.seq)
     restricts = [n for n in notes if n.kind == "restrict"]
     approx = [n for n in notes if n.kind == "approx"]
     conditions = _conditions(notes, contract.action.requires)
     assumptions = tuple(dict.fromkeys(n.reason for n in notes if n.kind == "assume"))
-    requires = tuple(f"{length} % {modulus} == 0" for length, modulus in conditions) + o.assumed + assumptions
+    requires = tuple(condition_text(length, modulus) for length, modulus in conditions) + o.assumed + assumptions
     requires = tuple(text for _, text in contract.action.equal) + requires  # perm(N ~ M): N == M
     base["conditions"] = conditions
-    needed = _lcm([n.multiple for n in restricts])
+    needed = lcm_all([n.multiple for n in restricts])
     wanted = contract.action.by
-    sub_claim = Contract(contract.kind, Action(contract.action.group, contract.action.axes,
-                                               _lcm([needed, wanted]))) if restricts else None
+    sub_claim = contract.with_by(lcm_all([needed, wanted])) if restricts else None
     if sub_claim is not None and _trivial(block, sub_claim.action):
         sub_claim = None  # shifts by a multiple of every axis length: only the identity
     sub_text = sub_claim.text() if sub_claim else None
@@ -185,7 +217,7 @@ def _conditions(notes: list[Note], claimed=()) -> tuple[tuple[Size, Size], ...]:
     by_length: dict[Size, list[Size]] = {}
     for length, modulus in [*claimed, *(r for n in notes for r in n.requires)]:
         by_length.setdefault(length, []).append(modulus)
-    found = ((length, _lcm(mods)) for length, mods in by_length.items())
+    found = ((length, lcm_all(mods)) for length, mods in by_length.items())
     return tuple((n, m) for n, m in found if not (n / m).is_integral)  # never `Y % Y == 0`
 
 
@@ -195,16 +227,23 @@ def _proof(restricts: list[Note], needed: Size) -> str:
     return f"exact for multiples of {needed} ({restricts[0].reason})"
 
 
-def _lcm(sizes: list[Size]) -> Size:
-    out = ONE
-    for s in sizes:
-        if out.is_const and s.is_const:
-            out = Size.of(lcm(int(out.const), int(s.const)))
-        elif (s / out).is_integral:
-            out = s
-        elif not (out / s).is_integral:
-            out = out * s  # a common multiple: the subgroup named is smaller but still proven
-    return out
+def rescaled(table: BlockTable, block: BlockIR, contract: Contract) -> Verdict | None:
+    """When an equivariant shift fails only because the output moves by a fixed fraction of the
+    input's shift (a stride, an upsampling), the claim with that output action
+    (`shift(Y) by 2 -> shift(Y)`), judged like any declared one; None when that is not the case."""
+    o = _outcome(table, block, contract)
+    moved = [f for s in o.states for f in s.factors]
+    if not o.mismatch or any(s.broken for s in o.states) or not moved \
+            or any(f.kind != "shift" or f.origin for f in moved):
+        return None
+    scales = {f.scale for f in moved}
+    if len(scales) != 1 or ONE in scales:
+        return None
+    num, den = next(iter(scales)).split_fraction()
+    action = contract.action
+    claim = Contract(contract.kind, replace(action, by=den), contract.span, replace(action, by=num))
+    v = judge(table, block, claim, declared=False)
+    return v if v.verdict in ("proven", "approximate") else None
 
 
 def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
@@ -212,7 +251,7 @@ def _smaller(table: BlockTable, block: BlockIR, contract: Contract):
     gens = contract.action.generators()
     for k in range(len(gens) - 1, 0, -1):
         for keep in itertools.combinations(range(len(gens)), k):
-            sub = Contract(contract.kind, contract.action.restricted(list(keep)), contract.span)
+            sub = contract.restricted(list(keep))
             if contract.kind == "equivariant" or not _kept(block, sub.action):
                 v = _verdict(block, sub, _outcome(table, block, sub), True)
                 if v.verdict in ("proven", "approximate"):
