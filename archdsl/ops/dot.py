@@ -168,8 +168,10 @@ class Attention(Op):
         causal, scale = node.attrs.get("causal"), node.attrs.get("scale")
         if causal is not None:
             args.append(f"is_causal={e.value(causal)}")
-        if scale is not None:
-            args.append(f"scale={e.value(scale)}")
+        if scale is not None:  # a float for TorchScript, which takes no int here
+            text = e.value(scale)
+            args.append(f"scale={float(scale.const) if scale.is_const else f'float({text})'}"
+                        if isinstance(scale, Size) else f"scale={text}")
         out = f"F.scaled_dot_product_attention({', '.join(args)})"
         if fold:
             out += f".unflatten(0, (-1, {', '.join(e.size(e.ins[0].size(n)) for n in b[:-1])}))"
