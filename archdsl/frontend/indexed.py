@@ -5,7 +5,8 @@ copies of its body, one after the other, with `i` the static size 0, 1, 2, 3 in 
 copy is checked on its own, so an iteration may change what it carries (DenseNet's growing
 channel axis: the checker computes the final size) and may configure its ops by `i`
 (WaveNet's dilations). The count must therefore be a number; `repeat L { ... }` (no index)
-stays one body with a count the module is built with.
+stays one body with a count the module is built with. An instance named in the body (`as p`)
+is its copy's own: the code generator keeps the copies in one list (`p.3`).
 
 Static `if`: `if i == 0 { ... } else { ... }` keeps the branch its condition chooses; the
 condition must be known here (numbers, indices of enclosing indexed repeats, arithmetic on
@@ -45,17 +46,22 @@ class Indexed:
         if taken:
             raise ResolveError(f"the repeat index `{name}` would hide a size, tensor or index of the same "
                                "name", s.span, code="E224", help="choose another name for the index")
-        before = dict(self.vars)
+        before, labels, instances = dict(self.vars), set(self.scope.labels), dict(self.instances)
+        named: set[str] = set()
         try:
             for k in range(int(count.const)):
                 self.scope.indices[name] = Size.of(k)
+                self.scope.labels = set(labels)  # `as p` names copy k of a list `p` (`p.3`)
                 before_nodes = set(self.g.g.nodes)
                 for stmt in s.body:
                     self.statement(stmt, top=False)
                 for nid in set(self.g.g.nodes) - before_nodes:
                     self.g.node(nid).unrolled = (s.span.line, k, int(count.const))
+                named |= self.scope.labels
+                self.instances = dict(instances)  # an instance named in copy k is copy k's
         finally:
             self.scope.indices.pop(name, None)
+            self.scope.labels = labels | named
         for n in list(self.vars):  # names first assigned in the body stay in the body
             if n not in before:
                 del self.vars[n]

@@ -8,6 +8,7 @@ the same parameters; everything else here is independent of the code generator."
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -52,7 +53,7 @@ class Scope:
             path, iters = self.path[:len(self.path) - up] + (owner,), iters[:len(iters) - up]
         out = []
         for attr in wmap.get(path, []):
-            obj = getattr(self.frame.module, attr)
+            obj = functools.reduce(getattr, attr.split("."), self.frame.module)  # `layers.3`: an entry of a list
             for i in iters:
                 if not isinstance(obj, (torch.nn.ModuleList, torch.nn.ParameterList)):
                     raise InterpretError(f"`{attr}` of `{self.frame.block.name}` holds one weight for "
