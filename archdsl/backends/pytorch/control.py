@@ -143,13 +143,16 @@ class CallsAndRepeats:
             # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
             self.fwd[header_at:] = [line[4:] for line in self.fwd[header_at:]]
         elif not mods:
-            self.fwd.insert(header_at, f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
+            branch = _branch_test(node, self.fsym)
+            self.fwd.insert(header_at, f"{indent}if {branch}:" if branch else
+                            f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
         else:
-            count = node.attrs["count"].render(self.isym)
+            count, branch = node.attrs["count"].render(self.isym), _branch_test(node, self.isym)
             lists = []
             for m in mods:
                 kind = "nn.ParameterList" if m["ctor"].startswith("nn.Parameter(") else "nn.ModuleList"
-                ctor = f"{kind}([{m['ctor']} for _ in range({count})])"
+                ctor = f"{kind}([{m['ctor']}] if {branch} else [])" if branch else \
+                    f"{kind}([{m['ctor']} for _ in range({count})])"
                 if self.loop is None:
                     self.init.append(f"self.{m['attr']} = {ctor}")
                     lists.append(f"self.{m['attr']}")
@@ -163,3 +166,15 @@ class CallsAndRepeats:
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
 
     # -- helpers used by ops ------------------------------------------------------------------
+
+
+def _branch_test(node: Node, symbol) -> str | None:
+    """The Python condition of a branch of an `if` on block parameters (a repeat whose count
+    is 1 where the branch is taken, `sizes.Size.compare`), or None for a plain repeat."""
+    if "branch" not in node.attrs:
+        return None
+    count = node.attrs["count"]
+    ((mono, _),) = [t for t in count.terms if t[0]]
+    op, a, b = mono[0][0].test
+    test = a.render(symbol) if op == "!=" and b == 0 else f"{a.render(symbol)} {op} {b.render(symbol)}"
+    return test if node.attrs["branch"][1] else f"not ({test})" if " " in test else f"not {test}"
