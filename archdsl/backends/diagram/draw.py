@@ -17,7 +17,7 @@ from ...sizes import Size, SizeError
 from ...types import TensorType
 from ..contracts import contract_rows
 from .fold import call_runs, direction, single_call, u_turn, unrolled_runs, varying
-from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where, where_text
+from .pieces import bound_axes, broadcast_axes, op_costs, repeat_title, skip_edges, where, where_text
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
 if TYPE_CHECKING:
@@ -250,10 +250,10 @@ class Drawer:
         call = single_call(body)
         if self.unfold and count.isdigit():
             return self._unrolled(node, scope, wires, int(count))
-        if call is not None and not self.unfold:
+        if call is not None and not self.unfold and "branch" not in node.attrs:
             return self._call(call, body, scope, wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
-            self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
+            self._fence(c, repeat_title(node, count), [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
             return self._graph(body, _Scope(c, scope.level, scope.subst, scope.block, scope.values), ports)
 
