@@ -1,4 +1,4 @@
-"""`if` on block parameters (`if shift > 0`, `if causal`), decided per instance: both branches
+"""`if` on size parameters (`if shift > 0`), decided per instance: both branches
 are checked, the module builds only the chosen branch's weights and writes a Python `if`, the
 interpreter and parameter counts agree per binding, symmetry verdicts hold for both branches
 (proven only when both are), and a branch that changes a type is refused (E226)."""
@@ -15,25 +15,25 @@ from archdsl.interpret.differential import compare  # noqa: E402
 from archdsl.symmetry import check_contracts  # noqa: E402
 
 SRC = """
-block B[C = 4, shift = 1, causal = false](x: [T, C]) -> [T, C] {
+block B[C = 4, shift = 1, squash = 0](x: [T, C]) -> [T, C] {
     if shift > 0 { x = x + Linear[C -> C](x) as fc } else { x = relu(x) }
-    if causal { x = tanh(x) }
+    if squash == 1 { x = tanh(x) }
     return x
 }
 
 block Top[C = 4](x: [T, C]) -> [T, C] {
     x = B[C = C, shift = 0](x)
-    x = B[C = C, causal = true](x)
+    x = B[C = C, squash = 1](x)
     return B[C = C, shift = 2](x)
 }
 
-block S[C = 4, deep = false](x: [T, C]) -> [T, C] equivariant perm(T) {
-    if deep { x = x + Linear[C -> C](x) }
+block S[C = 4, deep = 0](x: [T, C]) -> [T, C] equivariant perm(T) {
+    if deep > 0 { x = x + Linear[C -> C](x) }
     return relu(x)
 }
 
-block Ordered[C = 4, deep = false](x: [T, C]) -> [T, C] equivariant perm(T) {
-    if deep { x = cumsum[T](x) }
+block Ordered[C = 4, deep = 0](x: [T, C]) -> [T, C] equivariant perm(T) {
+    if deep > 0 { x = cumsum[T](x) }
     return relu(x)
 }
 """
@@ -45,19 +45,30 @@ def test_each_instance_keeps_its_branch():
     assert [len(b.fc) for b in (m.b1, m.b2, m.b3)] == [0, 1, 1]  # only the chosen branch has weights
     x = torch.randn(2, 5, 4)
     h = F.relu(x)  # shift = 0: the else branch
-    h = torch.tanh(h + m.b2.fc[0](h))  # shift = 1, causal
+    h = torch.tanh(h + m.b2.fc[0](h))  # shift = 1, squash
     h = h + m.b3.fc[0](h)
     torch.testing.assert_close(m(x), h)
     assert sum(p.numel() for p in m.parameters()) == prog.stats("Top", T=5)["params"] == 40
     assert prog.stats("B", T=5, shift=0)["params"] == 0
-    for block in ("B", "Top"):
-        assert compare(prog, block, seed=3).ok
+    assert compare(prog, "Top", seed=3).ok  # fused and unfused, against the interpreter
 
 
 def test_generated_code_is_an_if():
     code = archdsl.compile_source(SRC).source()
     assert "self.fc = nn.ModuleList([nn.Linear(C, C)] if shift > 0 else [])" in code
-    assert "if not (self.shift > 0):" in code and "if self.causal:" in code
+    assert "if not (self.shift > 0):" in code and "if self.squash == 1:" in code
+
+
+def test_report_and_diagram_read_the_branch_per_instance():
+    from archdsl.passes.report import report
+    prog = archdsl.compile_source(SRC)
+    rows = report(prog.table, prog.block("Top"), {"T": 5}, 3, 1)["rows"]
+    assert [r["params"] for r in rows if r["depth"] == 1] == [0, 20, 20]
+    assert [r["layer"] for r in rows if r["path"].startswith("1.")] == [
+        "if shift > 0 (not taken)", "Linear C → C", "+", "else of shift > 0 (taken)", "relu",
+        "if squash == 1 (not taken)", "tanh"]
+    dot = prog.diagram("B", shift=0).source
+    assert "if shift &gt; 0: not taken" in dot and "else (if not shift &gt; 0): taken" in dot
 
 
 def test_symmetry_needs_both_branches():
@@ -69,13 +80,14 @@ def test_symmetry_needs_both_branches():
 
 
 @pytest.mark.parametrize("body, code", [
-    ("if wide { x = concat[C, C -> C](x, x) }", "E226"),
+    ("if wide > 0 { x = concat[C, C -> C](x, x) }", "E226"),
+    ("if flag { x = relu(x) }", "E225"),
     ("if C > 2 { x = Linear[C -> D](x) }", "E226"),
     ("if T > 2 { x = relu(x) }", "E225"),
     ("if wide < true { x = relu(x) }", "E225"),
 ])
 def test_refused(body, code):
-    src = f"block B[C = 4, D = 3, wide = false](x: [T, C]) -> [T, C] {{\n    {body}\n    return x\n}}"
+    src = f"block B[C = 4, D = 3, wide = 0, flag = true](x: [T, C]) -> [T, C] {{\n    {body}\n    return x\n}}"
     with pytest.raises((ArchError, ArchErrors)) as info:
         archdsl.compile_source(src)
     errors = getattr(info.value, "errors", [info.value])

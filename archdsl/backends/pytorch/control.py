@@ -176,5 +176,5 @@ def _branch_test(node: Node, symbol) -> str | None:
     count = node.attrs["count"]
     ((mono, _),) = [t for t in count.terms if t[0]]
     op, a, b = mono[0][0].test
-    test = a.render(symbol) if op == "!=" and b == 0 else f"{a.render(symbol)} {op} {b.render(symbol)}"
-    return test if node.attrs["branch"][1] else f"not ({test})" if " " in test else f"not {test}"
+    test = f"{a.render(symbol)} {op} {b.render(symbol)}"
+    return test if node.attrs["branch"][1] else f"not ({test})"
