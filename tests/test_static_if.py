@@ -59,6 +59,13 @@ def test_generated_code_is_an_if():
     assert "if not (self.shift > 0):" in code and "if self.squash == 1:" in code
 
 
+def test_fx_and_torchscript_take_the_branches():
+    m = archdsl.compile_source(SRC).module("Top")
+    x = torch.randn(2, 5, 4)
+    torch.testing.assert_close(torch.jit.script(m)(x), m(x))
+    torch.testing.assert_close(torch.fx.symbolic_trace(m)(x), m(x))
+
+
 def test_report_and_diagram_read_the_branch_per_instance():
     from archdsl.passes.report import report
     prog = archdsl.compile_source(SRC)
