@@ -76,3 +76,28 @@ block Twice[D = 4](x: [T, D]) -> [T, D] {
     with pytest.raises((ArchError, ArchErrors)) as info:
         archdsl.compile_source(src)
     assert [e.code for e in getattr(info.value, "errors", [info.value])] == ["E218"]
+
+
+def test_load_weights_matches_the_lists_by_use_order():
+    """A hand-written module with other names (torchvision's DenseNet style: a dict of layers)
+    loads into the lists, and both compute the same."""
+    from archdsl.weights import load_weights
+
+    class Ref(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.res = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Linear(4, 4))
+            self.dense = torch.nn.ModuleDict({f"denselayer{i + 1}": torch.nn.Linear(4 + 2 * i, 2) for i in range(3)})
+
+        def forward(self, x):
+            for lin in self.res:
+                x = x + lin(x)
+            for lin in self.dense.values():
+                x = torch.cat([x, lin(F.relu(x))], -1)
+            return x
+
+    ref, m = Ref(), archdsl.compile_source(GROW).module("Grow")
+    x = torch.randn(2, 5, 4)
+    report = load_weights(m, ref, x)
+    assert report.complete and not report.transformed
+    torch.testing.assert_close(m(x), ref(x))
