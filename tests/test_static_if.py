@@ -1,4 +1,4 @@
-"""`if` on size parameters (`if shift > 0`), decided per instance: both branches
+"""`if` on block parameters (`if shift > 0`, `if causal`), decided per instance: both branches
 are checked, the module builds only the chosen branch's weights and writes a Python `if`, the
 interpreter and parameter counts agree per binding, symmetry verdicts hold for both branches
 (proven only when both are), and a branch that changes a type is refused (E226)."""
@@ -27,6 +27,15 @@ block Top[C = 4](x: [T, C]) -> [T, C] {
     return B[C = C, shift = 2](x)
 }
 
+block Outer[C = 4, causal = false](x: [T, C]) -> [T, C] {
+    if causal { x = Linear[C -> C](x) as extra }
+    return B[C = C, squash = 1, shift = 0](x)
+}
+
+block Root[C = 4](x: [T, C]) -> [T, C] {
+    return Outer[C = C, causal = true](Outer[C = C](x))
+}
+
 block S[C = 4, deep = 0](x: [T, C]) -> [T, C] equivariant perm(T) {
     if deep > 0 { x = x + Linear[C -> C](x) }
     return relu(x)
@@ -53,10 +62,23 @@ def test_each_instance_keeps_its_branch():
     assert compare(prog, "Top", seed=3).ok  # fused and unfused, against the interpreter
 
 
+def test_a_flag_passed_through_calls_is_decided_per_instance():
+    prog = archdsl.compile_source(SRC)
+    m = prog.module("Root")
+    assert [len(m.outer1.extra), len(m.outer2.extra)] == [0, 1]  # only `causal = true` builds it
+    x = torch.randn(2, 5, 4)
+    h = torch.tanh(F.relu(x))  # Outer(causal = false): B with shift 0 (relu) and squash (tanh)
+    h = torch.tanh(F.relu(m.outer2.extra[0](h)))
+    torch.testing.assert_close(m(x), h)
+    assert sum(p.numel() for p in m.parameters()) == prog.stats("Root", T=5)["params"] == 20
+    assert compare(prog, "Outer", {"causal": True, "T": 3}, seed=5).ok
+
+
 def test_generated_code_is_an_if():
     code = archdsl.compile_source(SRC).source()
     assert "self.fc = nn.ModuleList([nn.Linear(C, C)] if shift > 0 else [])" in code
     assert "if not (self.shift > 0):" in code and "if self.squash == 1:" in code
+    assert "self.extra = nn.ModuleList([nn.Linear(C, C)] if causal else [])" in code
 
 
 def test_fx_and_torchscript_take_the_branches():
@@ -88,7 +110,6 @@ def test_symmetry_needs_both_branches():
 
 @pytest.mark.parametrize("body, code", [
     ("if wide > 0 { x = concat[C, C -> C](x, x) }", "E226"),
-    ("if flag { x = relu(x) }", "E225"),
     ("if C > 2 { x = Linear[C -> D](x) }", "E226"),
     ("if T > 2 { x = relu(x) }", "E225"),
     ("if wide < true { x = relu(x) }", "E225"),

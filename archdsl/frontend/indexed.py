@@ -10,9 +10,9 @@ is its copy's own: the code generator keeps the copies in one list (`p.3`).
 
 Static `if`: `if i == 0 { ... } else { ... }` keeps the branch its condition chooses when
 the condition is known here (numbers, indices of enclosing indexed repeats, arithmetic on
-them). A condition on size parameters (`if shift > 0`) is decided per instance: each branch
-is a `repeat` whose count is 1 where it is taken and 0 elsewhere. A condition on input sizes,
-flag parameters or real numbers is refused (E225)."""
+them). A condition on block parameters (`if shift > 0`, `if causal`) is decided per instance:
+each branch is a `repeat` whose count is 1 where it is taken and 0 elsewhere. A condition on
+input sizes or real numbers is refused (E225)."""
 
 from __future__ import annotations
 
@@ -99,13 +99,12 @@ class Indexed:
         return Size.compare("!=", sizes[0], Size.of(0)) if s.op is None else Size.compare(s.op, *sizes)
 
     def parameter_size(self, v, s: ast.If) -> Size:
-        """A side of a condition decided per instance: a size over the block's size parameters.
-        (Flags are not: call bindings carry sizes to every pass that counts or draws a callee,
-        and a flag is not among them; `if deep > 0` on a size 0 or 1 says the same.)"""
-        if isinstance(v, bool) or (isinstance(v, Real) and v.op == "param"
-                                   and self.scope.params[v.args[0]].kind == "bool"):
-            raise ShapeError("an `if` on a flag parameter is not decided per instance yet", s.span,
-                             code="E225", help="use a size parameter that is 0 or 1: `if deep > 0 { ... }`")
+        """A side of a condition decided per instance: a size over the block's size parameters,
+        or a flag parameter as 1 or 0 (call bindings carry flags so: `CallBinding.sizes`)."""
+        if isinstance(v, bool):
+            return Size.of(int(v))
+        if isinstance(v, Real) and v.op == "param" and self.scope.params[v.args[0]].kind == "bool":
+            return Size.of(v.args[0])
         late = set(v.symbols()) - {n for n, p in self.scope.params.items() if p.kind == "size"} \
             if isinstance(v, Size) else {show(v)}
         if late:
@@ -117,10 +116,10 @@ class Indexed:
 
 
 def _text(chosen: Size) -> str:
-    """How a condition decided per instance reads (`shift > 0`), for diagrams."""
+    """How a condition decided per instance reads (`shift > 0`, `causal`), for diagrams."""
     (mono, _), = chosen.terms
     op, a, b = mono[0][0].test
-    return f"{a} {op} {b}"
+    return str(a) if (op, b) == ("!=", 0) else f"{a} {op} {b}"
 
 
 def _constant(v) -> object:

@@ -154,7 +154,8 @@ def _call(scope: Scope, g: Graph, node: Node, ins: list[NamedTensor]) -> list[Na
     run, env = scope.frame.run, scope.frame.env
     callee = scope.frame.program.table[b.callee]
     (module,) = scope.held(node)
-    given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params}
+    given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params
+             and callee.params[k].kind == "size"}  # flags (also in `sizes`, as 0 or 1) come as given
     given.update({k: static.evaluate(v, env) for k, v in b.values.items() if k not in given})
     args = [_enter(x, layout, list(b.broadcast_names), tuple(a.name for a in t.axes))
             for x, layout, (_, t) in zip(ins, b.inputs, callee.inputs)]

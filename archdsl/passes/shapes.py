@@ -116,7 +116,7 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, table: Bl
     if any(not body.node(r[0]).types for r in body.outputs):
         raise Poisoned()
     outs = []
-    what, code = ("a branch of an `if` on size parameters", "E226") if "branch" in node.attrs else \
+    what, code = ("a branch of an `if` on block parameters", "E226") if "branch" in node.attrs else \
         ("a repeated body", "E317")
     for name, ref in zip(node.attrs["carried"], body.outputs):
         before = ins[node.attrs["inputs"].index(name)]
