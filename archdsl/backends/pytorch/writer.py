@@ -333,8 +333,7 @@ class ClassWriter(CallsAndRepeats):
         self.attrs.add(name)
         held = self.weights.setdefault(key, [])
         if self.loop is not None:
-            plural = name if label is not None else attr(
-                name, (self.attrs - {name}) | set(self.param_attr.values()) | self.labels, plural=True)
+            plural = name if label is not None else self._plural(base)
             self.attrs.add(plural)
             held.append(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
@@ -345,6 +344,17 @@ class ClassWriter(CallsAndRepeats):
         self.init.append(f"self.{name} = {ctor}")
         made.append(f"self.{name}")
         return made[-1]
+
+    def _plural(self, base: str) -> str:
+        """The list a repeat's submodules of role `base` go into: `cn_blocks`, then `cn_blocks2`
+        for the next repeat's (numbered after the plural, not `cn_block2s`)."""
+        taken = self.attrs | set(self.param_attr.values()) | self.labels
+        name = stem = attr(base, plural=True)
+        k = 1
+        while name in taken:
+            k += 1
+            name = f"{stem}{k}"
+        return name
 
     def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
         return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
