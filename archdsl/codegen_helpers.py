@@ -124,12 +124,14 @@ def _linear_scan(a: torch.Tensor, b: torch.Tensor, dim: int) -> torch.Tensor:
     return b
 
 
-def _moe_swiglu(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, w1: torch.Tensor, w3: torch.Tensor,
-                w2: torch.Tensor) -> torch.Tensor:
-    """sum over k of gate[k] * W2_e (silu(W1_e x) * W3_e x) with e = idx[k], computed sparsely:
-    the (token, choice) pairs sorted by expert, each expert run once on the tokens routed to it
-    and its outputs added back in place. x is (..., D), idx and gate (..., K), w1 and w3
-    (E, F, D), w2 (E, O, F); leading dimensions broadcast."""
+def _moe_experts(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, kind: str, w1: torch.Tensor,
+                 w2: torch.Tensor, w3: torch.Tensor | None = None, b1: torch.Tensor | None = None,
+                 b2: torch.Tensor | None = None) -> torch.Tensor:
+    """sum over k of gate[k] * Expert_e(x) with e = idx[k], computed sparsely: the (token,
+    choice) pairs sorted by expert, each expert run once on the tokens routed to it and its
+    outputs added back in place. Experts: "swiglu" W2_e (silu(W1_e x) * W3_e x); "gelu" and
+    "relu" W2_e act(W1_e x + b1_e) + b2_e. x is (..., D), idx and gate (..., K), w1 and w3
+    (E, F, D), w2 (E, O, F), b1 (E, F), b2 (E, O); leading dimensions broadcast."""
     lead = torch.broadcast_shapes(x.shape[:-1], idx.shape[:-1], gate.shape[:-1])
     k = idx.shape[-1]
     if idx.numel() and (idx.min() < 0 or idx.max() >= w1.shape[0]):
@@ -144,7 +146,11 @@ def _moe_swiglu(x: torch.Tensor, idx: torch.Tensor, gate: torch.Tensor, w1: torc
         if len(rows):
             tok = rows // k
             h = x[tok]
-            y = F.linear(F.silu(F.linear(h, w1[e])) * F.linear(h, w3[e]), w2[e])
+            if kind == "swiglu":
+                y = F.linear(F.silu(F.linear(h, w1[e])) * F.linear(h, w3[e]), w2[e])
+            else:
+                h = F.linear(h, w1[e], b1[e])
+                y = F.linear(F.gelu(h) if kind == "gelu" else F.relu(h), w2[e], b2[e])
             out.index_add_(0, tok, y * gate[rows])
     return out.reshape(*lead, w2.shape[1])
 def _init(module: torch.nn.Module, weight: str, std: float, bias: str) -> torch.nn.Module:

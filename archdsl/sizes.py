@@ -1,7 +1,9 @@
 """Exact symbolic sizes.
 
 A size is a Laurent polynomial with rational coefficients over atoms: named symbols
-(`D`, `T`) and opaque floor divisions (`floor((Y + 1) / 2)`). That is exactly what axis
+(`D`, `T`), opaque floor divisions (`floor((Y + 1) / 2)`) and opaque comparisons, 1 where they
+hold and 0 where not (`[shift > 0]`: how many times the branch of an `if` on a block parameter
+runs). That is exactly what axis
 arithmetic needs -- `H * (D / H)` simplifies to `D`, `4 * D / 4` to `D` -- and it is
 canonical, so two sizes are provably equal iff their normal forms are equal. We keep it
 small and exact instead of importing sympy: the front end must start fast and stay linear
@@ -22,18 +24,41 @@ Monomial = tuple[tuple["Atom", int], ...]
 MAX_TERMS = 4096  # a product that would expand further is refused (`(A + B + C) ** 64`)
 
 
+COMPARE = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+           "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+
+
 class Atom:
-    """A symbol or an opaque floor division; atoms are ordered by their text."""
+    """A symbol, an opaque floor division or an opaque comparison (`test`: (op, left, right));
+    atoms are ordered by their text."""
 
-    __slots__ = ("name", "num", "den", "_key")
+    __slots__ = ("name", "num", "den", "test", "_key")
 
-    def __init__(self, name: str | None = None, num: Size | None = None, den: Size | None = None):
-        self.name, self.num, self.den = name, num, den
-        self._key = name if name is not None else f"~floor({num}/{den})"
+    def __init__(self, name: str | None = None, num: Size | None = None, den: Size | None = None,
+                 test: tuple[str, Size, Size] | None = None):
+        self.name, self.num, self.den, self.test = name, num, den, test
+        self._key = name if name is not None else f"~floor({num}/{den})" if test is None else \
+            f"~[{test[1]} {test[0]} {test[2]}]"
 
     @property
     def is_symbol(self) -> bool:
         return self.name is not None
+
+    @property
+    def is_floor(self) -> bool:
+        return self.name is None and self.test is None
+
+    def value(self, env: Mapping[str, int]) -> Fraction:
+        if self.is_symbol:
+            return Fraction(env[self.name])
+        if self.test is not None:
+            op, a, b = self.test
+            return Fraction(int(COMPARE[op](a.evaluate(env), b.evaluate(env))))
+        return Fraction(int(self.num.evaluate(env)) // int(self.den.evaluate(env)))
+
+    def sides(self) -> tuple[Size, ...]:
+        """The sizes inside a floor division or a comparison."""
+        return (self.num, self.den) if self.is_floor else () if self.test is None else self.test[1:]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Atom) and self._key == other._key
@@ -47,9 +72,14 @@ class Atom:
     def render(self, symbol: Callable[[str], str]) -> str:
         if self.is_symbol:
             return symbol(self.name)
+        if self.test is not None:
+            op, a, b = self.test
+            return f"int({a.render(symbol)} {op} {b.render(symbol)})"
         return f"{_paren(self.num.render(symbol))} // {_paren(self.den.render(symbol))}"
 
     def __str__(self) -> str:
+        if self.test is not None:
+            return f"[{self.test[1]} {self.test[0]} {self.test[2]}]"
         return self.name if self.is_symbol else f"floor(({self.num}) / {self.den})"
 
 
@@ -91,7 +121,7 @@ class Size:
         out: set[str] = set()
         for m, _ in self.terms:
             for atom, _ in m:
-                out |= {atom.name} if atom.is_symbol else atom.num.symbols() | atom.den.symbols()
+                out |= {atom.name} if atom.is_symbol else set().union(*(x.symbols() for x in atom.sides()))
         return out
 
     def as_symbol(self) -> str | None:
@@ -173,10 +203,19 @@ class Size:
             return whole + int(rest.const) // d
         if len(rest.terms) == 1:
             (m, c), = rest.terms
-            if c == 1 and len(m) == 1 and m[0][1] == 1 and not m[0][0].is_symbol:
+            if c == 1 and len(m) == 1 and m[0][1] == 1 and m[0][0].is_floor:
                 atom = m[0][0]  # floor(floor(p / a) / b) == floor(p / (a b))
                 return whole + atom.num.floordiv(atom.den * den)
         return whole + _floor_atom(rest, den)
+
+    @staticmethod
+    def compare(op: str, left: Size, right: Size) -> Size:
+        """1 where `left op right` holds, 0 where not: a number when the difference is one, else
+        an opaque atom (the count of an `if` branch chosen by block parameters)."""
+        diff = left - right
+        if diff.is_const:
+            return Size.of(int(COMPARE[op](diff.const, 0)))
+        return Size({((Atom(test=(op, left, right)), 1),): Fraction(1)})
 
     def exact(self) -> tuple[Size, list[tuple[Size, Size]]]:
         """The value if every floor division in it were exact, and the (numerator, denominator)
@@ -185,8 +224,8 @@ class Size:
         for m, c in self.terms:
             term = Size.of(c)
             for atom, e in m:
-                if atom.is_symbol:
-                    base = Size.of(atom.name)
+                if not atom.is_floor:
+                    base = Size({((atom, 1),): Fraction(1)})
                 else:
                     num, inner = atom.num.exact()
                     conds += inner + [(num, atom.den)]
@@ -220,6 +259,8 @@ class Size:
             for atom, e in m:
                 if atom.is_symbol:
                     base = mapping.get(atom.name, Size.of(atom.name))
+                elif atom.test is not None:
+                    base = Size.compare(atom.test[0], atom.test[1].subs(mapping), atom.test[2].subs(mapping))
                 else:
                     base = atom.num.subs(mapping).floordiv(atom.den.subs(mapping))
                 term = term * (base ** e if e >= 0 else Size.of(1) / base ** -e)
@@ -232,8 +273,7 @@ class Size:
         for m, c in self.terms:
             term = c
             for atom, e in m:
-                base = Fraction(env[atom.name]) if atom.is_symbol else Fraction(
-                    int(atom.num.evaluate(env)) // int(atom.den.evaluate(env)))
+                base = atom.value(env)
                 if base == 0 and e < 0:
                     raise SizeError(f"division by zero in `{self}`")
                 term *= base ** e

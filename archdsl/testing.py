@@ -83,7 +83,7 @@ def _floor_chain(size: Size) -> tuple[str, int] | None:
     atom = mono[0][0]
     if atom.is_symbol:
         return atom.name, coef.denominator
-    if not (atom.den.is_const and atom.den.const.denominator == 1):
+    if not atom.is_floor or not (atom.den.is_const and atom.den.const.denominator == 1):
         return None
     inner = _floor_chain(atom.num)
     return (inner[0], inner[1] * int(atom.den.const) * coef.denominator) if inner else None

@@ -262,7 +262,7 @@ def _convnext_block(ours: nn.Module, ref: ConvNeXtBlock) -> None:
 def copy_convnext(ref: ConvNeXt, ours: nn.Module) -> None:
     ours.h_conv.load_state_dict(ref.stem[0].state_dict())
     ours.h_norm.load_state_dict(ref.stem[1].state_dict())
-    lists = [ours.cn_blocks, ours.cn_block2s, ours.cn_block3s, ours.cn_block4s]
+    lists = [ours.cn_blocks, ours.cn_blocks2, ours.cn_blocks3, ours.cn_blocks4]
     downs = [ours.downsample1, ours.downsample2, ours.downsample3]
     for i, stage in enumerate(ref.stages):
         if i:

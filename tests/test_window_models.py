@@ -193,7 +193,7 @@ def _swin_t_reference(model, img, m):
         if merge is not None:
             x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
             x = merge.proj(merge.norm(x))
-        blocks = [b for pair in zip(stage.swin_blocks, stage.swin_block2s) for b in pair]
+        blocks = [b for pair in zip(stage.swin_blocks, stage.swin_blocks2) for b in pair]
         assert len(blocks) == depth
         for i, blk in enumerate(blocks):
             shift = m // 2 if i % 2 and x.shape[1] > m else 0

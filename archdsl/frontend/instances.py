@@ -37,10 +37,6 @@ class Instances:
         if e.func in REGISTRY and not REGISTRY[e.func].learned:
             raise ShapeError(f"`{e.func}` has no weights: `as` names a submodule (a block call or a "
                              "learned operation such as Linear or Conv)", span, code="E219")
-        if self.scope.indices:
-            raise ShapeError("`as` inside an indexed repeat, which is unrolled: each copy would need the "
-                             "name", span, code="E223", help="use `repeat L { ... }` (a ModuleList), or "
-                             "name the instance outside the repeat")
         if any(k == "tied" for k, _ in e.kwargs):
             raise ShapeError("a tied `Linear` has no weights of its own to name", span, code="E222",
                              help="name the instance it is tied to")

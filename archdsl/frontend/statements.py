@@ -206,10 +206,15 @@ class Builder(Calls, Instances, Indexed):
         if default.is_const and default.const > MAX_REPEAT:
             raise ShapeError(f"repeat count {default} is more than {MAX_REPEAT:,} layers", s.count.span,
                              code="E338", help="a stack that deep is almost certainly a typo")
+        self.repeat_node(s.body, count, s.span, {})
+
+    def repeat_node(self, stmts: list, count: Size, span: Span, attrs: dict) -> None:
+        """A `repeat` node running `stmts` `count` times (also a branch of an `if` on block
+        parameters: count 1 or 0), carrying the names they reassign."""
         body = Graph()
         child = Builder(self.scope, body, outer=self)
         errors_before = (len(self.scope.errors), len(self.scope.poisoned))
-        child.statements(s.body, top=False)
+        child.statements(stmts, top=False)
         if (len(self.scope.errors), len(self.scope.poisoned)) != errors_before:
             raise Poisoned()
         carried = [n for n in child.assigned if self.lookup(n) is not None]
@@ -217,9 +222,9 @@ class Builder(Calls, Instances, Indexed):
             child.capture(n)  # every carried name is an input of the body (L = 0 keeps it)
         body.outputs = [child.vars[n] for n in carried]
         names = list(child.captured)
-        node = self.g.add("repeat", s.span, [child.captured[n][0] for n in names], name="layers",
+        node = self.g.add("repeat", span, [child.captured[n][0] for n in names], name="layers",
                           stmt=self.stmt, attrs={"body": body, "count": count, "inputs": names,
-                                                 "carried": carried})
+                                                 "carried": carried, **attrs})
         for i, n in enumerate(carried):
             self.vars[n] = (node.id, i)
         self.assigned.update(dict.fromkeys(carried))  # an enclosing repeat carries them too

@@ -8,6 +8,7 @@ the same parameters; everything else here is independent of the code generator."
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -52,7 +53,7 @@ class Scope:
             path, iters = self.path[:len(self.path) - up] + (owner,), iters[:len(iters) - up]
         out = []
         for attr in wmap.get(path, []):
-            obj = getattr(self.frame.module, attr)
+            obj = functools.reduce(getattr, attr.split("."), self.frame.module)  # `layers.3`: an entry of a list
             for i in iters:
                 if not isinstance(obj, (torch.nn.ModuleList, torch.nn.ParameterList)):
                     raise InterpretError(f"`{attr}` of `{self.frame.block.name}` holds one weight for "
@@ -153,7 +154,8 @@ def _call(scope: Scope, g: Graph, node: Node, ins: list[NamedTensor]) -> list[Na
     run, env = scope.frame.run, scope.frame.env
     callee = scope.frame.program.table[b.callee]
     (module,) = scope.held(node)
-    given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params}
+    given = {k: int(v.evaluate(env)) for k, v in b.sizes.items() if k in callee.params
+             and callee.params[k].kind == "size"}  # flags (also in `sizes`, as 0 or 1) come as given
     given.update({k: static.evaluate(v, env) for k, v in b.values.items() if k not in given})
     args = [_enter(x, layout, list(b.broadcast_names), tuple(a.name for a in t.axes))
             for x, layout, (_, t) in zip(ins, b.inputs, callee.inputs)]

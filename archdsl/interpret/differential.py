@@ -164,7 +164,7 @@ def compare_program(program: Any, seen: set | None = None, seed: int = 0) -> tup
             ir = program.block(name)
         except ArchError:
             continue
-        key = tuple((b.file, b.ast.source) for b in emission_order(program, [ir]))
+        key = tuple((b.file, b.ast.source) for b in emission_order(program.table, [ir]))
         if key in seen:
             continue
         seen.add(key)

@@ -76,17 +76,24 @@ def onehot(c: OpCall, idx: NamedTensor) -> NamedTensor:
 
 @case("MoE")
 def moe(c: OpCall, x: NamedTensor, idx: NamedTensor, gate: NamedTensor) -> NamedTensor:
-    """sum over experts e and choices k of gate[k] [idx[k] = e] W2_e (silu(W1_e x) * W3_e x):
-    every expert on every token, kept where chosen (the dense definition)."""
+    """sum over experts e and choices k of gate[k] [idx[k] = e] Expert_e(x): every expert on
+    every token, kept where chosen (the dense definition). Expert_e is W2_e (silu(W1_e x) *
+    W3_e x) for SwiGLU, W2_e act(W1_e x + b1_e) + b2_e for the MLP experts."""
     (d,), (o,), k = c.attrs["inp"], c.attrs["out"], c.attrs["k"]
-    w1, w3, w2 = c.weight(0), c.weight(1), c.weight(2)
+    kind = c.attrs["kw"]["expert"]
     xs = x.last([d])
     (g, i), names = broadcast(gate, idx)
     at = names.index(k) - len(names)
     y = None
-    for e in range(w1.shape[0]):
-        h = F.silu(xs.data @ w1[e].T) * (xs.data @ w3[e].T)
-        expert = NamedTensor(h @ w2[e].T, xs.names[:-1] + (o,))
+    for e in range(c.weight(0).shape[0]):
+        if kind == "swiglu":
+            w1, w3, w2 = c.weight(0), c.weight(1), c.weight(2)
+            out = (F.silu(xs.data @ w1[e].T) * (xs.data @ w3[e].T)) @ w2[e].T
+        else:
+            w1, b1, w2, b2 = (c.weight(j) for j in range(4))
+            h = xs.data @ w1[e].T + b1[e]
+            out = (torch.relu(h) if kind == "relu" else F.gelu(h)) @ w2[e].T + b2[e]
+        expert = NamedTensor(out, xs.names[:-1] + (o,))
         weight = NamedTensor((g * (i == e)).sum(at), tuple(n for n in names if n != k))  # gate where e was chosen
         (ex, w), both = broadcast(expert, weight)
         term = NamedTensor(ex * w, both)

@@ -2,12 +2,15 @@
 router chose and only those experts run on it.
 
 `MoE[D -> O, K](x, idx, gate, experts = E, hidden = F)` is
-`y = sum over k of gate[k] * Expert_{idx[k]}(x)` with SwiGLU experts
-`Expert_e(x) = W2_e (silu(W1_e x) * W3_e x)` (no biases), `idx` an `int` tensor of expert numbers
-(`topk` of the router's logits) and `gate` their weights. The generated code sorts the
-(token, choice) pairs by expert and runs each expert once on the tokens routed to it, so its
-FLOPs are those of the chosen experts only: 2 (2 D F + F O) per token and choice, exactly what
-`FlopCounterMode` counts for the per-expert matrix products."""
+`y = sum over k of gate[k] * Expert_{idx[k]}(x)` with `idx` an `int` tensor of expert numbers
+(`topk` of the router's logits) and `gate` their weights. Experts (`expert = ...`): SwiGLU
+(`swiglu`, the default, Mixtral's) `W2_e (silu(W1_e x) * W3_e x)` without biases, or a
+two-layer MLP with biases `W2_e act(W1_e x + b1_e) + b2_e` with `act` GELU (`gelu`) or ReLU
+(`relu`, Switch Transformer's and fairseq's FFN experts). An expert that is an arbitrary block
+is not supported. The generated code sorts the (token, choice) pairs by expert and runs each
+expert once on the tokens routed to it, so its FLOPs are those of the chosen experts only,
+exactly what `FlopCounterMode` counts for the per-expert matrix products: 2 (2 D F + F O) per
+token and choice for SwiGLU, 2 (D F + F O) for an MLP."""
 
 from __future__ import annotations
 
@@ -23,11 +26,13 @@ class MoE(Op):
     learned = True
     arity = 3
     spec = "map"
-    options = {"experts": None, "hidden": None}
-    summary = ("sparse mixture of SwiGLU experts: `y = sum_k gate[k] Expert_idx[k](x)`, each expert run only on "
-               "the tokens routed to it; `experts` experts of `hidden` units")
+    options = {"experts": None, "hidden": None, "expert": "swiglu"}
+    enums = {"expert": ("swiglu", "gelu", "relu")}
+    summary = ("sparse mixture of experts: `y = sum_k gate[k] Expert_idx[k](x)`, each expert run only on "
+               "the tokens routed to it; `experts` experts of `hidden` units, SwiGLU or (`expert = gelu`, "
+               "`relu`) a two-layer MLP with biases")
     example = "y = MoE[D -> D, K](x, idx, gate, experts = 8, hidden = 4 * D)"
-    helpers = ("_moe_swiglu",)
+    helpers = ("_moe_experts",)
     symmetry_doc = ("everything on the token axes it broadcasts over",
                     "any action on the feature axis (learned weights) or on the choices K")
 
@@ -83,20 +88,26 @@ class MoE(Op):
 
     def parameters(self, node, ins, out):
         e, f, d, o = node.attrs["sizes"]
-        return {"w1": (e, f, d), "w3": (e, f, d), "w2": (e, o, f)}
+        if node.attrs["kw"]["expert"] == "swiglu":
+            return {"w1": (e, f, d), "w3": (e, f, d), "w2": (e, o, f)}
+        return {"w1": (e, f, d), "b1": (e, f), "w2": (e, o, f), "b2": (e, o)}
 
     def flops(self, node, ins, out):
         e, f, d, o = node.attrs["sizes"]
-        return numel(ins[1]) * (4 * d * f + 2 * f * o)
+        gates = 2 if node.attrs["kw"]["expert"] == "swiglu" else 1  # SwiGLU's W1 and W3
+        return numel(ins[1]) * (2 * gates * d * f + 2 * f * o)
 
     def emit(self, node, e):
         (d,), k = node.attrs["inp"], node.attrs["k"]
         rest = [a.name for a in without(e.ins[0], (d,))]
-        ws = [e.submodule(name, f"nn.Parameter(torch.randn({', '.join(e.isize(s) for s in shape)}) "
-                                f"/ {e.isize(shape[-1])} ** 0.5)")
-              for name, shape in self.parameters(node, e.ins, e.out).items()]
+        ws = {name: e.submodule(name, f"nn.Parameter(torch.randn({', '.join(e.isize(s) for s in shape)}) "
+                                      f"/ {e.isize(shape[-1])} ** 0.5)" if name[0] == "w" else
+                                f"nn.Parameter(torch.zeros({', '.join(e.isize(s) for s in shape)}))")
+              for name, shape in self.parameters(node, e.ins, e.out).items()}
         x, idx, gate = e.arg(0, rest + [d]), e.arg(1, rest + [k]), e.arg(2, rest + [k])
-        y = f"{e.helper('_moe_swiglu')}({x}, {idx}, {gate}, {', '.join(ws)})"
+        kind = node.attrs["kw"]["expert"]
+        weights = ", ".join(f"{n}={w}" for n, w in ws.items())
+        y = f"{e.helper('_moe_experts')}({x}, {idx}, {gate}, {kind!r}, {weights})"
         o = node.attrs["out"][0]
         return y if list(e.out.names) == rest + [o] else f"{y}.movedim(-1, {e.out.dim(o)})"
 
@@ -105,5 +116,5 @@ class MoE(Op):
 
     def label(self, node):
         a, kw = node.attrs, node.attrs["kw"]
-        return f"MoE {a['inp'][0]} → {a['out'][0]}, top {a['k']} of {kw['experts']} (sparse)"
+        return f"MoE {a['inp'][0]} → {a['out'][0]}, top {a['k']} of {kw['experts']} {kw['expert']} (sparse)"
 

@@ -15,7 +15,7 @@ from ..errors import ShapeError
 from ..ir import BlockIR, Node
 from ..ops.base import prod
 from ..sizes import Size
-from ..static import Value
+from ..static import Real, Value
 from ..types import Axis, TensorType
 from .context import ShapeContext
 
@@ -27,7 +27,8 @@ class CallBinding:
     """One call's binding, in the caller's terms.
 
     `sizes`: every size parameter of the callee (given, read from an argument, or defaulted) as
-    a size of the caller. `values`: the non-size static parameters the call gives. `passed`: the
+    a size of the caller, and every flag as 0 or 1 (or the caller's flag it is bound to), for
+    the counts of `if` branches decided per instance (`if causal`). `values`: the non-size static parameters the call gives. `passed`: the
     parameters the generated constructor call must receive (given at the call or read from an
     argument's static size), in signature order. `broadcast`: the caller's axes the call maps
     over, in the order every argument is laid out in. `inputs` / `outputs`: for each argument
@@ -54,8 +55,9 @@ class CallBinding:
         return prod(a.size for a in self.broadcast)
 
     def statics(self) -> dict[str, Value]:
-        """Every static parameter of the callee the call determines: sizes, then other values."""
-        return {**self.values, **self.sizes}
+        """Every static parameter of the callee the call determines: sizes, then other values
+        (a flag as the value it is given, not as its 0 or 1)."""
+        return {**self.sizes, **self.values}
 
     def groups(self) -> list[tuple[Group, str]]:
         """(the caller's axes, the callee's axis) for every axis bound to a group of several."""
@@ -102,6 +104,7 @@ def bind_call(node: Node, ins: list[TensorType], ctx: ShapeContext, callee: Bloc
                for (pname, ptype), arg in zip(callee.inputs, ins)]
     broadcast = _broadcast(node, callee, ins, layouts)
     _defaults(node, callee, sizes, ctx)
+    sizes.update(_flags(callee, values))
     for k, v in read.items():
         ctx.static(v, node.span, f"parameter `{k}` of `{callee.name}`")
     for pre in callee.preconditions:
@@ -187,6 +190,19 @@ def _broadcast(node: Node, callee: BlockIR, ins: list[TensorType], layouts: list
                          "axis and as a broadcast axis", node.span, code="E316",
                          help="rename the broadcast axis first")
     return list(out.values())
+
+
+def _flags(callee: BlockIR, values: dict[str, Value]) -> dict[str, Size]:
+    """Each flag of the callee as a size: 1 or 0, or the caller's flag it is bound to (a flag
+    given by any other expression is left out; the front end reads flags no other way)."""
+    out: dict[str, Size] = {}
+    for p in callee.params.values():
+        v = values.get(p.name, p.default)
+        if p.kind == "bool" and isinstance(v, bool):
+            out[p.name] = Size.of(int(v))
+        elif p.kind == "bool" and isinstance(v, Real) and v.op == "param":
+            out[p.name] = Size.of(v.args[0])
+    return out
 
 
 def _defaults(node: Node, callee: BlockIR, sizes: dict[str, Size], ctx: ShapeContext) -> None:

@@ -36,10 +36,14 @@ def _replace_floors(diff: Size, lower: bool) -> Size | None:
             return diff
         mono, coef = term
         atom = mono[0][0]
-        if len(mono) != 1 or mono[0][1] != 1 or not atom.den.is_const or not atom.num.is_integral:
+        low = (coef > 0) == lower  # this term's own bound: the floor's lower or upper one
+        if len(mono) == 1 and mono[0][1] == 1 and atom.test is not None:  # a comparison: 0 or 1
+            diff = diff - Size({mono: coef}) + coef * (0 if low else 1)
+            continue
+        if len(mono) != 1 or mono[0][1] != 1 or not atom.is_floor or not atom.den.is_const \
+                or not atom.num.is_integral:
             return None
         d = atom.den.const
-        low = (coef > 0) == lower  # this term's own bound: the floor's lower or upper one
         bound = (atom.num - (d - 1)) / d if low else atom.num / d
         diff = diff - Size({mono: coef}) + coef * bound
     return None

@@ -102,7 +102,11 @@ def _call_layer(node: Node, table: BlockTable, env: dict[str, Any]) -> str:
 def _repeat_layer(node: Node, table: BlockTable, env: dict[str, Any]) -> str:
     """`repeat × 6: EncoderLayer` when the body calls blocks, else `repeat × 6`."""
     callees = [n.attrs["callee"][1] for n in node.attrs["body"].operations() if n.kind == "call"]
-    return f"repeat × {_at(node.attrs['count'], env)}" + (f": {', '.join(callees)}" if callees else "")
+    title = f"repeat × {_at(node.attrs['count'], env)}"
+    if "branch" in node.attrs:  # a branch of an `if` on block parameters: count 1 where taken
+        text, then = node.attrs["branch"]
+        title = f"{'if' if then else 'else of'} {text} ({'taken' if _at(node.attrs['count'], env) else 'not taken'})"
+    return title + (f": {', '.join(callees)}" if callees else "")
 
 
 _LAYER = Dispatch(op=_op_layer, call=_call_layer, repeat=_repeat_layer)

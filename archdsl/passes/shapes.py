@@ -119,18 +119,19 @@ def infer_repeat(node: Node, ins: list[TensorType], ctx: ShapeContext, table: Bl
     if any(not body.node(r[0]).types for r in body.outputs):
         raise Poisoned()
     outs = []
+    what, code = ("a branch of an `if` on block parameters", "E226") if "branch" in node.attrs else \
+        ("a repeated body", "E317")
     for name, ref in zip(node.attrs["carried"], body.outputs):
         before = ins[node.attrs["inputs"].index(name)]
         after = body.type_of(ref)
         if sorted(before.names) != sorted(after.names):
-            raise ShapeError(f"`repeat` changes `{name}` from {before} to {after}; a repeated body must "
-                             "keep the type of what it carries", node.span, code="E317")
+            raise ShapeError(f"`{name}` changes from {before} to {after}; {what} must keep the type of "
+                             "what it reassigns", node.span, code=code)
         for a in before.axes:
             grown = Precondition("equal", after.size(a.name), a.size, node.span, f"`{name}` carried through repeat")
             if a.size != after.size(a.name) and refuted(grown, 1):
-                raise ShapeError(f"`repeat` changes axis {a.name} of `{name}` from {a.size} to "
-                                 f"{after.size(a.name)}; a repeated body must keep the type of what it "
-                                 "carries", node.span, code="E317")
+                raise ShapeError(f"axis {a.name} of `{name}` changes from {a.size} to {after.size(a.name)}; "
+                                 f"{what} must keep the type of what it reassigns", node.span, code=code)
             ctx.equal(a.size, after.size(a.name), node.span, f"`{name}` carried through repeat")
         outs.append(before)
     return outs

@@ -17,7 +17,7 @@ from ...types import TensorType
 from ..contracts import contract_rows
 from .fold import call_runs, direction, single_run, u_turn, unrolled_runs, varying
 from .labels import Labels
-from .pieces import bound_axes, broadcast_axes, op_costs, skip_edges, where
+from .pieces import bound_axes, broadcast_axes, op_costs, repeat_title, skip_edges, where
 from .style import BROADCAST, FUSED_FILL, GREY, LEARNED_PEN, SKIP, bold, framed, small
 
 if TYPE_CHECKING:
@@ -258,7 +258,8 @@ class Drawer(Labels):
         count = self._size(node.attrs["count"], scope.subst)
         if self.unfold and count.isdigit():
             return self._unrolled(node, scope, wires, int(count))
-        calls = None if self.unfold else single_run(body, lambda n: self._bound(n, scope.subst))
+        calls = None if self.unfold or "branch" in node.attrs else \
+            single_run(body, lambda n: self._bound(n, scope.subst))
         if calls is not None:  # drawn once, as its first call, with the count of calls in all
             if len(calls) > 1:
                 per = [self._bound(c, scope.subst) for c in calls] * (int(count) if count.isdigit() else 1)
@@ -266,7 +267,7 @@ class Drawer(Labels):
                 count = str(len(calls) * int(count)) if count.isdigit() else f"{len(calls)}·{count}"
             return self._call(calls[0], body, replace(scope, path=scope.path + (node.id,)), wires, count)
         with scope.dot.subgraph(name=self._cluster()) as c:
-            self._fence(c, f"repeat ×{count}", [], False, dashed=True, tooltip=where(node, scope.block))
+            self._fence(c, repeat_title(node, count), [], False, dashed=True, tooltip=where(node, scope.block))
             ports = self._ports(c, body, node.attrs["inputs"], wires, scope)
             return self._graph(body, replace(scope, dot=c, path=scope.path + (node.id,)), ports)
 

@@ -27,6 +27,16 @@ def op_costs(node: Node, ins: list[TensorType]) -> tuple[Size, Size]:
     return params, op.flops(node, ins, node.types[0])
 
 
+def repeat_title(node: Node, count: str) -> str:
+    """A repeat's fence title; a branch of an `if` on block parameters says its condition and
+    whether this instance takes it (`count` is 1 or 0 once the parameters are known)."""
+    if "branch" not in node.attrs:
+        return f"repeat ×{count}"
+    text, then = node.attrs["branch"]
+    title = f"if {text}" if then else f"else (if not {text})"
+    return title + {"1": ": taken", "0": ": not taken"}.get(count, "")
+
+
 def skip_edges(g: Graph) -> set[tuple[int, int]]:
     """(u, v) wires that skip ahead: v is also reached from u through another consumer."""
     skips = set()

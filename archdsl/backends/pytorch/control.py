@@ -132,6 +132,9 @@ class CallsAndRepeats:
                 pairs.append((var_of[name], expr))
         self._assign_all(pairs, indent)
 
+    def _flags(self) -> set[str]:
+        return {n for n, p in self.block.params.items() if p.kind == "bool"}
+
     def _assign_all(self, pairs: list[tuple[str, str]], indent: str) -> None:
         if pairs:
             self.fwd.append(f"{indent}{', '.join(v for v, _ in pairs)} = {', '.join(e for _, e in pairs)}")
@@ -143,13 +146,16 @@ class CallsAndRepeats:
             # the body computes nothing (`repeat 3 { h = (h) }`): no loop, or it would be empty
             self.fwd[header_at:] = [line[4:] for line in self.fwd[header_at:]]
         elif not mods:
-            self.fwd.insert(header_at, f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
+            branch = _branch_test(node, self.fsym, self._flags())
+            self.fwd.insert(header_at, f"{indent}if {branch}:" if branch else
+                            f"{indent}for _ in range({node.attrs['count'].render(self.fsym)}):")
         else:
-            count = node.attrs["count"].render(self.isym)
+            count, branch = node.attrs["count"].render(self.isym), _branch_test(node, self.isym, self._flags())
             lists = []
             for m in mods:
                 kind = "nn.ParameterList" if m["ctor"].startswith("nn.Parameter(") else "nn.ModuleList"
-                ctor = f"{kind}([{m['ctor']} for _ in range({count})])"
+                ctor = f"{kind}([{m['ctor']}] if {branch} else [])" if branch else \
+                    f"{kind}([{m['ctor']} for _ in range({count})])"
                 if self.loop is None:
                     self.init.append(f"self.{m['attr']} = {ctor}")
                     lists.append(f"self.{m['attr']}")
@@ -163,3 +169,16 @@ class CallsAndRepeats:
             self.fwd.insert(header_at, f"{indent}for {loop_vars} in {src}:")
 
     # -- helpers used by ops ------------------------------------------------------------------
+
+
+def _branch_test(node: Node, symbol, flags: set[str]) -> str | None:
+    """The Python condition of a branch of an `if` on block parameters (a repeat whose count
+    is 1 where the branch is taken, `sizes.Size.compare`), or None for a plain repeat."""
+    if "branch" not in node.attrs:
+        return None
+    count = node.attrs["count"]
+    ((mono, _),) = [t for t in count.terms if t[0]]
+    op, a, b = mono[0][0].test
+    flag = (op, b) == ("!=", 0) and a.as_symbol() in flags  # `if causal`
+    test = a.render(symbol) if flag else f"{a.render(symbol)} {op} {b.render(symbol)}"
+    return test if node.attrs["branch"][1] else f"not {test}" if flag else f"not ({test})"

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ...ir import BlockTable
 from .control import CallsAndRepeats
 from .emitter import Emitter, arrange, is_literal
+from .indexed_lists import IndexedLists
 from .naming import helper_names, kwarg_names, size_attributes
 
 Slot = tuple[int, int, int]
@@ -86,6 +87,7 @@ class ClassWriter(CallsAndRepeats):
         self.path: tuple[int, ...] = ()
         self.labels = {attr(n) for n in _labels(self.body)} - set(self.param_attr.values())
         self.instances: dict[tuple[int, ...], list[str]] = {}  # node path -> its submodules' code
+        self.lists = IndexedLists()  # the submodules of indexed repeats
         self._statement = Dispatch(op=lambda n, g, i: self._op(g, n, i), call=lambda n, g, i: self._call(g, n, i),
                                    repeat=lambda n, g, i: self._repeat(g, n, i))
 
@@ -112,6 +114,7 @@ class ClassWriter(CallsAndRepeats):
         self._prologue()
         self._graph(self.body, "")
         self._number_from_one()
+        self.init = self.lists.finish(self.init)
         outs = [self._arranged(self.body, ref, t) for ref, t in zip(self.body.outputs, self.block.outputs)]
         # with several inputs, a result may come only from inputs without leading dimensions
         full = "{0}.expand(batch.numel(), *{0}.shape[1:])" if len(self.body.inputs) > 1 else "{0}"
@@ -314,6 +317,11 @@ class ClassWriter(CallsAndRepeats):
             up, owner = node.attrs["shares"]
             made.append(self.instances[self.path[:len(self.path) - up] + (owner,)][len(made)])
             return made[-1]
+        if IndexedLists.applies(node, self.loop is not None):
+            code, path = self.lists.add(self, node, hint, ctor, len(made))
+            self.weights.setdefault(key, []).append(path)
+            made.append(code)
+            return code
         label = node.attrs.get("label")
         name = base = attr(label if label is not None else hint)
         if label is None or made:
@@ -325,8 +333,7 @@ class ClassWriter(CallsAndRepeats):
         self.attrs.add(name)
         held = self.weights.setdefault(key, [])
         if self.loop is not None:
-            plural = name if label is not None else attr(
-                name, (self.attrs - {name}) | set(self.param_attr.values()) | self.labels, plural=True)
+            plural = name if label is not None else self._plural(base)
             self.attrs.add(plural)
             held.append(plural)
             var = self.namer.take(name, object(), 10**9)  # a loop variable: never reused
@@ -337,6 +344,17 @@ class ClassWriter(CallsAndRepeats):
         self.init.append(f"self.{name} = {ctor}")
         made.append(f"self.{name}")
         return made[-1]
+
+    def _plural(self, base: str) -> str:
+        """The list a repeat's submodules of role `base` go into: `cn_blocks`, then `cn_blocks2`
+        for the next repeat's (numbered after the plural, not `cn_block2s`)."""
+        taken = self.attrs | set(self.param_attr.values()) | self.labels
+        name = stem = attr(base, plural=True)
+        k = 1
+        while name in taken:
+            k += 1
+            name = f"{stem}{k}"
+        return name
 
     def _arranged(self, g: Graph, ref: Ref, want: TensorType) -> str:
         return arrange(self.code[self.slot(g, ref)], g.type_of(ref), list(want.names))
