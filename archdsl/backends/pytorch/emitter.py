@@ -80,10 +80,11 @@ class Emitter:
     def overwritable(self, i: int, producers: frozenset[str]) -> bool:
         """Whether input `i` may be overwritten in place: a variable holding the fresh result of
         an op in `producers` (ops that keep no reference to their output for backward), read by
-        no later node, outside a `repeat` body. Block inputs and aliases never are."""
+        this node alone (an earlier reader may have saved it for its backward), outside a
+        `repeat` body. Block inputs and aliases never are."""
         slot = self.w.slot(self.g, self.refs[i])
         node = self.g.node(self.refs[i][0])
-        return (self.w.loop is None and self.w.owner.get(slot) == slot
+        return (self.w.loop is None and self.w.owner.get(slot) == slot and self.g.uses(self.refs[i]) == 1
                 and self.w.namer.remaining.get(slot) == 0 and self.w.code.get(slot, "").isidentifier()
                 and node.kind == "op" and node.op in producers)
 
