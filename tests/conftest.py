@@ -15,7 +15,8 @@ SYSTEM = {"test_hostile", "test_hostile_scale", "test_fuzz", "test_injection", "
           "test_site", "test_properties", "test_default_size_models", "test_symmetry_verify", "test_diagram",
           "test_seed_models", "test_differential", "test_parallel_run", "test_lsp",
           "test_cli_streams", "test_init", "test_mobilenetv2", "test_ecosystem_system", "test_weights_system",
-          "test_indexed_repeat", "test_symmetry_soundness"}
+          "test_indexed_repeat", "test_symmetry_soundness",
+          "test_op_counts"}
 
 
 def pytest_collection_modifyitems(items):

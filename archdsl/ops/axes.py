@@ -363,5 +363,8 @@ class Select(Op):
         return x.replace(without(x, axes))
 
     def emit(self, node, e):
-        dim = e.ins[0].dim(node.attrs["axes"][0])
-        return f"{e.arg(0)}.select({dim}, {e.value(node.attrs['kw']['index'])})"
+        axis, index = node.attrs["axes"][0], node.attrs["kw"]["index"]
+        parts = e.unbound(0, axis)
+        if parts is not None:
+            return f"{parts}[{int(index.const) % int(e.ins[0].size(axis).const)}]"
+        return f"{e.arg(0)}.select({e.ins[0].dim(axis)}, {e.value(index)})"

@@ -88,6 +88,24 @@ class Emitter:
                 and self.w.namer.remaining.get(slot) == 0 and self.w.code.get(slot, "").isidentifier()
                 and node.kind == "op" and node.op in producers)
 
+    def unbound(self, i: int, axis: str) -> str | None:
+        """Input `i` split along `axis` by one `unbind`, bound to a variable once, when its only
+        readers are `select`s of every position of `axis` (q, k, v of a fused projection): autograd
+        then stacks one gradient, where three `select`s each pad theirs with zeros and add."""
+        ref, size = self.refs[i], self.ins[i].size(axis)
+        readers = [self.g.node(c) for c, out, _ in self.g.consumers(ref[0]) if out == ref[1]]
+        if not size.is_const or len(readers) != self.g.uses(ref) or any(
+                n.kind != "op" or n.op != "select" or list(n.attrs["axes"]) != [axis] for n in readers):
+            return None
+        if sorted(int(n.attrs["kw"]["index"].const) % int(size.const) for n in readers) != list(range(int(size.const))):
+            return None
+        slot = self.w.slot(self.g, ref)
+        if slot not in self.w.unbound:
+            name = self.w.namer.take(f"{self.g.node(ref[0]).name}_parts", object(), 10**9)
+            self.w.fwd.append(f"{self.indent}{name} = {self.arg(i)}.unbind({self.ins[i].dim(axis)})")
+            self.w.unbound[slot] = name
+        return self.w.unbound[slot]
+
     def size(self, s: Size) -> str:
         return s.render(self.w.fsym)
 
