@@ -133,6 +133,20 @@ class Emitter:
         self.w.helpers[name] = helper_source(name)
         return name
 
+    def constant(self, name: str, ctor: str) -> str | None:
+        """A tensor that depends only on the block's sizes, built once in `__init__` as a
+        non-persistent buffer (it moves with `.to()`, stays out of the state_dict) and named
+        `name`; None inside a `repeat` body, where the op builds it per call."""
+        if self.w.loop is not None:
+            return None
+        attr, k = name, 1
+        while attr in self.w.attrs:
+            k += 1
+            attr = f"{name}{k}"
+        self.w.attrs.add(attr)
+        self.w.init.append(f"self.register_buffer({attr!r}, {ctor}, persistent=False)")
+        return f"self.{attr}"
+
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)
 
