@@ -35,6 +35,7 @@ SYSTEM = {
     "test_injection",
     "test_lsp",
     "test_mobilenetv2",
+    "test_op_counts",
     "test_packaging",
     "test_parallel_run",
     "test_properties",

@@ -43,9 +43,7 @@ def _swin_attention(a, x, heads, m, shift):
         x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
     nw = (h // m) * (w // m)
     x = x.view(b, h // m, m, w // m, m, c).permute(0, 1, 3, 2, 4, 5).reshape(b * nw, m * m, c)
-    qkv_w = torch.cat([a.q_proj.weight, a.k_proj.weight, a.v_proj.weight])
-    qkv_b = torch.cat([a.q_proj.bias, a.k_proj.bias, a.v_proj.bias])
-    qkv = F.linear(x, qkv_w, qkv_b).reshape(x.size(0), x.size(1), 3, heads, c // heads).permute(2, 0, 3, 1, 4)
+    qkv = F.linear(x, a.qkv_proj.weight, a.qkv_proj.bias).reshape(x.size(0), x.size(1), 3, heads, c // heads).permute(2, 0, 3, 1, 4)
     q, k, v = qkv[0] * (c // heads) ** -0.5, qkv[1], qkv[2]
     attn = q.matmul(k.transpose(-2, -1)) + _relative_bias(a.bias_table, m)
     if shift:
@@ -112,8 +110,7 @@ def _maxvit_attention(a, x, heads):
     scale of the paper and timm (torchvision scales by the full width instead)."""
     b, g, p, c = x.shape
     dh = c // heads
-    q, k, v = (proj(x).reshape(b, g, p, heads, dh).permute(0, 1, 3, 2, 4)
-               for proj in (a.q_proj, a.k_proj, a.v_proj))
+    q, k, v = a.qkv_proj(x).reshape(b, g, p, 3, heads, dh).permute(3, 0, 1, 4, 2, 5).unbind(0)
     scores = torch.einsum("bghid,bghjd->bghij", q * dh ** -0.5, k)
     scores = scores + _relative_bias(a.bias_table, int(p ** 0.5))
     out = torch.einsum("bghij,bghjd->bghid", scores.softmax(-1), v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import static
 from ..errors import ArchError, ShapeError
 from ..sizes import Size
 from ..types import Axis
@@ -325,7 +326,11 @@ class Roll(Op):
         s = e.value(node.attrs["kw"]["shift"])
         dims = ", ".join(str(e.ins[0].dim(n)) for n in axes)
         shifts = ", ".join([s] * len(axes))
-        return f"torch.roll({e.arg(0)}, shifts=({shifts},), dims=({dims},))"
+        rolled = f"torch.roll({e.arg(0)}, shifts=({shifts},), dims=({dims},))"
+        # a shift of 0 (Swin's unshifted blocks) copies nothing
+        if static.symbols(node.attrs["kw"]["shift"]):
+            return f"({rolled} if {s} != 0 else {e.arg(0)})"
+        return e.arg(0) if s in ("0", "-0") else rolled
 
 
 @register
@@ -358,5 +363,8 @@ class Select(Op):
         return x.replace(without(x, axes))
 
     def emit(self, node, e):
-        dim = e.ins[0].dim(node.attrs["axes"][0])
-        return f"{e.arg(0)}.select({dim}, {e.value(node.attrs['kw']['index'])})"
+        axis, index = node.attrs["axes"][0], node.attrs["kw"]["index"]
+        parts = e.unbound(0, axis)
+        if parts is not None:
+            return f"{parts}[{int(index.const) % int(e.ins[0].size(axis).const)}]"
+        return f"{e.arg(0)}.select({e.ins[0].dim(axis)}, {e.value(index)})"

@@ -77,6 +77,10 @@ class Binary(Op):
     def emit(self, node, e):
         fn, scalar = node.attrs["fn"], node.attrs.get("scalar")
         operands = [e.broadcast(i) for i in range(len(e.ins))]
+        if fn == "+" and scalar is None:
+            for i in (1, 0):  # a residual `x + f(x)` adds into the fresh f(x), as torchvision does
+                if _accumulates(e, i, operands[i]):
+                    return f"{operands[i]}.add_({operands[1 - i]})"
         if scalar is not None:
             s = e.value(scalar)
             if " " in s or s.startswith("-"):
@@ -90,6 +94,15 @@ class Binary(Op):
             return fn
         text = _show(scalar)
         return f"{text} {fn}" if node.attrs.get("scalar_left") else f"{fn} {text}"
+
+
+def _accumulates(e, i: int, code: str) -> bool:
+    """Whether `+` may add into operand `i` in place: a dead fresh tensor (see FRESH) already of
+    the result's shape, layout and dtype (no broadcast, no permuted view: an in-place op on a view
+    costs autograd a copy of the base)."""
+    a, b = e.ins[i], e.ins[1 - i]
+    return (code == e.arg(i) and a.names == e.out.names and a.batch == e.out.batch and a.dtype == e.out.dtype
+            and sorted(a.names) == sorted(b.names) and a.batch >= b.batch and e.overwritable(i, FRESH))
 
 
 def _show(value) -> str:
@@ -143,14 +156,29 @@ class _Unary(Op):
         return f"{self.fn}({e.arg(0)}{extra})"
 
 
-def _unary(name: str, fn: str, summary: str, options=None, enums=None) -> None:
-    cls = type(name.capitalize(), (_Unary,), {
+def _unary(name: str, fn: str, summary: str, options=None, enums=None, base: type = _Unary) -> None:
+    cls = type(name.capitalize(), (base,), {
         "name": name, "fn": fn, "summary": summary, "example": f"h = {name}(x)",
         "options": options or {}, "enums": enums or {}, "__doc__": summary})
     register(cls)
 
 
-_unary("relu", "F.relu", "rectified linear unit")
+# Ops whose result is a fresh tensor that no backward formula reads (a convolution, a norm or a
+# linear map keeps its input, `+ - * /` their operands): an op may overwrite it in place when
+# nothing else reads it (torchvision's `ReLU(inplace=True)` and `out += identity`).
+FRESH = frozenset({"Conv", "BatchNorm", "GroupNorm", "LayerNorm", "Linear", "binary"})
+
+
+class _InPlace(_Unary):
+    """A clipping activation, emitted in place on a dead fresh input (saves an allocation and a
+    pass over memory per call; autograd computes its gradient from the result)."""
+
+    def emit(self, node, e):
+        code = super().emit(node, e)
+        return code[:-1] + ", inplace=True)" if e.overwritable(0, FRESH) else code
+
+
+_unary("relu", "F.relu", "rectified linear unit", base=_InPlace)
 _unary("gelu", "F.gelu", "Gaussian error linear unit (`approximate = tanh` for the tanh form)",
        {"approximate": "none"}, {"approximate": ("none", "tanh")})
 _unary("silu", "F.silu", "sigmoid linear unit (swish)")

@@ -15,7 +15,7 @@ from ..sizes import Size
 from ..static import show
 from ..types import TensorType
 from .base import Op, register
-from .elementwise import _Unary, align
+from .elementwise import _InPlace, _Unary, align
 from .fourier import Magnitude
 
 
@@ -44,20 +44,6 @@ _unary("abs", "torch.abs", "absolute value (of a complex tensor: its magnitude, 
        base=Magnitude)
 _unary("cos", "torch.cos", "cosine")
 _unary("elu", "F.elu", "exponential linear unit: x above 0, alpha (exp(x) - 1) below", {"alpha": 1.0})
-# Ops whose result is a fresh tensor they keep no reference to for backward: an activation
-# may overwrite it in place when nothing else reads it (torchvision's `ReLU6(inplace=True)`).
-_FRESH = frozenset({"Conv", "BatchNorm", "GroupNorm", "LayerNorm", "Linear"})
-
-
-class _InPlace(_Unary):
-    """A clipping activation, emitted in place on a dead fresh input (saves an allocation and a
-    pass over memory per call; autograd computes its gradient from the result)."""
-
-    def emit(self, node, e):
-        code = super().emit(node, e)
-        return code[:-1] + ", inplace=True)" if e.overwritable(0, _FRESH) else code
-
-
 _unary("relu6", "F.relu6", "min(max(x, 0), 6) (MobileNetV2)", base=_InPlace)
 _unary("hardswish", "F.hardswish", "x relu6(x + 3) / 6 (MobileNetV3)")
 _unary("hardsigmoid", "F.hardsigmoid", "relu6(x + 3) / 6 (MobileNetV3's squeeze-excite gate)")

@@ -78,8 +78,10 @@ class RelPosBias(Op):
         (shape,) = self.parameters(node, e.ins, e.out).values()
         std = e.ivalue(node.attrs["kw"]["std"])
         table = e.submodule("table", f"nn.Parameter(torch.randn({', '.join(e.isize(s) for s in shape)}) * {std})")
-        window = ", ".join(e.size(m) for m in node.attrs["window"])
-        index = f"{e.helper('_relative_position_index')}([{window}], {table}.device)"
+        helper = e.helper("_relative_position_index")
+        built = f"{helper}([{', '.join(e.isize(m) for m in node.attrs['window'])}], torch.device('cpu'))"
+        index = e.constant("relative_position_index", built) or (
+            f"{helper}([{', '.join(e.size(m) for m in node.attrs['window'])}], {table}.device)")
         k = len(shape) - 1
         perm = ", ".join(str(i) for i in [*range(2, 2 + k), 0, 1])
         return f"{table}[{index}]" + (f".permute({perm})" if k else "")

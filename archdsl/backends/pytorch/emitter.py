@@ -80,12 +80,31 @@ class Emitter:
     def overwritable(self, i: int, producers: frozenset[str]) -> bool:
         """Whether input `i` may be overwritten in place: a variable holding the fresh result of
         an op in `producers` (ops that keep no reference to their output for backward), read by
-        no later node, outside a `repeat` body. Block inputs and aliases never are."""
+        this node alone (an earlier reader may have saved it for its backward), outside a
+        `repeat` body. Block inputs and aliases never are."""
         slot = self.w.slot(self.g, self.refs[i])
         node = self.g.node(self.refs[i][0])
-        return (self.w.loop is None and self.w.owner.get(slot) == slot
+        return (self.w.loop is None and self.w.owner.get(slot) == slot and self.g.uses(self.refs[i]) == 1
                 and self.w.namer.remaining.get(slot) == 0 and self.w.code.get(slot, "").isidentifier()
                 and node.kind == "op" and node.op in producers)
+
+    def unbound(self, i: int, axis: str) -> str | None:
+        """Input `i` split along `axis` by one `unbind`, bound to a variable once, when its only
+        readers are `select`s of every position of `axis` (q, k, v of a fused projection): autograd
+        then stacks one gradient, where three `select`s each pad theirs with zeros and add."""
+        ref, size = self.refs[i], self.ins[i].size(axis)
+        readers = [self.g.node(c) for c, out, _ in self.g.consumers(ref[0]) if out == ref[1]]
+        if not size.is_const or len(readers) != self.g.uses(ref) or any(
+                n.kind != "op" or n.op != "select" or list(n.attrs["axes"]) != [axis] for n in readers):
+            return None
+        if sorted(int(n.attrs["kw"]["index"].const) % int(size.const) for n in readers) != list(range(int(size.const))):
+            return None
+        slot = self.w.slot(self.g, ref)
+        if slot not in self.w.unbound:
+            name = self.w.namer.take(f"{self.g.node(ref[0]).name}_parts", object(), 10**9)
+            self.w.fwd.append(f"{self.indent}{name} = {self.arg(i)}.unbind({self.ins[i].dim(axis)})")
+            self.w.unbound[slot] = name
+        return self.w.unbound[slot]
 
     def size(self, s: Size) -> str:
         return s.render(self.w.fsym)
@@ -114,6 +133,20 @@ class Emitter:
         # a leaf for torch.fx: helpers build constants from sizes, which are Proxies while tracing
         self.w.helpers[name] = f"{helper_source(name)}\n\n\ntorch.fx.wrap({name!r})"
         return name
+
+    def constant(self, name: str, ctor: str) -> str | None:
+        """A tensor that depends only on the block's sizes, built once in `__init__` as a
+        non-persistent buffer (it moves with `.to()`, stays out of the state_dict) and named
+        `name`; None inside a `repeat` body, where the op builds it per call."""
+        if self.w.loop is not None:
+            return None
+        attr, k = name, 1
+        while attr in self.w.attrs:
+            k += 1
+            attr = f"{name}{k}"
+        self.w.attrs.add(attr)
+        self.w.init.append(f"self.register_buffer({attr!r}, {ctor}, persistent=False)")
+        return f"self.{attr}"
 
     def parameter(self, ctor: str) -> str:
         return self.w.submodule(self.node.name, ctor, self.node)

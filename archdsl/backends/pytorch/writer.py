@@ -80,6 +80,7 @@ class ClassWriter(CallsAndRepeats):
         self.scopes: dict[int, int] = {}  # id(graph) -> its scope number in Slots
         self.source_lines = block.ast.source.split("\n")  # lines as the parser counts them
         self.loop: list[dict] | None = None  # submodules collected inside a `repeat`
+        self.unbound: dict = {}  # slot -> the variable holding its `unbind` (Emitter.unbound)
         self.loop_targets: dict[Slot, tuple[str, Slot, int]] = {}  # body outputs -> carried variable
         # node path (ids of the enclosing repeats, then the node's) -> the attributes its
         # submodules are stored in, in creation order; inside a repeat, a list indexed by iteration
