@@ -24,6 +24,7 @@ symmetry numerically (proven below 1e-6, refuted with a counterexample above 1e-
 from __future__ import annotations
 
 import random
+from fractions import Fraction
 from math import lcm
 from typing import Any, Callable
 
@@ -157,6 +158,8 @@ def _pick_sizes(pick: Callable[[int, int, str], int | None], program: Program, b
         env = _with_defaults(block, values)
         if broken.holds(env) or not all(p.holds(env) for p in block.preconditions if p is not broken):
             return None
+        if any(isinstance(v, (float, Fraction)) and v != int(v) for k, v in env.items() if k not in values):
+            return None  # a derived default (`K = D / H`) must be whole, or the module refuses it first
         return values
     values.update(_forced(block, values))
     return _env(program, block, values)

@@ -60,3 +60,18 @@ def test_channels_last_and_half_precision(model, image):
     half = copy.deepcopy(model).to(torch.bfloat16)(image.bfloat16())
     assert half.dtype == torch.bfloat16
     torch.testing.assert_close(half.float(), expected, rtol=0.1, atol=0.1)
+
+
+def test_pickles_after_its_module_is_dropped(model, image):
+    """A fuzz campaign drops generated modules from sys.modules to free memory; an instance made
+    before still pickles (the source travels on its class) and loads as the same function."""
+    import pickle
+    import sys
+
+    name = type(model).__module__
+    saved = sys.modules.pop(name)
+    try:
+        clone = pickle.loads(pickle.dumps(model))
+    finally:
+        sys.modules.setdefault(name, saved)
+    torch.testing.assert_close(clone(image), model(image))

@@ -16,7 +16,7 @@ import archdsl  # noqa: E402
 from archdsl.random_weights import randomise  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "llama.arch"
-SIZES = {"D": 64, "G": 2, "R": 2, "F": 96}
+SIZES = {"D": 64, "G": 2, "R": 2, "K": 16, "F": 96}
 
 
 class RMSNorm(nn.Module):

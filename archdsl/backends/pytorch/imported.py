@@ -24,8 +24,8 @@ _MODULES: dict[str, types.ModuleType] = {}  # source hash -> module
 def import_source(source: str) -> types.ModuleType:
     """Import generated source as a Python module (once per distinct source in a process)."""
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
-    if key in _MODULES:
-        return _MODULES[key]
+    if key in _MODULES:  # registered again if someone dropped it from sys.modules (pickling reads it)
+        return sys.modules.setdefault(_MODULES[key].__name__, _MODULES[key])
     name = f"archdsl_generated_{key}"
     directory = Path(tempfile.gettempdir()) / "archdsl-generated"
     directory.mkdir(exist_ok=True)
@@ -42,12 +42,13 @@ def import_source(source: str) -> types.ModuleType:
     for value in vars(module).values():
         if isinstance(value, type) and value.__module__ == name and hasattr(value, "forward"):
             value.__reduce_ex__ = _reduce_ex
+            setattr(value, _SOURCE, source)  # on the class: found even if the module is dropped
     _MODULES[key] = module
     return module
 
 
 def _reduce_ex(self: Any, protocol: int) -> tuple:
-    source = getattr(sys.modules[type(self).__module__], _SOURCE)
+    source = getattr(type(self), _SOURCE)
     return rebuild, (source, type(self).__name__, self.__getstate__())
 
 
