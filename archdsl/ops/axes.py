@@ -150,17 +150,20 @@ class Merge(Op):
             need_axes(x, parts, node.span, self.name)
             rest = [n for n in names if n not in parts]
             fresh_axes(x.replace([Axis(n, sizes[n]) for n in rest]), (dst,), node.span, self.name)
-            i = names.index(parts[0])
-            names = [n for n in names[:i] if n not in parts] + [dst] + [n for n in names[i:] if n not in parts]
+            i = max(names.index(p) for p in parts)
+            names = [n for n in names[:i] if n not in parts] + [dst] + names[i + 1:]
             sizes[dst] = prod(sizes[p] for p in parts)
         return x.replace([Axis(n, sizes[n]) for n in names])
 
     def layout(self, node, t):
-        """The input order that makes each group adjacent, at its first member's place."""
+        """The input order that makes each group adjacent, at its last member's place: a window
+        partition `merge[My Mx -> T]` of [Wy, My, Wx, Mx] gives [Wy, Wx, T], the windows
+        together, so that folding them into SDPA's batch is a view (at the first member's place,
+        [Wy, T, Wx] made every q, k and v a copy)."""
         order = [a.name for a in t.axes]
         for parts, _ in node.attrs["pairs"]:
-            i = order.index(parts[0])
-            order = [n for n in order[:i] if n not in parts] + list(parts) + [n for n in order[i:] if n not in parts]
+            i = max(order.index(p) for p in parts)
+            order = [n for n in order[:i] if n not in parts] + list(parts) + order[i + 1:]
         return order
 
     def emit(self, node, e):
