@@ -110,3 +110,11 @@ def test_cli_check_and_write(tmp_path, capsys):
     (tmp_path / "bad.arch").write_text("block (\n")
     assert cli.main(["fmt", str(tmp_path / "bad.arch")]) == 1
     assert "error[E102]" in capsys.readouterr().err and (tmp_path / "bad.arch").read_text() == "block (\n"
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_examples_are_written_as_fmt_writes_them(path):
+    """The examples and the stdlib are what `archc fmt` makes of them: a reader copying one into
+    their own file, and `archc fmt --check` in their CI, see no churn."""
+    text = path.read_text()
+    assert format_source(text) == text
