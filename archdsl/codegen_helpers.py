@@ -86,6 +86,42 @@ def _shifted_window_mask(grid: list[tuple[int, int]], shift: int, value: float, 
 
 
 
+def _window_mask_patterns(window: list[int], shift: int, value: float) -> torch.Tensor:
+    """The masks `_shifted_window_mask` gives, one per class of window, built once: along an
+    axis, a window's regions depend only on how far it is from the end (region of a position at
+    distance e from the end: [e <= M] + [e <= shift]), so the last `ceil(max(M, shift) / M)`
+    windows each have their own pattern and every earlier one is all region 0 (mask zero).
+    Shape (C1, ..., Ck, N, N): class j along an axis is the j-th window from the end, the last
+    class every window further in."""
+    k = len(window)
+    classes = [-(-max(m, shift) // m) + 1 for m in window]
+    n = 1
+    for m in window:
+        n *= m
+    ids = torch.zeros(classes + [n], dtype=torch.long)
+    stride = n
+    for d in range(k):
+        m = window[d]
+        stride = stride // m
+        pos = torch.div(torch.arange(n), stride, rounding_mode="floor") % m  # coordinate along d
+        j = torch.arange(classes[d])
+        e = (j[:, None] + 1) * m - pos[None, :]  # (class, position): distance from the end
+        region = (e <= m).long() + (e <= shift).long()
+        shape = [1] * k + [n]
+        shape[d] = classes[d]
+        ids = ids * 3 + region.view(shape)
+    return torch.where(ids[..., :, None] != ids[..., None, :], value, 0.0)
+
+
+def _window_mask_select(patterns: torch.Tensor, windows: list[int]) -> torch.Tensor:
+    """(W1, ..., Wk, N, N): for each window, its class's pattern (`_window_mask_patterns`)."""
+    out = patterns
+    for d, w in enumerate(windows):
+        j = torch.arange(w - 1, -1, -1, device=patterns.device).clamp(max=patterns.shape[d] - 1)
+        out = out.index_select(d, j)
+    return out
+
+
 def _gather(x: torch.Tensor, idx: torch.Tensor, dim: int) -> torch.Tensor:
     """y[k] = x[idx[k]] along `dim` (negative), the other dimensions broadcast right-aligned
     (torch.gather itself does not broadcast)."""

@@ -104,7 +104,7 @@ class WindowMask(Op):
     summary = ("Swin's shifted-window mask: `value` (default -100) between tokens of one window that "
                "a roll by -shift brought together from different regions, else 0: [Wy, Wx, T, S]")
     example = "m = window_mask[Wy My, Wx Mx -> T S](w, shift = 3)"
-    helpers = ("_shifted_window_mask",)
+    helpers = ("_shifted_window_mask", "_window_mask_patterns", "_window_mask_select")
     symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is added to along its "
                     "axes (a position-dependent bias; see `binary`)")
 
@@ -131,9 +131,18 @@ class WindowMask(Op):
         return TensorType(tuple(windows + [Axis(a["t"], n), Axis(a["s"], n)]), batch=False)
 
     def emit(self, node, e):
+        """The mask of each class of window is built once in `__init__` (the window sizes and
+        the shift are known there; the number of windows is read from the input), and each call
+        picks them per window; inside a `repeat` body, the whole mask per call."""
         t = e.ins[0]
-        grid = ", ".join(f"({e.size(t.size(w))}, {e.size(t.size(m))})" for w, m in node.attrs["grid"])
         kw = node.attrs["kw"]
+        window = ", ".join(e.isize(t.size(m)) for _, m in node.attrs["grid"])
+        patterns = e.constant("window_mask_patterns", f"{e.helper('_window_mask_patterns')}([{window}], "
+                              f"{e.ivalue(kw['shift'])}, {e.ivalue(kw['value'])})")
+        if patterns is not None:
+            windows = ", ".join(e.size(t.size(w)) for w, _ in node.attrs["grid"])
+            return f"{e.helper('_window_mask_select')}({patterns}, [{windows}]).to({e.arg(0)}.dtype)"
+        grid = ", ".join(f"({e.size(t.size(w))}, {e.size(t.size(m))})" for w, m in node.attrs["grid"])
         return (f"{e.helper('_shifted_window_mask')}([{grid}], {e.value(kw['shift'])}, "
                 f"{e.value(kw['value'])}, {e.arg(0)})")
 
