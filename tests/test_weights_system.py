@@ -118,9 +118,8 @@ def test_timm_swin_tiny_loads_as_it_is(root):
     # Swin-T's depths and heads, narrower (24 channels) on 64 x 64 images with 2 x 2 windows
     ref = randomize(SwinTransformer(64, 4, 24, (2, 2, 6, 2), (3, 6, 12, 24), window_size=2, num_classes=10))
     x = torch.randn(2, 3, 64, 64)
-    ours = compile_file(root / "examples" / "swin.arch").module("SwinT", D=24, M=2, E=10).eval()
-    report = load_weights(ours, ref, example=x[:1])
-    assert report.complete and report.verified and not report.transformed
+    ours, report = _converted(root, "swin.arch", "SwinT", ref, x, D=24, M=2, E=10)
+    assert report.verified
     assert "layers.0.blocks.0.attn.qkv.weight" in {s for _, s in report.matched}
     assert "layers.0.blocks.0.attn.relative_position_bias_table" in {s for _, s in report.matched}
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)

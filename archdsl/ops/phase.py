@@ -36,14 +36,18 @@ def _layout_length(n, layout):
     return n if layout == ("full",) else n.floordiv(2) + 1
 
 
+def _transformed(rule, axes: dict[str, str], half: tuple[str, str] | None):
+    """(axis renaming of the transform, factors it leaves alone, factors on its axes)."""
+    moved = {**axes, **({half[0]: half[1]} if half else {})}
+    factors = rule.states[0].factors
+    return (moved, [f for f in factors if not set(f.axes) & set(moved)],
+            [f for f in factors if set(f.axes) & set(moved)])
+
+
 def forward(rule, axes: dict[str, str], half: tuple[str, str] | None):
     """fft over `axes` (full layout), rfft's last axis `half` (src, dst): shifts become phases."""
-    s, new = rule.states[0], []
-    moved = {**axes, **({half[0]: half[1]} if half else {})}
-    for f in s.factors:
-        if not set(f.axes) & set(moved):
-            new.append(f)
-            continue
+    moved, new, hit = _transformed(rule, axes, half)
+    for f in hit:
         if f.kind != "shift" or len(f.axes) != 1:
             return rule.broken(f"`{rule.node.op}` has a rule for cyclic shifts of the axes it transforms "
                                f"(a shift is a phase), not for {f.describe()}", certain=False)
@@ -57,12 +61,8 @@ def forward(rule, axes: dict[str, str], half: tuple[str, str] | None):
 def inverse(rule, axes: dict[str, str], half: tuple[str, str] | None, lengths: dict):
     """ifft over `axes`, irfft's last axis `half` (src, dst) to length lengths[dst]: the phase the
     matching forward transform made becomes the shift again, on an axis of the same length."""
-    s, new = rule.states[0], []
-    moved = {**axes, **({half[0]: half[1]} if half else {})}
-    for f in s.factors:
-        if not set(f.axes) & set(moved):
-            new.append(f)
-            continue
+    moved, new, hit = _transformed(rule, axes, half)
+    for f in hit:
         a = f.axes[0]
         want = ("half",) if half and a == half[0] else ("full",)
         n = lengths.get(moved[a]) if half and a == half[0] else rule.axis_size(rule.ins[0], a)

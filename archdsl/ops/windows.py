@@ -105,8 +105,9 @@ class WindowMask(Op):
                "a roll by -shift brought together from different regions, else 0: [Wy, Wx, T, S]")
     example = "m = window_mask[Wy My, Wx Mx -> T S](w, shift = 3)"
     helpers = ("_shifted_window_mask", "_window_mask_patterns", "_window_mask_select")
-    symmetry_doc = ("does not move (a constant built from sizes)", "whatever it is added to along its "
-                    "axes (a position-dependent bias; see `binary`)")
+    symmetry_doc = ("does not move (a constant built from sizes); with `shift = 0` it is zero and "
+                    "moves along with whatever it is added to", "whatever it is added to along its "
+                    "axes (a position-dependent bias; see `binary`), unless shift = 0")
 
     def symmetry(self, node, rule):
         return rule.state(())
@@ -137,8 +138,8 @@ class WindowMask(Op):
         t = e.ins[0]
         kw = node.attrs["kw"]
         window = ", ".join(e.isize(t.size(m)) for _, m in node.attrs["grid"])
-        patterns = e.constant("window_mask_patterns", f"{e.helper('_window_mask_patterns')}([{window}], "
-                              f"{e.ivalue(kw['shift'])}, {e.ivalue(kw['value'])})")
+        patterns = e.constant("window_mask_patterns", lambda: f"{e.helper('_window_mask_patterns')}"
+                              f"([{window}], {e.ivalue(kw['shift'])}, {e.ivalue(kw['value'])})")
         if patterns is not None:
             windows = ", ".join(e.size(t.size(w)) for w, _ in node.attrs["grid"])
             return f"{e.helper('_window_mask_select')}({patterns}, [{windows}]).to({e.arg(0)}.dtype)"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import string
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from ... import static
 from ...errors import CodegenError
@@ -134,12 +134,14 @@ class Emitter:
         self.w.helpers[name] = f"{helper_source(name)}\n\n\ntorch.fx.wrap({name!r})"
         return name
 
-    def constant(self, name: str, ctor: str) -> str | None:
+    def constant(self, name: str, ctor: str | Callable[[], str]) -> str | None:
         """A tensor that depends only on the block's sizes, built once in `__init__` as a
         non-persistent buffer (it moves with `.to()`, stays out of the state_dict) and named
-        `name`; None inside a `repeat` body, where the op builds it per call."""
+        `name`; None inside a `repeat` body, where the op builds it per call. A callable `ctor`
+        is asked only when the buffer is made (so a helper it names is emitted only then)."""
         if self.w.loop is not None:
             return None
+        ctor = ctor() if callable(ctor) else ctor
         attr, k = name, 1
         while attr in self.w.attrs:
             k += 1
