@@ -24,8 +24,8 @@ _MODULES: dict[str, types.ModuleType] = {}  # source hash -> module
 def import_source(source: str) -> types.ModuleType:
     """Import generated source as a Python module (once per distinct source in a process)."""
     key = hashlib.sha256(source.encode()).hexdigest()[:20]
-    if key in _MODULES:  # registered again if someone dropped it from sys.modules (pickling reads it)
-        return sys.modules.setdefault(_MODULES[key].__name__, _MODULES[key])
+    if key in _MODULES:
+        return _MODULES[key]
     name = f"archdsl_generated_{key}"
     directory = Path(tempfile.gettempdir()) / "archdsl-generated"
     directory.mkdir(exist_ok=True)
